@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian (bookworm) packages pgrt builds, tests and runs with.
+# Idempotent: packages already present are skipped, apt is not touched when nothing is missing.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  libpq-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+  libgtest-dev googletest
+  # what pgrt drives
+  postgresql-15 postgresql-contrib postgresql-client-15 pgbouncer pgbackrest
+  # test and benchmark peers
+  haproxy prometheus prometheus-postgres-exporter curl iproute2 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+# pgrt manages its own clusters: keep Debian from creating and starting a default one.
+if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+  $sudo mkdir -p /etc/postgresql-common
+  echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,89 @@
+#include "api/api.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+namespace pgrt {
+
+void JsonError(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
+}
+
+bool Authorize(const std::string& token, const httplib::Request& req, httplib::Response& res) {
+  const std::string header = req.get_header_value("Authorization");
+  const std::string prefix = "Bearer ";
+  if (header.rfind(prefix, 0) != 0) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    JsonError(res, 401, "missing bearer token");
+    return false;
+  }
+  if (token.empty()) {
+    JsonError(res, 403, "mutating calls are disabled: PGRT_API_TOKEN is not set");
+    return false;
+  }
+  // Constant-time comparison: the token is a secret.
+  std::string given = header.substr(prefix.size());
+  unsigned char diff = given.size() == token.size() ? 0 : 1;
+  for (size_t i = 0; i < given.size(); ++i)
+    diff |= static_cast<unsigned char>(given[i] ^ token[i % token.size()]);
+  if (diff != 0) {
+    JsonError(res, 403, "invalid token");
+    return false;
+  }
+  return true;
+}
+
+ApiServer::ApiServer(ApiContext ctx) : ctx_(ctx), server_(std::make_unique<httplib::Server>()) {}
+
+ApiServer::~ApiServer() { Stop(); }
+
+Status ApiServer::Start(const std::string& address, int port) {
+  httplib::Server& s = *server_;
+  s.set_keep_alive_max_count(1000);
+  s.set_read_timeout(5, 0);
+  s.set_write_timeout(5, 0);
+  s.set_payload_max_length(64 * 1024);
+  for (Route& r : BuildRoutes(ctx_)) {
+    auto handler = [token = ctx_.config.api_token, r](const httplib::Request& req,
+                                                      httplib::Response& res) {
+      if (r.mutating && !Authorize(token, req, res)) return;
+      r.handler(req, res);
+    };
+    std::string m = r.method;
+    if (m == "GET") {
+      s.Get(r.path, handler);
+      s.Options(r.path, handler);
+    } else if (m == "POST") {
+      s.Post(r.path, handler);
+    } else if (m == "DELETE") {
+      s.Delete(r.path, handler);
+    }
+  }
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty())
+      JsonError(res, res.status, res.status == 404 ? "not found" : "HTTP error " + std::to_string(res.status));
+  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    JsonError(res, 500, "internal error");
+  });
+  s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    // Paths only: query strings and headers may carry tokens.
+    spdlog::debug("api {} {} → {}", req.method, req.path, res.status);
+  });
+  std::string bind = address == "*" ? "0.0.0.0" : address;
+  if (!s.bind_to_port(bind, port))
+    return Status::Error("start API: bind " + bind + ":" + std::to_string(port) +
+                         ": address in use or not available");
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return Status::Ok();
+}
+
+void ApiServer::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace pgrt

@@ -1,0 +1,21 @@
+// The subcommands of the pgrt binary. Each returns the process exit code:
+// 0 ok, 1 runtime failure, 2 invalid configuration or usage.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pgrt {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+int RunNodeCommand(const std::vector<std::string>& postgres_args);
+int ConfigCommand();
+int HealthcheckCommand();
+int VersionCommand();
+// status, promote, pause, resume: thin clients of the local management API.
+int ApiClientCommand(const std::string& verb);
+
+}  // namespace pgrt

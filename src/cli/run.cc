@@ -1,0 +1,121 @@
+// `pgrt run`: the node. Wires config → node → supervisor → API in dependency order.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "api/api.h"
+#include "cli/commands.h"
+#include "config/config.h"
+#include "node/node.h"
+#include "process/environment.h"
+#include "process/signals.h"
+#include "util/log.h"
+
+namespace pgrt {
+
+int RunNodeCommand(const std::vector<std::string>& postgres_args) {
+  RealClock clock;
+  Timings timings(clock.Now());
+  Environment env = ProcessEnvironment();
+  auto config = LoadConfig(env);
+  if (!config.ok()) {
+    std::cerr << "pgrt: invalid configuration:\n" << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  SetupLogging(config->log_format);
+  for (const auto& name : config->unknown_variables)
+    spdlog::warn("unknown variable {} is ignored", name);
+  auto creds = ChildCredentials(config->run_as);
+  if (!creds.ok()) {
+    std::cerr << "pgrt: invalid configuration:\n" << creds.status().message() << "\n";
+    return kExitUsage;
+  }
+  timings.EndPhase("validate", clock.Now());
+
+  // Before any thread exists: every thread inherits the blocked signal mask.
+  auto signals = SignalSource::Install();
+  if (!signals.ok()) {
+    spdlog::critical("{}", signals.status().message());
+    return kExitFailure;
+  }
+
+  NodeState state;
+  state.Beat(clock.Now());
+  NodeContext ctx{*config, NodeLayout::From(*config), *creds, ScrubbedEnvironment(env, *creds)};
+  DbProbe db(ctx.LocalConn(config->db));
+  ApiContext api_ctx{*config, state, timings, db, clock};
+  ApiServer api(api_ctx);
+  if (Status st = api.Start(config->api_address, config->api_port); !st.ok()) {
+    spdlog::critical("{}", st.message());
+    return kExitFailure;
+  }
+  spdlog::info("management API on {}:{}", config->api_address, config->api_port);
+
+  Node node(ctx, state, timings, clock);
+  Waiter waiter(*signals);
+  if (Status st = node.Prepare(waiter); !st.ok()) {
+    if (waiter.termination_signal() != 0) {
+      spdlog::info("stopped during start-up by signal {}", waiter.termination_signal());
+      return kExitOk;
+    }
+    spdlog::critical("{}", st.message());
+    return kExitFailure;
+  }
+
+  EventLoop loop(clock);
+  if (Status st = loop.Init(); !st.ok()) {
+    spdlog::critical("{}", st.message());
+    return kExitFailure;
+  }
+  Supervisor supervisor(loop);
+  int exit_code = kExitOk;
+  bool stopping = false;
+  auto shutdown = [&](int pg_signal) {
+    if (stopping && pg_signal != SIGQUIT) return;
+    stopping = true;
+    spdlog::info("shutting down ({})", pg_signal == SIGQUIT ? "immediate" : "fast");
+    node.Shutdown(pg_signal, [&loop] { loop.Quit(); });
+  };
+  Status watch = loop.Watch(signals->fd(), [&] {
+    for (int sig : signals->ReadPending()) {
+      if (sig == SIGCHLD) {
+        for (auto [pid, ws] : ReapExited()) supervisor.OnChildExit(pid, ws);
+      } else if (sig == SIGTERM || sig == SIGINT) {
+        shutdown(SIGINT);
+      } else if (sig == SIGQUIT) {
+        shutdown(SIGQUIT);
+      } else if (sig == SIGHUP) {
+        supervisor.Signal("postgres", SIGHUP).IgnoreError();  // not running: nothing to reload
+      }
+    }
+  });
+  if (!watch.ok()) {
+    spdlog::critical("{}", watch.message());
+    return kExitFailure;
+  }
+  std::function<void()> beat = [&] {
+    state.Beat(clock.Now());
+    loop.AddTimer(Millis(1000), beat);
+  };
+  beat();
+
+  Status started = node.Start(loop, supervisor, postgres_args, [&](const std::string& reason) {
+    spdlog::critical("giving up: {}", reason);
+    exit_code = kExitFailure;
+    loop.Quit();
+  });
+  if (!started.ok()) {
+    spdlog::critical("{}", started.message());
+    return kExitFailure;
+  }
+  if (Status st = loop.Run(); !st.ok()) {
+    spdlog::critical("{}", st.message());
+    exit_code = kExitFailure;
+  }
+  api.Stop();
+  spdlog::info("pgrt exits ({})", exit_code);
+  return exit_code;
+}
+
+}  // namespace pgrt

@@ -1,0 +1,111 @@
+// The small subcommands: config, healthcheck, version, and the API clients.
+#include <httplib.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "config/config.h"
+#include "process/command.h"
+#include "util/fs.h"
+
+namespace pgrt {
+namespace {
+
+std::string EnvOr(const Environment& env, const std::string& name, const std::string& fallback) {
+  auto it = env.find(name);
+  return it == env.end() || it->second.empty() ? fallback : it->second;
+}
+
+// The API of this node, from PGRT_API_ADDRESS/PGRT_API_PORT alone (a health check must not
+// fail because of an unrelated variable).
+httplib::Client LocalApi(const Environment& env) {
+  std::string addr = EnvOr(env, "PGRT_API_ADDRESS", "127.0.0.1");
+  if (addr == "0.0.0.0" || addr == "*") addr = "127.0.0.1";
+  if (addr == "::") addr = "::1";
+  int port = std::atoi(EnvOr(env, "PGRT_API_PORT", "3000").c_str());
+  httplib::Client cli(addr, port);
+  cli.set_connection_timeout(2, 0);
+  cli.set_read_timeout(10, 0);
+  return cli;
+}
+
+std::string ApiToken(const Environment& env) {
+  std::string token = EnvOr(env, "PGRT_API_TOKEN", "");
+  std::string file = EnvOr(env, "PGRT_API_TOKEN_FILE", "");
+  if (token.empty() && !file.empty()) {
+    auto content = ReadFile(file);
+    if (content.ok()) {
+      token = *content;
+      while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+    }
+  }
+  return token;
+}
+
+}  // namespace
+
+int ConfigCommand() {
+  Environment env = ProcessEnvironment();
+  auto config = LoadConfig(env);
+  if (!config.ok()) {
+    std::cerr << "pgrt: invalid configuration:\n" << config.status().message() << "\n";
+    return kExitUsage;
+  }
+  std::cout << RenderEffectiveConfig(*config, env);
+  for (const auto& name : config->unknown_variables)
+    std::cerr << "pgrt: warning: unknown variable " << name << " is ignored\n";
+  return kExitOk;
+}
+
+int HealthcheckCommand() {
+  auto cli = LocalApi(ProcessEnvironment());
+  auto res = cli.Get("/__opr/health");
+  if (!res) {
+    std::cerr << "pgrt healthcheck: API unreachable: " << httplib::to_string(res.error()) << "\n";
+    return kExitFailure;
+  }
+  if (res->status != 200) {
+    std::cerr << "pgrt healthcheck: " << res->status << " " << res->body << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int VersionCommand() {
+  std::cout << "pgrt " << PGRT_VERSION << "\n";
+  Environment env = ProcessEnvironment();
+  std::string bindir = EnvOr(env, "PGRT_PG_BINDIR", PGRT_DEFAULT_PG_BINDIR);
+  std::string postgres = JoinPath(bindir, "postgres");
+  // Not through the node's machinery: a plain, short-lived read of `postgres --version`.
+  std::string cmd = postgres + " --version 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) {
+    std::cout << "postgres: unavailable\n";
+    return kExitFailure;
+  }
+  char buf[256];
+  std::string out;
+  while (std::fgets(buf, sizeof buf, p)) out += buf;
+  int rc = ::pclose(p);
+  std::cout << (out.empty() ? "postgres: unavailable\n" : out);
+  return rc == 0 ? kExitOk : kExitFailure;
+}
+
+int ApiClientCommand(const std::string& verb) {
+  Environment env = ProcessEnvironment();
+  auto cli = LocalApi(env);
+  httplib::Result res = [&] {
+    if (verb == "status") return cli.Get("/__opr/status");
+    httplib::Headers headers = {{"Authorization", "Bearer " + ApiToken(env)}};
+    return cli.Post(("/__opr/replication/" + verb).c_str(), headers, "", "application/json");
+  }();
+  if (!res) {
+    std::cerr << "pgrt " << verb << ": API unreachable: " << httplib::to_string(res.error()) << "\n";
+    return kExitFailure;
+  }
+  std::cout << res->body << (res->body.empty() || res->body.back() != '\n' ? "\n" : "");
+  return res->status >= 200 && res->status < 300 ? kExitOk : kExitFailure;
+}
+
+}  // namespace pgrt

@@ -1,0 +1,122 @@
+#include "config/validate.h"
+
+#include <optional>
+
+namespace pgrt {
+namespace {
+
+using Problem = std::optional<std::string>;
+
+struct Rule {
+  std::vector<std::string> vars;  // the rule is skipped when one of these is itself invalid
+  Problem (*check)(const Config&);
+};
+
+// Two listeners on one port fail at bind time with a less helpful message.
+Problem SamePort(const char* name, int port, const char* other, int other_port) {
+  if (port != other_port) return std::nullopt;
+  return std::string(name) + ": " + std::to_string(port) + " is also " + other;
+}
+
+const std::vector<Rule>& Rules() {
+  static const std::vector<Rule> kRules = {
+      {{"POSTGRES_REPLICATION_MODE", "POSTGRES_PRIMARY_HOST"},
+       [](const Config& c) -> Problem {
+         if (c.replication_mode != ReplicationMode::kReplica || !c.primary_host.empty()) {
+           return std::nullopt;
+         }
+         return "POSTGRES_PRIMARY_HOST: required when POSTGRES_REPLICATION_MODE=replica";
+       }},
+      {{"POSTGRES_REPLICATION_MODE", "POSTGRES_REPLICATION_PASSWORD"},
+       [](const Config& c) -> Problem {
+         if (c.replication_mode == ReplicationMode::kStandalone ||
+             !c.replication_password.empty()) {
+           return std::nullopt;
+         }
+         return std::string("POSTGRES_REPLICATION_PASSWORD: required when ") +
+                "POSTGRES_REPLICATION_MODE=" + ToString(c.replication_mode) +
+                " (or POSTGRES_REPLICATION_PASSWORD_FILE)";
+       }},
+      {{"POSTGRES_REPLICATION_MODE", "POSTGRES_MAX_WAL_SENDERS"},
+       [](const Config& c) -> Problem {
+         if (c.replication_mode != ReplicationMode::kPrimary || c.max_wal_senders > 0) {
+           return std::nullopt;
+         }
+         return "POSTGRES_MAX_WAL_SENDERS: must be at least 1 when "
+                "POSTGRES_REPLICATION_MODE=primary";
+       }},
+      {{"POSTGRES_REPLICATION_MODE", "POSTGRES_MAX_REPLICATION_SLOTS"},
+       [](const Config& c) -> Problem {
+         if (c.replication_mode != ReplicationMode::kPrimary || c.max_replication_slots > 0) {
+           return std::nullopt;
+         }
+         return "POSTGRES_MAX_REPLICATION_SLOTS: must be at least 1 when "
+                "POSTGRES_REPLICATION_MODE=primary";
+       }},
+      {{"POSTGRES_TLS_CERT_FILE", "POSTGRES_TLS_KEY_FILE"},
+       [](const Config& c) -> Problem {
+         if (c.tls_cert_file.empty() == c.tls_key_file.empty()) return std::nullopt;
+         return c.tls_key_file.empty()
+                    ? "POSTGRES_TLS_KEY_FILE: required when POSTGRES_TLS_CERT_FILE is set"
+                    : "POSTGRES_TLS_CERT_FILE: required when POSTGRES_TLS_KEY_FILE is set";
+       }},
+      {{"POSTGRES_TLS_REQUIRED", "POSTGRES_TLS_CERT_FILE"},
+       [](const Config& c) -> Problem {
+         if (!c.tls_required || !c.tls_cert_file.empty()) return std::nullopt;
+         return "POSTGRES_TLS_REQUIRED: needs POSTGRES_TLS_CERT_FILE and POSTGRES_TLS_KEY_FILE";
+       }},
+      {{"PGRT_RESTORE_TARGET_TIME", "PGRT_RESTORE_FROM"},
+       [](const Config& c) -> Problem {
+         if (c.restore_target_time.empty() || !c.restore_from.empty()) return std::nullopt;
+         return "PGRT_RESTORE_TARGET_TIME: needs PGRT_RESTORE_FROM";
+       }},
+      {{"PGRT_DUMP_SCHEDULE", "PGRT_DUMP_DIR"},
+       [](const Config& c) -> Problem {
+         if (c.dump_schedule.empty() || !c.dump_dir.empty()) return std::nullopt;
+         return "PGRT_DUMP_SCHEDULE: needs PGRT_DUMP_DIR";
+       }},
+      {{"PGRT_BACKUP_SCHEDULE", "PGRT_BACKUP"},
+       [](const Config& c) -> Problem {
+         if (c.backup_schedule.empty() || c.backup != "none") return std::nullopt;
+         return "PGRT_BACKUP_SCHEDULE: needs PGRT_BACKUP=pgbackrest";
+       }},
+      {{"PGRT_API_PORT", "POSTGRES_PORT"},
+       [](const Config& c) {
+         return SamePort("PGRT_API_PORT", c.api_port, "POSTGRES_PORT", c.port);
+       }},
+      {{"PGBOUNCER_ENABLED", "PGBOUNCER_PORT", "POSTGRES_PORT"},
+       [](const Config& c) -> Problem {
+         if (!c.pgbouncer_enabled) return std::nullopt;
+         return SamePort("PGBOUNCER_PORT", c.pgbouncer_port, "POSTGRES_PORT", c.port);
+       }},
+      {{"PGBOUNCER_ENABLED", "PGBOUNCER_PORT", "PGRT_API_PORT"},
+       [](const Config& c) -> Problem {
+         if (!c.pgbouncer_enabled) return std::nullopt;
+         return SamePort("PGBOUNCER_PORT", c.pgbouncer_port, "PGRT_API_PORT", c.api_port);
+       }},
+      {{"PGRT_SOCKET_DIR", "POSTGRES_PORT"},
+       [](const Config& c) -> Problem {
+         // sun_path holds 108 bytes with the NUL; PostgreSQL refuses longer paths at start.
+         const std::string path = c.socket_dir + "/.s.PGSQL." + std::to_string(c.port);
+         if (path.size() <= 107) return std::nullopt;
+         return "PGRT_SOCKET_DIR: socket path " + path + " is longer than 107 bytes";
+       }},
+  };
+  return kRules;
+}
+
+}  // namespace
+
+std::vector<std::string> CheckCrossField(const Config& config,
+                                         const std::set<std::string>& invalid) {
+  std::vector<std::string> problems;
+  for (const Rule& rule : Rules()) {
+    bool skip = false;
+    for (const std::string& var : rule.vars) skip = skip || invalid.count(var) > 0;
+    if (skip) continue;
+    if (Problem p = rule.check(config)) problems.push_back(std::move(*p));
+  }
+  return problems;
+}
+
+}  // namespace pgrt

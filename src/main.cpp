@@ -1,0 +1,33 @@
+// pgrt: a PostgreSQL node runtime. main parses the command line and hands over to the
+// subcommand; everything else lives in the subsystems under src/.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"pgrt: turns an installed PostgreSQL into a self-managing node.\n"
+               "Configured by environment variables; see `pgrt config` and docs/configuration.md."};
+  app.require_subcommand(1);
+  std::vector<std::string> pg_args;
+  auto* run = app.add_subcommand("run", "Run the node: validate, prepare PGDATA, start and supervise postgres");
+  run->add_option("postgres_args", pg_args, "Arguments after -- go to postgres (e.g. -- -c work_mem=64MB)");
+  app.add_subcommand("config", "Validate the environment and print the effective settings (secrets redacted)");
+  app.add_subcommand("healthcheck", "Exit 0 when this node's /__opr/health answers 200");
+  app.add_subcommand("status", "Print this node's /__opr/status");
+  app.add_subcommand("promote", "Promote this replica (needs PGRT_API_TOKEN)");
+  app.add_subcommand("pause", "Pause WAL replay on this replica (needs PGRT_API_TOKEN)");
+  app.add_subcommand("resume", "Resume WAL replay on this replica (needs PGRT_API_TOKEN)");
+  app.add_subcommand("version", "Print the versions of pgrt and of its PostgreSQL");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : pgrt::kExitUsage;
+  }
+  const std::string cmd = app.get_subcommands().front()->get_name();
+  if (cmd == "run") return pgrt::RunNodeCommand(pg_args);
+  if (cmd == "config") return pgrt::ConfigCommand();
+  if (cmd == "healthcheck") return pgrt::HealthcheckCommand();
+  if (cmd == "version") return pgrt::VersionCommand();
+  return pgrt::ApiClientCommand(cmd);
+}

@@ -1,0 +1,130 @@
+#include "node/initialize.h"
+
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sstream>
+
+#include "node/data_dir.h"
+#include "node/init_scripts.h"
+#include "node/temp_server.h"
+#include "pg/connection.h"
+#include "util/fs.h"
+
+namespace pgrt {
+namespace {
+
+// A 0700 directory of the run-as account, for the password file and the temporary socket;
+// removed when the initialization ends, however it ends.
+class PrivateDir {
+ public:
+  static Result<PrivateDir> Create(const NodeContext& ctx) {
+    char tmpl[] = "/tmp/pgrt-init-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return ErrnoStatus("create private directory");
+    PrivateDir d(tmpl);
+    if (::geteuid() == 0 && ::chown(tmpl, ctx.run_as.uid, ctx.run_as.gid) != 0)
+      return ErrnoStatus(std::string("chown ") + tmpl);
+    return d;
+  }
+  PrivateDir(PrivateDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
+  PrivateDir(const PrivateDir&) = delete;
+  ~PrivateDir() {
+    if (!path_.empty()) RemoveTree(path_).IgnoreError();  // a leftover in /tmp is harmless
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit PrivateDir(std::string p) : path_(std::move(p)) {}
+  std::string path_;
+};
+
+std::vector<std::string> SplitWords(const std::string& s) {
+  std::istringstream in(s);
+  std::vector<std::string> words;
+  std::string w;
+  while (in >> w) words.push_back(w);
+  return words;
+}
+
+Status RunInitdb(const NodeContext& ctx, Waiter& waiter, const std::string& scratch,
+                 const std::string& private_dir) {
+  const std::string pwfile = JoinPath(private_dir, "pwfile");
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, pwfile, ctx.config.password + "\n", 0600), "initdb");
+  SpawnSpec spec;
+  spec.name = "initdb";
+  spec.argv = {ctx.Bin("initdb"),         "-D",
+               scratch,                   "--username=" + ctx.config.user,
+               "--pwfile=" + pwfile,      "--encoding=UTF8",
+               "--auth-local=trust",      "--auth-host=scram-sha-256",
+               "--no-instructions"};
+  if (!ctx.config.initdb_waldir.empty()) {
+    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.config.initdb_waldir, 0700), "initdb waldir");
+    spec.argv.push_back("--waldir=" + ctx.config.initdb_waldir);
+  }
+  for (auto& w : SplitWords(ctx.config.initdb_args)) spec.argv.push_back(w);
+  spec.env = ctx.child_env;
+  spec.run_as = ctx.run_as;
+  auto r = waiter.Run(spec, /*capture=*/true);
+  ::unlink(pwfile.c_str());  // initdb has read it; best effort, the directory goes too
+  if (!r.ok()) return r.status();
+  if (!ExitedCleanly(r->wait_status))
+    return Status::Error("initdb " + DescribeWaitStatus(r->wait_status) + ": " + Tail(r->output));
+  return Status::Ok();
+}
+
+Status CreateDatabaseAndExtensions(const NodeContext& ctx, const TempServer& server) {
+  auto admin = PgConn::Connect(server.Conn("postgres"));
+  if (!admin.ok()) return admin.status();
+  if (ctx.config.db != "postgres") {
+    auto name = admin->QuoteIdent(ctx.config.db);
+    if (!name.ok()) return name.status();
+    auto r = admin->Exec("CREATE DATABASE " + *name);
+    if (!r.ok()) return r.status().Wrap("create database");
+  }
+  if (ctx.config.extensions.empty()) return Status::Ok();
+  auto db = PgConn::Connect(server.Conn(ctx.config.db));
+  if (!db.ok()) return db.status();
+  for (const auto& ext : ctx.config.extensions) {
+    auto name = db->QuoteIdent(ext);
+    if (!name.ok()) return name.status();
+    auto r = db->Exec("CREATE EXTENSION IF NOT EXISTS " + *name);
+    if (!r.ok()) return r.status().Wrap("create extension " + ext);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status InitializeCluster(const NodeContext& ctx, Waiter& waiter, Timings& timings,
+                         const Clock& clock) {
+  const NodeLayout& l = ctx.layout;
+  if (PathExists(l.init_scratch)) {
+    // Ours, and never finished (no marker): nothing in it was ever a live cluster.
+    spdlog::warn("discarding an unfinished initialization in {}", l.init_scratch);
+    PGRT_RETURN_IF_ERROR(RemoveTree(l.init_scratch), "initialize");
+  }
+  PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.init_scratch, 0700), "initialize");
+  auto priv = PrivateDir::Create(ctx);
+  if (!priv.ok()) return priv.status().Wrap("initialize");
+
+  spdlog::info("initializing a new cluster in {}", l.pgdata);
+  PGRT_RETURN_IF_ERROR(RunInitdb(ctx, waiter, l.init_scratch, priv->path()), "initialize");
+  timings.EndPhase("initdb", clock.Now());
+
+  auto server = TempServer::Start(ctx, waiter, l.init_scratch, priv->path());
+  if (!server.ok()) return server.status().Wrap("initialize");
+  PGRT_RETURN_IF_ERROR(CreateDatabaseAndExtensions(ctx, *server), "initialize");
+  PGRT_RETURN_IF_ERROR(RunInitScripts(ctx, waiter, *server, l.init_scratch), "initialize");
+  PGRT_RETURN_IF_ERROR(server->Stop(waiter), "initialize");
+  timings.EndPhase("setup", clock.Now());
+
+  PGRT_RETURN_IF_ERROR(
+      WriteOwnedFile(ctx, JoinPath(l.init_scratch, kInitCompleteMarker), "complete\n", 0600),
+      "initialize");
+  PGRT_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "initialize");
+  return Status::Ok();
+}
+
+}  // namespace pgrt

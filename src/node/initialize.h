@@ -1,0 +1,15 @@
+// First boot: initdb, then on a temporary socket-only server the database, the extensions
+// and the init scripts, all inside PGDATA/.pgrt-init; moved into place only when all of it
+// succeeded (see data_dir.h).
+#pragma once
+
+#include "node/context.h"
+#include "node/timings.h"
+#include "process/command.h"
+
+namespace pgrt {
+
+Status InitializeCluster(const NodeContext& ctx, Waiter& waiter, Timings& timings,
+                         const Clock& clock);
+
+}  // namespace pgrt

@@ -1,0 +1,31 @@
+// Where a node keeps its files. Derived from the Config, never stored.
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+#include "util/fs.h"
+
+namespace pgrt {
+
+struct NodeLayout {
+  std::string pgdata;
+  std::string socket_dir;
+  std::string include_file;  // pgrt's settings, included by postgresql.conf
+  std::string hba_file;      // pg_hba.conf, owned by pgrt
+  std::string tls_dir;       // copies of the TLS files with the modes postgres demands
+  std::string init_scratch;  // where a first initialization happens before moving into place
+
+  static NodeLayout From(const Config& c) {
+    NodeLayout l;
+    l.pgdata = c.pgdata;
+    l.socket_dir = c.socket_dir;
+    l.include_file = JoinPath(c.pgdata, "pgrt.conf");
+    l.hba_file = JoinPath(c.pgdata, "pg_hba.conf");
+    l.tls_dir = JoinPath(c.pgdata, "pgrt-tls");
+    l.init_scratch = JoinPath(c.pgdata, ".pgrt-init");
+    return l;
+  }
+};
+
+}  // namespace pgrt

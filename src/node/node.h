@@ -1,0 +1,48 @@
+// Node: runs one PostgreSQL node on the event loop. Prepare() does the synchronous
+// start-up work; Start() hands postgres to the supervisor and watches it become ready;
+// Shutdown() stops it. The node decides; the supervisor runs children.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "node/context.h"
+#include "node/state.h"
+#include "node/timings.h"
+#include "process/command.h"
+#include "process/event_loop.h"
+#include "process/supervisor.h"
+
+namespace pgrt {
+
+class Node {
+ public:
+  Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clock)
+      : ctx_(std::move(ctx)), state_(state), timings_(timings), clock_(clock) {}
+
+  Status Prepare(Waiter& waiter);
+
+  // Registers postgres with the supervisor and starts it. `on_fatal` is called when the
+  // supervisor gives up (too many crashes).
+  Status Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::string> extra_args,
+               std::function<void(const std::string&)> on_fatal);
+
+  // sig: SIGINT (fast) or SIGQUIT (immediate). `done` runs once postgres has exited.
+  void Shutdown(int sig, std::function<void()> done);
+
+  const NodeContext& context() const { return ctx_; }
+
+ private:
+  void WatchReadiness(pid_t pid);
+
+  NodeContext ctx_;
+  NodeState& state_;
+  Timings& timings_;
+  const Clock& clock_;
+  EventLoop* loop_ = nullptr;
+  Supervisor* supervisor_ = nullptr;
+  EventLoop::TimerId readiness_timer_ = 0;
+};
+
+}  // namespace pgrt

@@ -1,0 +1,25 @@
+// How postgres itself is run: its spawn spec, its lock file, its readiness.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "node/context.h"
+#include "process/child.h"
+
+namespace pgrt {
+
+// postgres -D DATA [extra...] as the run-as account, with the scrubbed environment.
+SpawnSpec PostgresSpawnSpec(const NodeContext& ctx, const std::string& datadir,
+                            const std::vector<std::string>& extra_args);
+
+// The status word postgres keeps in line 8 of postmaster.pid: "starting", "ready",
+// "standby", "stopping"; empty when the file or the line is missing, or when the file
+// belongs to another postmaster than `pid` (a stale file still says "ready").
+std::string PostmasterStatus(const std::string& datadir, pid_t pid);
+
+// Removes postmaster.pid when the pid it names is not a live postgres process (a pid
+// reused after a crash or a container restart would otherwise block the start).
+Status ClearStaleLockFile(const std::string& datadir);
+
+}  // namespace pgrt

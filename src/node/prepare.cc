@@ -1,0 +1,115 @@
+#include "node/prepare.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <filesystem>
+
+#include "node/data_dir.h"
+#include "node/initialize.h"
+#include "node/settings.h"
+#include "util/fs.h"
+
+namespace pgrt {
+namespace {
+
+Status CopyTlsFile(const NodeContext& ctx, const std::string& from, const std::string& name,
+                   mode_t mode, std::string& to) {
+  if (from.empty()) return Status::Ok();
+  auto content = ReadFile(from);
+  if (!content.ok()) return content.status().Wrap("TLS file");
+  to = JoinPath(ctx.layout.tls_dir, name);
+  // postgres refuses a key readable by others: the copy gets the mode it demands.
+  return WriteOwnedFile(ctx, to, *content, mode);
+}
+
+Status EnsureIncludeLine(const NodeContext& ctx) {
+  std::string conf = JoinPath(ctx.layout.pgdata, "postgresql.conf");
+  auto text = ReadFile(conf);
+  if (!text.ok()) return text.status();
+  if (text->find(kIncludeLine) != std::string::npos) return Status::Ok();
+  spdlog::info("adding \"{}\" to {}", kIncludeLine, conf);
+  std::string updated = *text;
+  if (!updated.empty() && updated.back() != '\n') updated += "\n";
+  updated += "\n# Settings managed by pgrt (see pgrt.conf); keep this line last.\n";
+  updated += std::string(kIncludeLine) + "\n";
+  struct stat st {};
+  mode_t mode = ::stat(conf.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
+  return WriteOwnedFile(ctx, conf, updated, mode);
+}
+
+Status CheckMajorVersion(const NodeContext& ctx) {
+  auto v = ReadFile(JoinPath(ctx.layout.pgdata, "PG_VERSION"));
+  if (!v.ok()) return v.status();
+  std::string data_major = v->substr(0, v->find('\n'));
+  // The bindir of Debian's packages ends in /<major>/bin.
+  const std::string& bin = ctx.config.pg_bindir;
+  std::filesystem::path p(bin);
+  if (p.filename().empty()) p = p.parent_path();
+  std::string bin_major = p.filename() == "bin" ? p.parent_path().filename().string() : "";
+  if (!bin_major.empty() && std::isdigit(static_cast<unsigned char>(bin_major[0])) &&
+      bin_major != data_major)
+    return Status::Error("PGDATA holds a PostgreSQL " + data_major + " cluster but " + bin +
+                         " is PostgreSQL " + bin_major + "; upgrade it with pg_upgrade first");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteManagedFiles(const NodeContext& ctx) {
+  const Config& c = ctx.config;
+  SettingsInput in{c, SizeMemory(MemoryLimitBytes(), c.max_connections), ctx.layout.socket_dir,
+                   "", "", "", false};
+  if (!c.tls_cert_file.empty()) {
+    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.layout.tls_dir, 0700), "TLS");
+    PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_cert_file, "server.crt", 0644, in.tls_cert), "TLS");
+    PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_key_file, "server.key", 0600, in.tls_key), "TLS");
+    PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_ca_file, "ca.crt", 0644, in.tls_ca), "TLS");
+  }
+  PGRT_RETURN_IF_ERROR(EnsureIncludeLine(ctx), "settings");
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.include_file, RenderSettingsFile(in)),
+                       "settings");
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.hba_file, RenderHbaFile(c)), "pg_hba.conf");
+  return Status::Ok();
+}
+
+Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
+                            const Clock& clock) {
+  const NodeLayout& l = ctx.layout;
+  PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.socket_dir, 0755), "socket directory");
+  if (!PathExists(l.pgdata)) {
+    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.pgdata, 0700), "PGDATA");
+  } else if (::geteuid() == 0) {
+    // The top directory only: a volume mounted by root; postgres checks the rest itself.
+    if (::chown(l.pgdata.c_str(), ctx.run_as.uid, ctx.run_as.gid) != 0)
+      return ErrnoStatus("chown " + l.pgdata);
+  }
+  auto state = InspectDataDir(l);
+  if (!state.ok()) return state.status();
+  switch (*state) {
+    case DataDirState::kForeign:
+      return Status::Error("PGDATA " + l.pgdata +
+                           " holds files but no PostgreSQL cluster (no PG_VERSION); pgrt does "
+                           "not touch it: empty it or point PGDATA elsewhere");
+    case DataDirState::kReadyToMove:
+      spdlog::info("finishing an interrupted move of a new cluster into {}", l.pgdata);
+      PGRT_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "PGDATA");
+      break;
+    case DataDirState::kEmpty:
+      PGRT_RETURN_IF_ERROR(InitializeCluster(ctx, waiter, timings, clock), "PGDATA");
+      break;
+    case DataDirState::kInitialized:
+      spdlog::info("reusing the existing cluster in {}", l.pgdata);
+      break;
+  }
+  struct stat st {};
+  if (::stat(l.pgdata.c_str(), &st) == 0 && (st.st_mode & 0077) != 0 &&
+      ::chmod(l.pgdata.c_str(), 0700) != 0)
+    return ErrnoStatus("chmod " + l.pgdata);  // postgres refuses a group/world-open PGDATA
+  PGRT_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
+  return WriteManagedFiles(ctx);
+}
+
+}  // namespace pgrt

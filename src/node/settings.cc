@@ -1,0 +1,92 @@
+#include "node/settings.h"
+
+#include <sstream>
+
+namespace pgrt {
+namespace {
+
+void Set(std::ostringstream& out, const char* name, const std::string& value) {
+  out << name << " = " << ConfQuote(value) << "\n";
+}
+
+std::string Bool(bool b) { return b ? "on" : "off"; }
+
+}  // namespace
+
+std::string ConfQuote(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') out += "''";
+    else if (c == '\\') out += "\\\\";
+    else out += c;
+  }
+  return out + "'";
+}
+
+std::string RenderSettingsFile(const SettingsInput& in) {
+  const Config& c = in.config;
+  std::ostringstream out;
+  out << "# Managed by pgrt: rewritten at every start from its environment.\n"
+         "# Your own settings belong in postgresql.conf or ALTER SYSTEM (which wins over this).\n";
+  Set(out, "listen_addresses", c.listen_addresses);
+  Set(out, "port", std::to_string(c.port));
+  Set(out, "max_connections", std::to_string(c.max_connections));
+  Set(out, "unix_socket_directories", in.socket_dir);
+  Set(out, "password_encryption",
+      c.host_auth_method == "md5" ? "md5" : "scram-sha-256");
+  Set(out, "shared_buffers", c.shared_buffers.empty() ? in.memory.shared_buffers : c.shared_buffers);
+  Set(out, "effective_cache_size", in.memory.effective_cache_size);
+  Set(out, "maintenance_work_mem", in.memory.maintenance_work_mem);
+  Set(out, "work_mem", in.memory.work_mem);
+  // Logs go to pgrt's stderr: the container's log stream.
+  Set(out, "logging_collector", "off");
+  Set(out, "log_destination", "stderr");
+
+  if (!in.tls_cert.empty()) {
+    Set(out, "ssl", "on");
+    Set(out, "ssl_cert_file", in.tls_cert);
+    Set(out, "ssl_key_file", in.tls_key);
+    if (!in.tls_ca.empty()) Set(out, "ssl_ca_file", in.tls_ca);
+  } else {
+    Set(out, "ssl", "off");
+  }
+
+  out << "# replication\n";
+  Set(out, "wal_level", c.wal_level);
+  Set(out, "max_wal_senders", std::to_string(c.max_wal_senders));
+  Set(out, "max_replication_slots", std::to_string(c.max_replication_slots));
+  Set(out, "wal_keep_size", c.wal_keep_size);
+  Set(out, "hot_standby", Bool(c.hot_standby));
+  Set(out, "hot_standby_feedback", Bool(c.hot_standby_feedback));
+  Set(out, "synchronous_commit", c.synchronous_commit);
+  // During first boot no standby exists yet: a synchronous commit would wait forever.
+  Set(out, "synchronous_standby_names", in.bootstrapping ? "" : c.synchronous_standby_names);
+  Set(out, "archive_mode", c.archive_mode);
+  if (!c.archive_command.empty()) Set(out, "archive_command", c.archive_command);
+  if (!c.restore_command.empty()) Set(out, "restore_command", c.restore_command);
+  Set(out, "recovery_target_timeline", c.recovery_target_timeline);
+  return out.str();
+}
+
+std::string RenderHbaFile(const Config& c) {
+  const std::string& m = c.host_auth_method;
+  const std::string remote = c.tls_required ? "hostssl" : "host";
+  std::ostringstream out;
+  out << "# Managed by pgrt: rewritten at every start from its environment.\n"
+         "# TYPE     DATABASE     USER  ADDRESS          METHOD\n";
+  out << "local      all          all                    " << m << "\n";
+  out << "host       all          all   127.0.0.1/32     " << m << "\n";
+  out << "host       all          all   ::1/128          " << m << "\n";
+  out << "local      replication  all                    " << m << "\n";
+  out << "host       replication  all   127.0.0.1/32     " << m << "\n";
+  out << "host       replication  all   ::1/128          " << m << "\n";
+  // Only roles with the REPLICATION attribute can use these lines.
+  for (const auto& cidr : c.replication_allowed_networks)
+    out << remote << std::string(11 - remote.size(), ' ') << "replication  all   " << cidr << "  "
+        << m << "\n";
+  out << remote << std::string(11 - remote.size(), ' ') << "all          all   all              "
+      << m << "\n";
+  return out.str();
+}
+
+}  // namespace pgrt

@@ -1,0 +1,32 @@
+// The files pgrt owns in PGDATA, rendered from the Config: the settings include file
+// (pgrt.conf) and pg_hba.conf. Pure functions of their inputs, so they are unit-tested
+// and rewriting them at every start is idempotent.
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+#include "node/memory.h"
+
+namespace pgrt {
+
+struct SettingsInput {
+  const Config& config;
+  MemorySettings memory;
+  std::string socket_dir;
+  std::string tls_cert;  // paths of the copies postgres reads; empty: no TLS
+  std::string tls_key;
+  std::string tls_ca;
+  bool bootstrapping = false;  // first-boot: no synchronous standbys yet
+};
+
+std::string RenderSettingsFile(const SettingsInput& in);
+std::string RenderHbaFile(const Config& config);
+
+// 'value' with quotes doubled, as postgresql.conf wants.
+std::string ConfQuote(const std::string& value);
+
+// The line postgresql.conf needs so pgrt.conf is read (after the user's own settings).
+inline constexpr const char* kIncludeLine = "include_if_exists = 'pgrt.conf'";
+
+}  // namespace pgrt

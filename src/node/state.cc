@@ -1,0 +1,16 @@
+#include "node/state.h"
+
+namespace pgrt {
+
+const char* ToString(NodePhase p) {
+  switch (p) {
+    case NodePhase::kStarting: return "starting";
+    case NodePhase::kReady: return "ready";
+    case NodePhase::kRestarting: return "restarting";
+    case NodePhase::kStopping: return "stopping";
+    case NodePhase::kFailed: return "failed";
+  }
+  return "unknown";
+}
+
+}  // namespace pgrt

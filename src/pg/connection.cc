@@ -1,0 +1,81 @@
+#include "pg/connection.h"
+
+namespace pgrt {
+namespace {
+
+struct KeywordArrays {
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  explicit KeywordArrays(const ConnParams& params) {
+    for (const auto& [k, v] : params) {
+      keys.push_back(k.c_str());
+      values.push_back(v.c_str());
+    }
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+  }
+};
+
+std::string TrimmedError(const char* msg) {
+  std::string s = msg ? msg : "unknown error";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Result<PgConn> PgConn::Connect(const ConnParams& params) {
+  KeywordArrays kw(params);
+  PGconn* raw = PQconnectdbParams(kw.keys.data(), kw.values.data(), 0);
+  if (raw == nullptr) return Status::Error("connect: out of memory");
+  PgConn conn(raw);
+  if (PQstatus(raw) != CONNECTION_OK) return conn.LastError("connect");
+  return conn;
+}
+
+Status PgConn::LastError(std::string_view context) const {
+  return Status::Error(std::string(context) + ": " + TrimmedError(PQerrorMessage(conn_.get())));
+}
+
+Result<PgResult> PgConn::Exec(const std::string& sql) {
+  return Check(PQexec(conn_.get(), sql.c_str()));
+}
+
+Result<PgResult> PgConn::Check(PGresult* raw) const {
+  if (raw == nullptr) return LastError("query");
+  PgResult r(raw);
+  ExecStatusType st = PQresultStatus(raw);
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return r;
+  return Status::Error(TrimmedError(PQresultErrorMessage(raw)));
+}
+
+Result<PgResult> PgConn::ExecParams(const std::string& sql,
+                                    const std::vector<std::optional<std::string>>& params) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  return Check(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0));
+}
+
+Result<std::string> PgConn::QuoteIdent(std::string_view name) {
+  char* q = PQescapeIdentifier(conn_.get(), name.data(), name.size());
+  if (q == nullptr) return LastError("quote identifier");
+  std::string out(q);
+  PQfreemem(q);
+  return out;
+}
+
+Result<std::string> PgConn::QuoteLiteral(std::string_view value) {
+  char* q = PQescapeLiteral(conn_.get(), value.data(), value.size());
+  if (q == nullptr) return LastError("quote literal");
+  std::string out(q);
+  PQfreemem(q);
+  return out;
+}
+
+bool PingAccepting(const ConnParams& params) {
+  KeywordArrays kw(params);
+  return PQpingParams(kw.keys.data(), kw.values.data(), 0) == PQPING_OK;
+}
+
+}  // namespace pgrt

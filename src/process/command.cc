@@ -1,0 +1,109 @@
+#include "process/command.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "util/unique_fd.h"
+
+namespace pgrt {
+
+std::string Tail(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  return "…" + s.substr(s.size() - max);
+}
+
+bool Waiter::Drain(Child* watched) {
+  for (int sig : signals_.ReadPending()) {
+    if (IsTerminationSignal(sig) && termination_signal_ == 0) termination_signal_ = sig;
+  }
+  for (auto [pid, ws] : ReapExited()) {
+    if (watched && pid == watched->pid()) watched->MarkExited(ws);
+  }
+  return termination_signal_ == 0;
+}
+
+Result<int> Waiter::WaitFor(Child& child, Millis timeout) {
+  RealClock clock;
+  SteadyTime deadline = clock.Now() + timeout;
+  while (child.running()) {
+    if (!Drain(&child)) return Status::Error("interrupted by signal " + std::to_string(termination_signal_));
+    if (!child.running()) break;
+    if (timeout.count() > 0 && clock.Now() >= deadline) return Status::Error("timed out");
+    pollfd p{signals_.fd(), POLLIN, 0};
+    ::poll(&p, 1, 50);  // SIGCHLD wakes us at once; 50 ms bounds a missed wake-up
+  }
+  return *child.exit_status();
+}
+
+Result<CommandResult> Waiter::Run(SpawnSpec spec, bool capture, Millis timeout) {
+  UniqueFd read_end, write_end;
+  if (capture) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe");
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+    spec.stdout_fd = write_end.get();
+    spec.stderr_fd = write_end.get();
+  }
+  auto child = Child::Spawn(spec);
+  if (!child.ok()) return child.status();
+  write_end.reset();  // only the child writes now: EOF when it exits
+
+  CommandResult result;
+  RealClock clock;
+  SteadyTime deadline = clock.Now() + timeout;
+  bool interrupted = false;
+  while (child->running() || read_end) {
+    if (!Drain(&*child) && !interrupted) {
+      interrupted = true;
+      child->SignalGroup(SIGTERM).IgnoreError();  // best effort; SIGKILL follows on timeout
+      timeout = Millis(5000);
+      deadline = clock.Now() + timeout;
+    }
+    if (timeout.count() > 0 && clock.Now() >= deadline) {
+      child->SignalGroup(SIGKILL).IgnoreError();  // the destructor reaps
+      if (interrupted) break;
+      return Status::Error(spec.name + ": timed out after " +
+                           std::to_string(timeout.count() / 1000) + " s");
+    }
+    pollfd p[2] = {{signals_.fd(), POLLIN, 0}, {read_end.get(), POLLIN, 0}};
+    int n = ::poll(p, read_end ? 2 : 1, 50);
+    if (n > 0 && read_end && (p[1].revents & (POLLIN | POLLHUP))) {
+      char buf[4096];
+      ssize_t got = ::read(read_end.get(), buf, sizeof buf);
+      if (got > 0) {
+        result.output.append(buf, static_cast<size_t>(got));
+      } else if (got == 0 || errno != EINTR) {
+        read_end.reset();
+      }
+    }
+  }
+  if (interrupted) {
+    auto ws = child->Wait();  // reaps if the loop above left it running
+    (void)ws;                 // the interruption is the error worth reporting
+    return Status::Error(spec.name + ": interrupted by signal " +
+                         std::to_string(termination_signal_));
+  }
+  result.wait_status = *child->exit_status();
+  return result;
+}
+
+Status Waiter::WaitUntil(const std::function<bool()>& done, Millis timeout, Millis step,
+                         const std::string& what, Child* watched) {
+  RealClock clock;
+  SteadyTime deadline = clock.Now() + timeout;
+  for (;;) {
+    if (done()) return Status::Ok();
+    if (!Drain(watched))
+      return Status::Error(what + ": interrupted by signal " + std::to_string(termination_signal_));
+    if (clock.Now() >= deadline) return Status::Error(what + ": timed out");
+    pollfd p{signals_.fd(), POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(step.count()));
+  }
+}
+
+}  // namespace pgrt

@@ -1,0 +1,52 @@
+// Running one-shot commands (initdb, psql for init scripts, pg_basebackup) to completion
+// while staying responsive to signals: a SIGTERM during a long clone stops the command
+// and the caller gets an error that says so, instead of pgrt hanging until it ends.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "process/child.h"
+#include "process/signals.h"
+#include "util/clock.h"
+
+namespace pgrt {
+
+struct CommandResult {
+  int wait_status = 0;
+  std::string output;  // stdout and stderr, interleaved, when captured
+};
+
+// Waits for synchronous work. Termination signals seen here are remembered so the caller
+// (and later the event loop) knows a shutdown was asked for.
+class Waiter {
+ public:
+  explicit Waiter(SignalSource& signals) : signals_(signals) {}
+
+  // Runs spec to completion. capture: collect stdout+stderr (else inherited).
+  // Fails when the command cannot start, when `timeout` passes, or on SIGTERM/SIGINT/SIGQUIT
+  // (the command's process group gets SIGTERM, then SIGKILL after 5 s).
+  Result<CommandResult> Run(SpawnSpec spec, bool capture, Millis timeout = Millis(0));
+
+  // Polls `done` every `step` until it returns true; fails on timeout or a termination signal.
+  // A `watched` child that exits meanwhile is marked exited (so `done` can notice).
+  Status WaitUntil(const std::function<bool()>& done, Millis timeout, Millis step,
+                   const std::string& what, Child* watched = nullptr);
+
+  // Waits for an already-running child (started elsewhere) to exit, reaping as it goes.
+  Result<int> WaitFor(Child& child, Millis timeout);
+
+  int termination_signal() const { return termination_signal_; }
+
+ private:
+  // Reads pending signals and reaps; returns false when termination was asked for.
+  bool Drain(Child* watched);
+
+  SignalSource& signals_;
+  int termination_signal_ = 0;
+};
+
+// Throws away a command's output, keeping the last `max` bytes for error messages.
+std::string Tail(const std::string& s, size_t max = 2000);
+
+}  // namespace pgrt

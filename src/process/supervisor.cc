@@ -1,0 +1,168 @@
+#include "process/supervisor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+
+namespace pgrt {
+
+void Supervisor::Add(const std::string& name, ServiceSpec spec, ServiceEvents events) {
+  auto s = std::make_unique<Service>();
+  s->spec = std::move(spec);
+  s->events = std::move(events);
+  services_[name] = std::move(s);
+}
+
+Supervisor::Service* Supervisor::Find(const std::string& name) {
+  auto it = services_.find(name);
+  return it == services_.end() ? nullptr : it->second.get();
+}
+
+const Supervisor::Service* Supervisor::Find(const std::string& name) const {
+  auto it = services_.find(name);
+  return it == services_.end() ? nullptr : it->second.get();
+}
+
+Status Supervisor::Start(const std::string& name) {
+  Service* s = Find(name);
+  if (s == nullptr) return Status::Error("start " + name + ": unknown service");
+  if (s->child && s->child->running()) return Status::Ok();
+  s->stopping = false;
+  if (s->spec.before_start) PGRT_RETURN_IF_ERROR(s->spec.before_start(), "start " + name);
+  auto child = Child::Spawn(s->spec.spawn);
+  if (!child.ok()) return child.status().Wrap("start " + name);
+  s->child.emplace(std::move(*child));
+  spdlog::info("{} started (pid {})", name, s->child->pid());
+  if (s->events.on_start) s->events.on_start(s->child->pid());
+  return Status::Ok();
+}
+
+void Supervisor::Stop(const std::string& name, int sig, std::function<void()> done) {
+  Service* s = Find(name);
+  if (s == nullptr) {
+    if (done) done();
+    return;
+  }
+  s->stopping = true;
+  if (s->restart_timer) {
+    loop_.CancelTimer(s->restart_timer);
+    s->restart_timer = 0;
+  }
+  if (!s->child || !s->child->running()) {
+    if (done) done();
+    return;
+  }
+  if (done) s->on_stopped.push_back(std::move(done));
+  int signal = sig != 0 ? sig : s->spec.stop_signal;
+  s->child->Signal(signal).IgnoreError();  // ESRCH races with an exit we reap next
+  if (s->stop_timer == 0) {
+    s->stop_timer = loop_.AddTimer(s->spec.stop_timeout, [this, name] {
+      Service* svc = Find(name);
+      if (svc == nullptr || !svc->child || !svc->child->running()) return;
+      svc->stop_timer = 0;
+      spdlog::warn("{} did not stop in time; killing it", name);
+      svc->child->SignalGroup(SIGKILL).IgnoreError();  // exit arrives through the reaper
+      svc->child->Signal(SIGKILL).IgnoreError();
+    });
+  }
+}
+
+Status Supervisor::Signal(const std::string& name, int sig) {
+  Service* s = Find(name);
+  if (s == nullptr || !s->child || !s->child->running())
+    return Status::Error("signal " + name + ": not running");
+  return s->child->Signal(sig);
+}
+
+bool Supervisor::OnChildExit(pid_t pid, int wait_status) {
+  for (auto& [name, s] : services_) {
+    if (!s->child || s->child->pid() != pid || !s->child->running()) continue;
+    s->child->MarkExited(wait_status);
+    if (s->stop_timer) {
+      loop_.CancelTimer(s->stop_timer);
+      s->stop_timer = 0;
+    }
+    bool expected = s->stopping;
+    if (s->events.on_exit) s->events.on_exit(wait_status, expected);
+    if (expected) {
+      spdlog::info("{} stopped ({})", name, DescribeWaitStatus(wait_status));
+      // Helpers left in the group (a killed postmaster's backends) go with it.
+      ::kill(-pid, SIGKILL);
+      auto callbacks = std::move(s->on_stopped);
+      s->on_stopped.clear();
+      for (auto& cb : callbacks) cb();
+    } else {
+      std::string why = DescribeWaitStatus(wait_status);
+      spdlog::error("{} exited unexpectedly ({})", name, why);
+      HandleCrash(name, *s, why);
+    }
+    return true;
+  }
+  return false;
+}
+
+void Supervisor::HandleCrash(const std::string& name, Service& s, const std::string& why) {
+  SteadyTime now = loop_.clock().Now();
+  std::erase_if(s.crashes, [&](SteadyTime t) { return now - t > s.spec.restart_window; });
+  s.crashes.push_back(now);
+  if (static_cast<int>(s.crashes.size()) > s.spec.max_restarts) {
+    std::string reason = name + " failed " + std::to_string(s.crashes.size()) + " times within " +
+                         std::to_string(s.spec.restart_window.count() / 1000) + " s (last: " +
+                         why + ")";
+    if (s.events.on_give_up) s.events.on_give_up(reason);
+    return;
+  }
+  size_t idx = std::min(s.crashes.size() - 1, s.spec.backoff.size() - 1);
+  Millis delay = s.spec.backoff.empty() ? Millis(0) : s.spec.backoff[idx];
+  auto restart_later = [this, name, delay] {
+    Service* svc = Find(name);
+    if (svc == nullptr || svc->stopping) return;
+    svc->restart_timer = loop_.AddTimer(delay, [this, name] { Restart(name); });
+  };
+  if (!s.child) {
+    restart_later();
+    return;
+  }
+  // Orphans of the dead child still hold its resources (postgres: shared memory).
+  pid_t pgid = s.child->pid();
+  ::kill(-pgid, SIGKILL);
+  WaitGroupGone(pgid, 2500, std::move(restart_later));
+}
+
+void Supervisor::Restart(const std::string& name) {
+  Service* s = Find(name);
+  if (s == nullptr || s->stopping) return;
+  s->restart_timer = 0;
+  s->restarts++;
+  spdlog::info("restarting {} (restart {})", name, s->restarts);
+  Status st = Start(name);
+  if (st.ok()) return;
+  spdlog::error("{}", st.message());
+  s->child.reset();
+  HandleCrash(name, *s, st.message());
+}
+
+void Supervisor::WaitGroupGone(pid_t pgid, int attempts_left, std::function<void()> then) {
+  // Zombies count as members until reaped; the reaper runs between our checks.
+  bool gone = ::kill(-pgid, 0) != 0 && errno == ESRCH;
+  if (gone || attempts_left <= 0) {
+    then();
+    return;
+  }
+  loop_.AddTimer(Millis(2), [this, pgid, attempts_left, then = std::move(then)]() mutable {
+    WaitGroupGone(pgid, attempts_left - 1, std::move(then));
+  });
+}
+
+std::optional<pid_t> Supervisor::pid(const std::string& name) const {
+  const Service* s = Find(name);
+  if (s == nullptr || !s->child || !s->child->running()) return std::nullopt;
+  return s->child->pid();
+}
+
+int Supervisor::restarts(const std::string& name) const {
+  const Service* s = Find(name);
+  return s ? s->restarts : 0;
+}
+
+}  // namespace pgrt

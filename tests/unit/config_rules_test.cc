@@ -1,0 +1,113 @@
+// LoadConfig: rules that tie variables together.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace pgrt {
+namespace {
+
+Environment Minimal() {
+  return {{"POSTGRES_USER", "app"}, {"POSTGRES_PASSWORD", "pw-Zq81"}, {"POSTGRES_DB", "appdb"}};
+}
+
+Environment With(std::initializer_list<std::pair<const std::string, std::string>> extra) {
+  Environment env = Minimal();
+  for (const auto& [k, v] : extra) env[k] = v;
+  return env;
+}
+
+// The message of a failed load; "" (and a test failure) when it loaded.
+std::string ErrorOf(const Environment& env) {
+  Result<Config> c = LoadConfig(env);
+  EXPECT_FALSE(c.ok()) << "loaded unexpectedly";
+  return c.ok() ? "" : c.status().message();
+}
+
+struct BadCase {
+  const char* what;
+  Environment env;
+  std::string expected;  // a substring of the error
+};
+
+std::vector<BadCase> BrokenRules() {
+  return {
+      {"replica without primary host",
+       With({{"POSTGRES_REPLICATION_MODE", "replica"}, {"POSTGRES_REPLICATION_PASSWORD", "r"}}),
+       "POSTGRES_PRIMARY_HOST: required when POSTGRES_REPLICATION_MODE=replica"},
+      {"replica without replication password",
+       With({{"POSTGRES_REPLICATION_MODE", "replica"}, {"POSTGRES_PRIMARY_HOST", "p"}}),
+       "POSTGRES_REPLICATION_PASSWORD: required when POSTGRES_REPLICATION_MODE=replica"},
+      {"primary without replication password", With({{"POSTGRES_REPLICATION_MODE", "primary"}}),
+       "POSTGRES_REPLICATION_PASSWORD: required when POSTGRES_REPLICATION_MODE=primary"},
+      {"primary without WAL senders",
+       With({{"POSTGRES_REPLICATION_MODE", "primary"},
+             {"POSTGRES_REPLICATION_PASSWORD", "r"},
+             {"POSTGRES_MAX_WAL_SENDERS", "0"}}),
+       "POSTGRES_MAX_WAL_SENDERS: must be at least 1"},
+      {"certificate without key", With({{"POSTGRES_TLS_CERT_FILE", "/c"}}),
+       "POSTGRES_TLS_KEY_FILE: required when POSTGRES_TLS_CERT_FILE is set"},
+      {"key without certificate", With({{"POSTGRES_TLS_KEY_FILE", "/k"}}),
+       "POSTGRES_TLS_CERT_FILE: required when POSTGRES_TLS_KEY_FILE is set"},
+      {"TLS required without certificate", With({{"POSTGRES_TLS_REQUIRED", "on"}}),
+       "POSTGRES_TLS_REQUIRED: needs POSTGRES_TLS_CERT_FILE"},
+      {"restore target without source", With({{"PGRT_RESTORE_TARGET_TIME", "2024-01-01"}}),
+       "PGRT_RESTORE_TARGET_TIME: needs PGRT_RESTORE_FROM"},
+      {"dump schedule without directory", With({{"PGRT_DUMP_SCHEDULE", "0 3 * * *"}}),
+       "PGRT_DUMP_SCHEDULE: needs PGRT_DUMP_DIR"},
+      {"backup schedule without backups", With({{"PGRT_BACKUP_SCHEDULE", "0 3 * * *"}}),
+       "PGRT_BACKUP_SCHEDULE: needs PGRT_BACKUP=pgbackrest"},
+      {"API on the PostgreSQL port", With({{"PGRT_API_PORT", "5432"}}),
+       "PGRT_API_PORT: 5432 is also POSTGRES_PORT"},
+      {"PgBouncer on the PostgreSQL port",
+       With({{"PGBOUNCER_ENABLED", "true"}, {"PGBOUNCER_PORT", "5432"}}),
+       "PGBOUNCER_PORT: 5432 is also POSTGRES_PORT"},
+      {"socket directory too long", With({{"PGRT_SOCKET_DIR", "/" + std::string(100, 's')}}),
+       "is longer than 107 bytes"},
+  };
+}
+
+TEST(ConfigRules, RejectsBrokenCrossFieldRules) {
+  for (const BadCase& c : BrokenRules()) {
+    const std::string error = ErrorOf(c.env);
+    EXPECT_NE(error.find(c.expected), std::string::npos)
+        << c.what << ": got \"" << error << "\", want \"" << c.expected << "\"";
+  }
+}
+
+TEST(ConfigRules, CompleteRoleSetupsLoad) {
+  const Environment kCases[] = {
+      With({{"POSTGRES_REPLICATION_MODE", "primary"}, {"POSTGRES_REPLICATION_PASSWORD", "r"}}),
+      With({{"POSTGRES_REPLICATION_MODE", "replica"},
+            {"POSTGRES_REPLICATION_PASSWORD", "r"},
+            {"POSTGRES_PRIMARY_HOST", "db-0"}}),
+      With({{"POSTGRES_TLS_CERT_FILE", "/c"},
+            {"POSTGRES_TLS_KEY_FILE", "/k"},
+            {"POSTGRES_TLS_REQUIRED", "true"}}),
+      With({{"PGRT_RESTORE_FROM", "pgbackrest"}, {"PGRT_RESTORE_TARGET_TIME", "2024-01-01"}}),
+      With({{"PGRT_BACKUP", "pgbackrest"},
+            {"PGRT_BACKUP_SCHEDULE", "0 3 * * *"},
+            {"PGRT_DUMP_SCHEDULE", "0 4 * * *"},
+            {"PGRT_DUMP_DIR", "/dumps"}}),
+  };
+  for (const Environment& env : kCases) {
+    Result<Config> c = LoadConfig(env);
+    EXPECT_TRUE(c.ok()) << c.status().message();
+  }
+}
+
+TEST(ConfigRules, DisabledPgBouncerMayShareItsPortSetting) {
+  Result<Config> c = LoadConfig(With({{"PGBOUNCER_PORT", "5432"}}));
+  EXPECT_TRUE(c.ok()) << c.status().message();
+}
+
+TEST(ConfigRules, InvalidVariableIsNotBlamedAgainByCrossFieldRules) {
+  std::string error =
+      ErrorOf(With({{"POSTGRES_TLS_CERT_FILE", "relative.crt"}, {"POSTGRES_TLS_KEY_FILE", "/k"}}));
+  EXPECT_EQ(error, "POSTGRES_TLS_CERT_FILE: \"relative.crt\" is not an absolute path");
+}
+
+}  // namespace
+}  // namespace pgrt
