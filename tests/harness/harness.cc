@@ -1,0 +1,209 @@
+#include "harness/harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "util/fs.h"
+
+namespace pgrt::testing {
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/pgrt-test-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) std::abort();
+  path_ = tmpl;
+  ::chmod(path_.c_str(), 0755);  // postgres (another account) must reach PGDATA inside
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string PgrtBinary() {
+  const char* env = ::getenv("PGRT_TEST_BINARY");
+  return env ? env : PGRT_BINARY;
+}
+
+std::string PgBinDir() { return PGRT_DEFAULT_PG_BINDIR; }
+
+HttpResponse HttpRequest(int port, const std::string& method, const std::string& path,
+                         const std::string& token) {
+  httplib::Client cli("127.0.0.1", port);
+  cli.set_connection_timeout(2, 0);
+  cli.set_read_timeout(30, 0);
+  httplib::Headers headers;
+  if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+  httplib::Result r = [&] {
+    if (method == "POST") return cli.Post(path.c_str(), headers, "", "application/json");
+    if (method == "DELETE") return cli.Delete(path.c_str(), headers);
+    if (method == "HEAD") return cli.Head(path.c_str(), headers);
+    if (method == "OPTIONS") return cli.Options(path.c_str(), headers);
+    return cli.Get(path.c_str(), headers);
+  }();
+  if (!r) return {};
+  return {r->status, r->body};
+}
+
+HttpResponse HttpGet(int port, const std::string& path, const std::string& token) {
+  return HttpRequest(port, "GET", path, token);
+}
+
+PgrtNode::PgrtNode(const Env& extra) {
+  env_ = {
+      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+      {"POSTGRES_USER", "app"},
+      {"POSTGRES_PASSWORD", "app-secret-pw"},
+      {"POSTGRES_DB", "appdb"},
+      {"PGDATA", dir_.Sub("data")},
+      {"PGRT_SOCKET_DIR", dir_.Sub("sock")},
+      {"POSTGRES_PORT", std::to_string(FreePort())},
+      {"POSTGRES_LISTEN_ADDRESSES", "127.0.0.1"},
+      {"POSTGRES_SHARED_BUFFERS", "32MB"},
+      {"PGRT_API_ADDRESS", "127.0.0.1"},
+      {"PGRT_API_PORT", std::to_string(FreePort())},
+      {"POSTGRES_INITDB_SCRIPTS", dir_.Sub("initdb.d")},
+  };
+  for (const auto& [k, v] : extra) env_[k] = v;
+}
+
+PgrtNode::~PgrtNode() {
+  if (running()) Stop(SIGTERM, milliseconds(20000));
+  // Child's destructor SIGKILLs and reaps whatever is left.
+}
+
+void PgrtNode::Start(const std::vector<std::string>& args) {
+  std::string log = dir_.Sub("pgrt.log");
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  SpawnSpec spec;
+  spec.name = "pgrt";
+  spec.argv = {PgrtBinary()};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env = env_;
+  spec.stdout_fd = fd;
+  spec.stderr_fd = fd;
+  auto child = Child::Spawn(spec);
+  ::close(fd);
+  if (!child.ok()) throw std::runtime_error(child.status().message());
+  child_.emplace(std::move(*child));
+}
+
+bool PgrtNode::running() {
+  if (!child_ || !child_->running()) return false;
+  int ws = 0;
+  if (::waitpid(child_->pid(), &ws, WNOHANG) == child_->pid()) child_->MarkExited(ws);
+  return child_->running();
+}
+
+pid_t PgrtNode::pid() const { return child_ ? child_->pid() : 0; }
+
+bool PgrtNode::WaitHealthy(milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!running()) return false;
+    if (Get("/__opr/health").status == 200) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return false;
+}
+
+std::optional<int> PgrtNode::WaitExit(milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!running()) return child_ ? child_->exit_status() : std::nullopt;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return std::nullopt;
+}
+
+std::optional<int> PgrtNode::Stop(int sig, milliseconds timeout) {
+  if (!running()) return child_ ? child_->exit_status() : std::nullopt;
+  child_->Signal(sig).IgnoreError();
+  return WaitExit(timeout);
+}
+
+pid_t PgrtNode::PostmasterPid() const {
+  std::ifstream in(pgdata() + "/postmaster.pid");
+  pid_t pid = 0;
+  in >> pid;
+  return pid;
+}
+
+std::string PgrtNode::Log() const {
+  std::ifstream in(dir_.Sub("pgrt.log"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+ConnParams PgrtNode::Conn() const {
+  return {{"host", "127.0.0.1"},          {"port", env_.at("POSTGRES_PORT")},
+          {"user", env_.at("POSTGRES_USER")}, {"password", env_.at("POSTGRES_PASSWORD")},
+          {"dbname", env_.at("POSTGRES_DB")}, {"connect_timeout", "5"}};
+}
+
+std::string PgrtNode::Query(const std::string& sql, std::string* error) const {
+  auto conn = PgConn::Connect(Conn());
+  if (!conn.ok()) {
+    if (error) *error = conn.status().message();
+    return "";
+  }
+  auto r = conn->Exec(sql);
+  if (!r.ok()) {
+    if (error) *error = r.status().message();
+    return "";
+  }
+  if (r->rows() == 0 || r->cols() == 0) return "";
+  return r->Get(0, 0);
+}
+
+CommandOutput RunPgrt(const std::vector<std::string>& args, const Env& env) {
+  TempDir tmp;
+  std::string out = tmp.Sub("out");
+  int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  SpawnSpec spec;
+  spec.name = "pgrt";
+  spec.argv = {PgrtBinary()};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env = env;
+  spec.stdout_fd = fd;
+  spec.stderr_fd = fd;
+  auto child = Child::Spawn(spec);
+  ::close(fd);
+  CommandOutput result;
+  if (!child.ok()) return result;
+  auto ws = child->Wait();
+  if (ws.ok() && WIFEXITED(*ws)) result.exit_code = WEXITSTATUS(*ws);
+  std::ifstream in(out);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  result.output = ss.str();
+  return result;
+}
+
+}  // namespace pgrt::testing

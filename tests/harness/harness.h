@@ -1,0 +1,104 @@
+// Test harness: temporary directories, free loopback ports, and a real `pgrt run` process
+// with its own PGDATA, sockets and API, cleaned up by PID when the test ends.
+// Shared by the integration tests and the benchmarks.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pg/connection.h"
+#include "process/child.h"
+
+namespace pgrt::testing {
+
+using Env = std::map<std::string, std::string>;
+using std::chrono::milliseconds;
+
+// A directory under /tmp, traversable by the postgres account, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed).
+int FreePort();
+
+// The path of the pgrt binary under test.
+std::string PgrtBinary();
+std::string PgBinDir();
+
+struct HttpResponse {
+  int status = 0;  // 0: no answer
+  std::string body;
+};
+HttpResponse HttpGet(int port, const std::string& path, const std::string& token = "");
+HttpResponse HttpRequest(int port, const std::string& method, const std::string& path,
+                         const std::string& token = "");
+
+// One `pgrt run` under test. Its stdout+stderr go to a log file in the node's directory.
+class PgrtNode {
+ public:
+  // A node with its own dir, ports, and a minimal valid environment (user, password, db,
+  // PGDATA, ports, socket dir, loopback listen addresses). `extra` is merged over it.
+  explicit PgrtNode(const Env& extra = {});
+  ~PgrtNode();
+  PgrtNode(const PgrtNode&) = delete;
+  PgrtNode& operator=(const PgrtNode&) = delete;
+
+  Env& env() { return env_; }
+  const std::string& dir() const { return dir_.path(); }
+  std::string pgdata() const { return env_.at("PGDATA"); }
+  int pg_port() const { return std::stoi(env_.at("POSTGRES_PORT")); }
+  int api_port() const { return std::stoi(env_.at("PGRT_API_PORT")); }
+  std::string password() const { return env_.at("POSTGRES_PASSWORD"); }
+
+  // Starts `pgrt <args>` (default: run) with the node's environment.
+  void Start(const std::vector<std::string>& args = {"run"});
+  // Until /__opr/health answers 200; false on timeout or when pgrt exited.
+  bool WaitHealthy(milliseconds timeout = milliseconds(30000));
+  // Sends `sig` and waits for the exit; returns the raw wait status (nullopt: timeout).
+  std::optional<int> Stop(int sig = 15, milliseconds timeout = milliseconds(30000));
+  // Waits for pgrt to exit by itself.
+  std::optional<int> WaitExit(milliseconds timeout);
+  bool running();
+  pid_t pid() const;
+  // The postmaster's pid as postgres wrote it (0 when none).
+  pid_t PostmasterPid() const;
+
+  std::string Log() const;
+  HttpResponse Get(const std::string& path) const { return HttpGet(api_port(), path); }
+
+  // libpq parameters for a TCP connection as the superuser (POSTGRES_USER) to POSTGRES_DB.
+  ConnParams Conn() const;
+  // Runs one query and returns the first column of the first row ("" on error, with
+  // the error in *error when given).
+  std::string Query(const std::string& sql, std::string* error = nullptr) const;
+
+ private:
+  TempDir dir_;
+  Env env_;
+  std::optional<Child> child_;
+};
+
+// Runs `pgrt <args>` to completion with `env` (no inherited environment except PATH);
+// returns exit code and combined output.
+struct CommandOutput {
+  int exit_code = -1;
+  std::string output;
+};
+CommandOutput RunPgrt(const std::vector<std::string>& args, const Env& env);
+
+}  // namespace pgrt::testing
