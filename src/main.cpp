@@ -11,7 +11,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> pg_args;
   auto* run = app.add_subcommand("run", "Run the node: validate, prepare PGDATA, start and supervise postgres");
   run->add_option("postgres_args", pg_args, "Arguments after -- go to postgres (e.g. -- -c work_mem=64MB)");
-  app.add_subcommand("config", "Validate the environment and print the effective settings (secrets redacted)");
+  bool reference = false;
+  auto* config = app.add_subcommand("config", "Validate the environment and print the effective settings (secrets redacted)");
+  config->add_flag("--reference", reference, "Print the Markdown reference of every variable instead");
   app.add_subcommand("healthcheck", "Exit 0 when this node's /__opr/health answers 200");
   app.add_subcommand("status", "Print this node's /__opr/status");
   app.add_subcommand("promote", "Promote this replica (needs PGRT_API_TOKEN)");
@@ -26,7 +28,7 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = app.get_subcommands().front()->get_name();
   if (cmd == "run") return pgrt::RunNodeCommand(pg_args);
-  if (cmd == "config") return pgrt::ConfigCommand();
+  if (cmd == "config") return reference ? pgrt::ConfigReferenceCommand() : pgrt::ConfigCommand();
   if (cmd == "healthcheck") return pgrt::HealthcheckCommand();
   if (cmd == "version") return pgrt::VersionCommand();
   return pgrt::ApiClientCommand(cmd);

@@ -58,6 +58,11 @@ int ConfigCommand() {
   return kExitOk;
 }
 
+int ConfigReferenceCommand() {
+  std::cout << RenderConfigReference();
+  return kExitOk;
+}
+
 int HealthcheckCommand() {
   auto cli = LocalApi(ProcessEnvironment());
   auto res = cli.Get("/__opr/health");
