@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "node/state.h"
 #include "node/timings.h"
+#include "replication/control.h"
 #include "util/clock.h"
 
 namespace httplib {
@@ -29,6 +30,8 @@ struct ApiContext {
   Timings& timings;
   DbProbe& db;
   const Clock& clock;
+  // Tells the node a control action succeeded (it records a promotion, re-observes).
+  std::function<void(ControlVerb)> after_control;
 };
 
 struct Route {
@@ -39,6 +42,8 @@ struct Route {
 };
 
 std::vector<Route> BuildRoutes(ApiContext& ctx);
+std::vector<Route> BuildReplicationRoutes(ApiContext& ctx);
+std::vector<Route> BuildRoleCheckRoutes(ApiContext& ctx);
 
 // 401 without a bearer token, 403 when it is wrong or no token is configured; else ok.
 bool Authorize(const std::string& configured_token, const httplib::Request& req,

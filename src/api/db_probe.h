@@ -20,6 +20,18 @@ class DbProbe {
   // Runs a statement whose parameters are sent out of band.
   Result<PgResult> QueryParams(const std::string& sql,
                                const std::vector<std::optional<std::string>>& params);
+  // Runs `f` with the connection (nullptr when postgres cannot be reached), serialized
+  // with every other use.
+  template <typename F>
+  auto With(F&& f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!conn_ || !conn_->ok()) {
+      conn_.reset();
+      auto c = PgConn::Connect(params_);
+      if (c.ok()) conn_.emplace(std::move(*c));
+    }
+    return f(conn_ ? &*conn_ : nullptr);
+  }
   // Drops the cached connection (after a restart or a role change).
   void Reset();
 

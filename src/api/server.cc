@@ -46,7 +46,12 @@ Status ApiServer::Start(const std::string& address, int port) {
   s.set_read_timeout(5, 0);
   s.set_write_timeout(5, 0);
   s.set_payload_max_length(64 * 1024);
-  for (Route& r : BuildRoutes(ctx_)) {
+  std::vector<Route> routes = BuildRoutes(ctx_);
+  for (auto* more : {&BuildReplicationRoutes, &BuildRoleCheckRoutes}) {
+    auto extra = (*more)(ctx_);
+    routes.insert(routes.end(), extra.begin(), extra.end());
+  }
+  for (Route& r : routes) {
     auto handler = [token = ctx_.config.api_token, r](const httplib::Request& req,
                                                       httplib::Response& res) {
       if (r.mutating && !Authorize(token, req, res)) return;
@@ -62,6 +67,14 @@ Status ApiServer::Start(const std::string& address, int port) {
       s.Delete(r.path, handler);
     }
   }
+  // RFC 9112: a request with neither Content-Length nor Transfer-Encoding has an empty body.
+  // cpp-httplib 0.11 answers such a POST (`curl -XPOST url`) with 400 instead; give it the
+  // explicit zero length it wants. The Request is the server's own, non-const object.
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding"))
+      const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty())
       JsonError(res, res.status, res.status == 404 ? "not found" : "HTTP error " + std::to_string(res.status));

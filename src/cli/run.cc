@@ -40,11 +40,21 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
     return kExitFailure;
   }
 
+  EventLoop loop(clock);
+  if (Status st = loop.Init(); !st.ok()) {
+    spdlog::critical("{}", st.message());
+    return kExitFailure;
+  }
   NodeState state;
   state.Beat(clock.Now());
   NodeContext ctx{*config, NodeLayout::From(*config), *creds, ScrubbedEnvironment(env, *creds)};
+  Node node(ctx, state, timings, clock);
   DbProbe db(ctx.LocalConn(config->db));
-  ApiContext api_ctx{*config, state, timings, db, clock};
+  // Control actions run on API threads; what the node records afterwards runs on the loop.
+  auto after_control = [&loop, &node](ControlVerb verb) {
+    loop.Post([&node, verb] { node.AfterControl(verb); });
+  };
+  ApiContext api_ctx{*config, state, timings, db, clock, after_control};
   ApiServer api(api_ctx);
   if (Status st = api.Start(config->api_address, config->api_port); !st.ok()) {
     spdlog::critical("{}", st.message());
@@ -52,7 +62,6 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   }
   spdlog::info("management API on {}:{}", config->api_address, config->api_port);
 
-  Node node(ctx, state, timings, clock);
   Waiter waiter(*signals);
   if (Status st = node.Prepare(waiter); !st.ok()) {
     if (waiter.termination_signal() != 0) {
@@ -63,11 +72,6 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
     return kExitFailure;
   }
 
-  EventLoop loop(clock);
-  if (Status st = loop.Init(); !st.ok()) {
-    spdlog::critical("{}", st.message());
-    return kExitFailure;
-  }
   Supervisor supervisor(loop);
   int exit_code = kExitOk;
   bool stopping = false;

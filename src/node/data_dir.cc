@@ -15,7 +15,7 @@ Result<DataDirState> InspectDataDir(const NodeLayout& layout) {
   bool scratch_done = PathExists(JoinPath(layout.init_scratch, kInitCompleteMarker));
   bool other = false;
   for (const auto& e : *entries) {
-    if (e == "lost+found" || e == ".pgrt-init") continue;
+    if (e == "lost+found" || e == ".pgrt-init" || e.rfind(".pgrt-aside-", 0) == 0) continue;
     other = true;
   }
   if (scratch_done) return DataDirState::kReadyToMove;  // `other` are its half-moved entries

@@ -9,36 +9,13 @@
 
 #include "node/data_dir.h"
 #include "node/init_scripts.h"
+#include "node/private_dir.h"
 #include "node/temp_server.h"
 #include "pg/connection.h"
 #include "util/fs.h"
 
 namespace pgrt {
 namespace {
-
-// A 0700 directory of the run-as account, for the password file and the temporary socket;
-// removed when the initialization ends, however it ends.
-class PrivateDir {
- public:
-  static Result<PrivateDir> Create(const NodeContext& ctx) {
-    char tmpl[] = "/tmp/pgrt-init-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) return ErrnoStatus("create private directory");
-    PrivateDir d(tmpl);
-    if (::geteuid() == 0 && ::chown(tmpl, ctx.run_as.uid, ctx.run_as.gid) != 0)
-      return ErrnoStatus(std::string("chown ") + tmpl);
-    return d;
-  }
-  PrivateDir(PrivateDir&& o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
-  PrivateDir(const PrivateDir&) = delete;
-  ~PrivateDir() {
-    if (!path_.empty()) RemoveTree(path_).IgnoreError();  // a leftover in /tmp is harmless
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  explicit PrivateDir(std::string p) : path_(std::move(p)) {}
-  std::string path_;
-};
 
 std::vector<std::string> SplitWords(const std::string& s) {
   std::istringstream in(s);
@@ -58,7 +35,7 @@ Status RunInitdb(const NodeContext& ctx, Waiter& waiter, const std::string& scra
                scratch,                   "--username=" + ctx.config.user,
                "--pwfile=" + pwfile,      "--encoding=UTF8",
                "--auth-local=trust",      "--auth-host=scram-sha-256",
-               "--no-instructions"};
+               "--no-instructions",       "--no-sync"};  // one syncfs() at the end instead
   if (!ctx.config.initdb_waldir.empty()) {
     PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.config.initdb_waldir, 0700), "initdb waldir");
     spec.argv.push_back("--waldir=" + ctx.config.initdb_waldir);
@@ -100,12 +77,7 @@ Status CreateDatabaseAndExtensions(const NodeContext& ctx, const TempServer& ser
 Status InitializeCluster(const NodeContext& ctx, Waiter& waiter, Timings& timings,
                          const Clock& clock) {
   const NodeLayout& l = ctx.layout;
-  if (PathExists(l.init_scratch)) {
-    // Ours, and never finished (no marker): nothing in it was ever a live cluster.
-    spdlog::warn("discarding an unfinished initialization in {}", l.init_scratch);
-    PGRT_RETURN_IF_ERROR(RemoveTree(l.init_scratch), "initialize");
-  }
-  PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.init_scratch, 0700), "initialize");
+  PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "initialize");
   auto priv = PrivateDir::Create(ctx);
   if (!priv.ok()) return priv.status().Wrap("initialize");
 
@@ -118,6 +90,7 @@ Status InitializeCluster(const NodeContext& ctx, Waiter& waiter, Timings& timing
   PGRT_RETURN_IF_ERROR(CreateDatabaseAndExtensions(ctx, *server), "initialize");
   PGRT_RETURN_IF_ERROR(RunInitScripts(ctx, waiter, *server, l.init_scratch), "initialize");
   PGRT_RETURN_IF_ERROR(server->Stop(waiter), "initialize");
+  PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "initialize");
   timings.EndPhase("setup", clock.Now());
 
   PGRT_RETURN_IF_ERROR(

@@ -15,6 +15,9 @@ struct NodeLayout {
   std::string hba_file;      // pg_hba.conf, owned by pgrt
   std::string tls_dir;       // copies of the TLS files with the modes postgres demands
   std::string init_scratch;  // where a first initialization happens before moving into place
+  std::string passfile;      // replica: the replication password, for primary_conninfo
+  std::string standby_signal;
+  std::string promoted_marker;  // written when this node was promoted through the API
 
   static NodeLayout From(const Config& c) {
     NodeLayout l;
@@ -24,6 +27,9 @@ struct NodeLayout {
     l.hba_file = JoinPath(c.pgdata, "pg_hba.conf");
     l.tls_dir = JoinPath(c.pgdata, "pgrt-tls");
     l.init_scratch = JoinPath(c.pgdata, ".pgrt-init");
+    l.passfile = JoinPath(c.pgdata, "pgrt-replication.pgpass");
+    l.standby_signal = JoinPath(c.pgdata, "standby.signal");
+    l.promoted_marker = JoinPath(c.pgdata, "pgrt.promoted");
     return l;
   }
 };

@@ -5,12 +5,14 @@
 
 #include "node/postgres_process.h"
 #include "node/prepare.h"
+#include "replication/primary_setup.h"
 
 namespace pgrt {
 
 namespace {
 constexpr const char* kService = "postgres";
 constexpr Millis kReadinessPoll{2};
+constexpr Millis kFinishRetry{500};
 }  // namespace
 
 Status Node::Prepare(Waiter& waiter) {
@@ -21,6 +23,8 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
                    std::function<void(const std::string&)> on_fatal) {
   loop_ = &loop;
   supervisor_ = &supervisor;
+  monitor_ = std::make_unique<Monitor>(ctx_, state_, loop);
+  monitor_->Start();
   ServiceSpec spec;
   spec.spawn = PostgresSpawnSpec(ctx_, ctx_.layout.pgdata, extra_args);
   spec.stop_signal = SIGINT;  // fast shutdown: roll back clients, checkpoint, exit
@@ -33,7 +37,7 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   ServiceEvents events;
   events.on_start = [this](pid_t pid) {
     state_.SetPostgresPid(pid);
-    WatchReadiness(pid);
+    WatchReadiness(pid, kReadinessPoll);
   };
   events.on_exit = [this](int, bool expected) {
     state_.SetPostgresPid(0);
@@ -54,22 +58,47 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   return supervisor.Start(kService);
 }
 
-void Node::WatchReadiness(pid_t pid) {
+void Node::WatchReadiness(pid_t pid, Millis delay) {
   // postgres writes "ready" (or "standby") into postmaster.pid once it accepts
   // connections; reading the file is cheaper and sooner than a ping.
-  readiness_timer_ = loop_->AddTimer(kReadinessPoll, [this, pid] {
+  readiness_timer_ = loop_->AddTimer(delay, [this, pid] {
     readiness_timer_ = 0;
     if (state_.postgres_pid() != pid) return;
     std::string st = PostmasterStatus(ctx_.layout.pgdata, pid);
-    if (st == "ready" || st == "standby") {
-      auto now = clock_.Now();
-      timings_.MarkReady(now);
+    bool accepting = st == "ready" || st == "standby";
+    if (accepting && !FinishStart(st)) return WatchReadiness(pid, kFinishRetry);
+    if (accepting) {
+      timings_.MarkReady(clock_.Now());
       state_.SetPhase(NodePhase::kReady);
+      state_.SetMessage("");
+      monitor_->RefreshNow();
       spdlog::info("postgres is ready (pid {})", pid);
       return;
     }
-    WatchReadiness(pid);
+    WatchReadiness(pid, kReadinessPoll);
   });
+}
+
+bool Node::FinishStart(const std::string& postmaster_status) {
+  if (ctx_.config.replication_mode != ReplicationMode::kPrimary || postmaster_status != "ready")
+    return true;
+  PgConn* conn = monitor_->Connection();
+  Status st = conn ? SetUpPrimary(*conn, ctx_.config)
+                   : Status::Error("primary set-up: cannot connect to postgres");
+  if (st.ok()) return true;
+  spdlog::warn("{} (retrying)", st.message());
+  state_.SetMessage(st.message());
+  return false;
+}
+
+void Node::AfterControl(ControlVerb verb) {
+  if (verb == ControlVerb::kPromote) {
+    Status st = WriteOwnedFile(ctx_, ctx_.layout.promoted_marker,
+                               "promoted through the API; see docs/replication.md\n", 0600);
+    if (!st.ok()) spdlog::error("record promotion: {}", st.message());
+    spdlog::info("promoted to primary");
+  }
+  if (monitor_) monitor_->RefreshNow();
 }
 
 void Node::Shutdown(int sig, std::function<void()> done) {

@@ -4,15 +4,18 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "node/context.h"
+#include "node/monitor.h"
 #include "node/state.h"
 #include "node/timings.h"
 #include "process/command.h"
 #include "process/event_loop.h"
 #include "process/supervisor.h"
+#include "replication/control.h"
 
 namespace pgrt {
 
@@ -31,10 +34,16 @@ class Node {
   // sig: SIGINT (fast) or SIGQUIT (immediate). `done` runs once postgres has exited.
   void Shutdown(int sig, std::function<void()> done);
 
+  // After a successful control action through the API (on the loop's thread): a
+  // promotion is recorded in PGDATA so a restart never demotes this node silently.
+  void AfterControl(ControlVerb verb);
+
   const NodeContext& context() const { return ctx_; }
 
  private:
-  void WatchReadiness(pid_t pid);
+  void WatchReadiness(pid_t pid, Millis delay);
+  // Work that must be done before the node counts as ready; false: retry shortly.
+  bool FinishStart(const std::string& postmaster_status);
 
   NodeContext ctx_;
   NodeState& state_;
@@ -43,6 +52,7 @@ class Node {
   EventLoop* loop_ = nullptr;
   Supervisor* supervisor_ = nullptr;
   EventLoop::TimerId readiness_timer_ = 0;
+  std::unique_ptr<Monitor> monitor_;
 };
 
 }  // namespace pgrt

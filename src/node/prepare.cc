@@ -10,6 +10,9 @@
 #include "node/data_dir.h"
 #include "node/initialize.h"
 #include "node/settings.h"
+#include "replication/clone.h"
+#include "replication/conninfo.h"
+#include "replication/standby_files.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -56,6 +59,13 @@ Status CheckMajorVersion(const NodeContext& ctx) {
   return Status::Ok();
 }
 
+// A new cluster: cloned from the primary for a replica, else initialized here.
+Status Bootstrap(const NodeContext& ctx, Waiter& waiter, Timings& timings, const Clock& clock) {
+  if (ctx.config.replication_mode == ReplicationMode::kReplica)
+    return CloneFromPrimary(ctx, waiter, timings, clock);
+  return InitializeCluster(ctx, waiter, timings, clock);
+}
+
 }  // namespace
 
 Status WriteManagedFiles(const NodeContext& ctx) {
@@ -67,6 +77,11 @@ Status WriteManagedFiles(const NodeContext& ctx) {
     PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_cert_file, "server.crt", 0644, in.tls_cert), "TLS");
     PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_key_file, "server.key", 0600, in.tls_key), "TLS");
     PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_ca_file, "ca.crt", 0644, in.tls_ca), "TLS");
+  }
+  if (c.replication_mode == ReplicationMode::kReplica) {
+    in.primary_conninfo =
+        PrimaryConninfo(c, ctx.layout.passfile, ReplicaApplicationName(c, HostName()));
+    in.primary_slot_name = c.replication_slot_name;
   }
   PGRT_RETURN_IF_ERROR(EnsureIncludeLine(ctx), "settings");
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.include_file, RenderSettingsFile(in)),
@@ -98,7 +113,7 @@ Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& tim
       PGRT_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "PGDATA");
       break;
     case DataDirState::kEmpty:
-      PGRT_RETURN_IF_ERROR(InitializeCluster(ctx, waiter, timings, clock), "PGDATA");
+      PGRT_RETURN_IF_ERROR(Bootstrap(ctx, waiter, timings, clock), "PGDATA");
       break;
     case DataDirState::kInitialized:
       spdlog::info("reusing the existing cluster in {}", l.pgdata);
@@ -109,6 +124,10 @@ Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& tim
       ::chmod(l.pgdata.c_str(), 0700) != 0)
     return ErrnoStatus("chmod " + l.pgdata);  // postgres refuses a group/world-open PGDATA
   PGRT_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
+  auto role = ApplyRoleFiles(ctx);
+  if (!role.ok()) return role.status();
+  if (*role == RoleFilesOutcome::kNeedsClone)
+    PGRT_RETURN_IF_ERROR(CloneFromPrimary(ctx, waiter, timings, clock), "PGDATA");
   return WriteManagedFiles(ctx);
 }
 

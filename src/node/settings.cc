@@ -65,6 +65,10 @@ std::string RenderSettingsFile(const SettingsInput& in) {
   if (!c.archive_command.empty()) Set(out, "archive_command", c.archive_command);
   if (!c.restore_command.empty()) Set(out, "restore_command", c.restore_command);
   Set(out, "recovery_target_timeline", c.recovery_target_timeline);
+  if (!in.primary_conninfo.empty()) {
+    Set(out, "primary_conninfo", in.primary_conninfo);
+    Set(out, "primary_slot_name", in.primary_slot_name);
+  }
   return out.str();
 }
 

@@ -18,6 +18,9 @@ struct SettingsInput {
   std::string tls_key;
   std::string tls_ca;
   bool bootstrapping = false;  // first-boot: no synchronous standbys yet
+  // Replica only: how to reach the primary, and the slot to stream from.
+  std::string primary_conninfo;
+  std::string primary_slot_name;
 };
 
 std::string RenderSettingsFile(const SettingsInput& in);

@@ -13,4 +13,13 @@ const char* ToString(NodePhase p) {
   return "unknown";
 }
 
+const char* ToString(PgRole r) {
+  switch (r) {
+    case PgRole::kPrimary: return "primary";
+    case PgRole::kReplica: return "replica";
+    case PgRole::kUnknown: break;
+  }
+  return "unknown";
+}
+
 }  // namespace pgrt

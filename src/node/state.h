@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -15,6 +16,17 @@ namespace pgrt {
 enum class NodePhase { kStarting, kReady, kRestarting, kStopping, kFailed };
 const char* ToString(NodePhase p);
 
+// The role postgres reports (pg_is_in_recovery), as last observed by the monitor.
+enum class PgRole { kUnknown, kPrimary, kReplica };
+const char* ToString(PgRole r);
+
+// What the monitor last saw; read by the role checks without touching postgres.
+struct Observation {
+  PgRole role = PgRole::kUnknown;
+  int64_t replay_lag_bytes = 0;  // received but not yet replayed (replica)
+  bool streaming = false;        // the WAL receiver is streaming (replica)
+};
+
 class NodeState {
  public:
   void SetPhase(NodePhase p) { phase_.store(p); }
@@ -23,6 +35,15 @@ class NodeState {
 
   void SetPostgresPid(pid_t pid) { postgres_pid_.store(pid); }
   pid_t postgres_pid() const { return postgres_pid_.load(); }
+
+  void SetObservation(const Observation& o) {
+    std::lock_guard<std::mutex> lock(mu_);
+    observation_ = o;
+  }
+  Observation observation() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return observation_;
+  }
 
   void CountRestart() { restarts_.fetch_add(1); }
   int restarts() const { return restarts_.load(); }
@@ -49,6 +70,7 @@ class NodeState {
   std::atomic<SteadyTime::rep> heartbeat_{0};
   mutable std::mutex mu_;
   std::string message_;
+  Observation observation_;
 };
 
 }  // namespace pgrt

@@ -95,11 +95,16 @@ Result<Child> Child::Spawn(const SpawnSpec& spec) {
   // Spawn returns cannot miss it.
   ::setpgid(pid, pid);  // EACCES after exec is fine: the child set it itself
 
+  // Read to EOF: the child's report comes in two writes, and one read may see only the first.
   char buf[128] = {};
-  ssize_t n;
-  do {
-    n = ::read(report[0], buf, sizeof buf);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = 0;
+  for (;;) {
+    ssize_t got = ::read(report[0], buf + n, sizeof buf - static_cast<size_t>(n));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    n += got;
+    if (static_cast<size_t>(n) == sizeof buf) break;
+  }
   ::close(report[0]);
   if (n > 0) {
     // Exec or set-up failed in the child: reap it and report why.

@@ -51,7 +51,11 @@ class [[nodiscard]] Result {
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   explicit operator bool() const { return ok(); }
-  Status status() const { return ok() ? Status() : std::get<Status>(v_); }
+  // A reference, so `const std::string& m = r.status().message();` cannot dangle.
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<Status>(v_);
+  }
 
   T& value() & { return std::get<T>(v_); }
   const T& value() const& { return std::get<T>(v_); }

@@ -11,6 +11,9 @@
 
 #include <httplib.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -161,9 +164,28 @@ std::string PgrtNode::Log() const {
   return ss.str();
 }
 
+std::string PgrtNode::password() const {
+  auto it = env_.find("POSTGRES_PASSWORD");
+  if (it != env_.end()) return it->second;
+  auto file = env_.find("POSTGRES_PASSWORD_FILE");
+  std::string pw = file == env_.end() ? "" : ReadFileOrEmpty(file->second);
+  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+  return pw;
+}
+
+size_t PgrtNode::LogSize() const {
+  struct stat st {};
+  return ::stat(dir_.Sub("pgrt.log").c_str(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+}
+
+std::string PgrtNode::LogSince(size_t mark) const {
+  std::string log = Log();
+  return mark < log.size() ? log.substr(mark) : "";
+}
+
 ConnParams PgrtNode::Conn() const {
   return {{"host", "127.0.0.1"},          {"port", env_.at("POSTGRES_PORT")},
-          {"user", env_.at("POSTGRES_USER")}, {"password", env_.at("POSTGRES_PASSWORD")},
+          {"user", env_.at("POSTGRES_USER")}, {"password", password()},
           {"dbname", env_.at("POSTGRES_DB")}, {"connect_timeout", "5"}};
 }
 
@@ -183,13 +205,18 @@ std::string PgrtNode::Query(const std::string& sql, std::string* error) const {
 }
 
 CommandOutput RunPgrt(const std::vector<std::string>& args, const Env& env) {
+  std::vector<std::string> argv = {PgrtBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, env);
+}
+
+CommandOutput RunCommand(const std::vector<std::string>& argv, const Env& env) {
   TempDir tmp;
   std::string out = tmp.Sub("out");
   int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   SpawnSpec spec;
-  spec.name = "pgrt";
-  spec.argv = {PgrtBinary()};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.name = argv.empty() ? "" : argv[0];
+  spec.argv = argv;
   spec.env = env;
   spec.stdout_fd = fd;
   spec.stderr_fd = fd;
@@ -204,6 +231,107 @@ CommandOutput RunPgrt(const std::vector<std::string>& args, const Env& env) {
   ss << in.rdbuf();
   result.output = ss.str();
   return result;
+}
+
+int ExitCode(const std::optional<int>& wait_status) {
+  if (!wait_status) return -1;
+  if (WIFEXITED(*wait_status)) return WEXITSTATUS(*wait_status);
+  if (WIFSIGNALED(*wait_status)) return 128 + WTERMSIG(*wait_status);
+  return -1;
+}
+
+bool WaitUntil(const std::function<bool()>& done, milliseconds timeout, milliseconds step) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(step);
+  }
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFileOrDie(const std::string& path, const std::string& content, mode_t mode) {
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error("write " + path);
+    out << content;
+    if (!out.flush()) throw std::runtime_error("write " + path);
+  }
+  if (::chmod(path.c_str(), mode) != 0) throw std::runtime_error("chmod " + path);
+}
+
+std::optional<ProcStat> ReadProcStat(pid_t pid) {
+  std::string text = ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/stat");
+  // "pid (comm) S ppid ...": comm may hold spaces and parentheses; it ends at the last ')'.
+  size_t close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(text.substr(close + 1));
+  ProcStat st;
+  st.pid = pid;
+  if (!(rest >> st.state >> st.ppid)) return std::nullopt;
+  return st;
+}
+
+bool ProcessAlive(pid_t pid) {
+  if (pid <= 0) return false;
+  auto st = ReadProcStat(pid);
+  return st.has_value() && st->state != 'Z' && st->state != 'X';
+}
+
+std::vector<ProcStat> AllProcesses() {
+  std::vector<ProcStat> out;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0' || pid <= 0) continue;
+    if (auto st = ReadProcStat(static_cast<pid_t>(pid))) out.push_back(*st);
+  }
+  ::closedir(d);
+  return out;
+}
+
+std::vector<pid_t> DescendantsOf(pid_t root) {
+  std::multimap<pid_t, pid_t> children;
+  for (const ProcStat& p : AllProcesses()) children.emplace(p.ppid, p.pid);
+  std::vector<pid_t> out;
+  std::vector<pid_t> todo = {root};
+  while (!todo.empty()) {
+    pid_t parent = todo.back();
+    todo.pop_back();
+    auto [lo, hi] = children.equal_range(parent);
+    for (auto it = lo; it != hi; ++it) {
+      out.push_back(it->second);
+      todo.push_back(it->second);
+    }
+  }
+  return out;
+}
+
+std::string ReadProcFile(pid_t pid, const std::string& name) {
+  return ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/" + name);
+}
+
+long ProcessUid(pid_t pid) {
+  std::istringstream in(ReadProcFile(pid, "status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Uid:", 0) == 0) {
+      std::istringstream fields(line.substr(4));
+      long uid = -1;
+      fields >> uid;
+      return uid;
+    }
+  }
+  return -1;
 }
 
 }  // namespace pgrt::testing

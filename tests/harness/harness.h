@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -63,7 +64,8 @@ class PgrtNode {
   std::string pgdata() const { return env_.at("PGDATA"); }
   int pg_port() const { return std::stoi(env_.at("POSTGRES_PORT")); }
   int api_port() const { return std::stoi(env_.at("PGRT_API_PORT")); }
-  std::string password() const { return env_.at("POSTGRES_PASSWORD"); }
+  // POSTGRES_PASSWORD, else the content of POSTGRES_PASSWORD_FILE without trailing newlines.
+  std::string password() const;
 
   // Starts `pgrt <args>` (default: run) with the node's environment.
   void Start(const std::vector<std::string>& args = {"run"});
@@ -79,6 +81,10 @@ class PgrtNode {
   pid_t PostmasterPid() const;
 
   std::string Log() const;
+  // The log file's size now, and what was appended after such a mark (for a restart's
+  // own lines: the log file is kept across starts).
+  size_t LogSize() const;
+  std::string LogSince(size_t mark) const;
   HttpResponse Get(const std::string& path) const { return HttpGet(api_port(), path); }
 
   // libpq parameters for a TCP connection as the superuser (POSTGRES_USER) to POSTGRES_DB.
@@ -100,5 +106,36 @@ struct CommandOutput {
   std::string output;
 };
 CommandOutput RunPgrt(const std::vector<std::string>& args, const Env& env);
+
+// Runs any program (argv[0] a path) to completion with `env`; exit code and combined output.
+CommandOutput RunCommand(const std::vector<std::string>& argv, const Env& env = {});
+
+// A wait status as a shell shows it: the exit code, 128+N when killed by signal N,
+// -1 for no status (a timeout).
+int ExitCode(const std::optional<int>& wait_status);
+
+// Polls `done` every `step` until it holds; false when `timeout` passed first.
+bool WaitUntil(const std::function<bool()>& done, milliseconds timeout,
+               milliseconds step = milliseconds(10));
+
+// Whole-file helpers for test fixtures ("" when the file cannot be read).
+std::string ReadFileOrEmpty(const std::string& path);
+void WriteFileOrDie(const std::string& path, const std::string& content, mode_t mode = 0644);
+
+// What /proc says about processes. A zombie is not alive.
+struct ProcStat {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  char state = '?';  // R, S, D, Z, ...
+};
+std::optional<ProcStat> ReadProcStat(pid_t pid);
+bool ProcessAlive(pid_t pid);
+std::vector<ProcStat> AllProcesses();
+// Every process whose chain of parents leads to `root` (not `root` itself).
+std::vector<pid_t> DescendantsOf(pid_t root);
+// /proc/PID/<name> (cmdline, environ, status, comm ...); "" when unreadable.
+std::string ReadProcFile(pid_t pid, const std::string& name);
+// The real uid of a live process (from /proc/PID/status); -1 when unknown.
+long ProcessUid(pid_t pid);
 
 }  // namespace pgrt::testing

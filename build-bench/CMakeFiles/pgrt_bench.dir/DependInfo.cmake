@@ -8,7 +8,11 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/bench/placeholder_main.cc" "CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o" "gcc" "CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o.d"
+  "/work/main/bench/bare_cluster.cc" "CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o" "gcc" "CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o.d"
+  "/work/main/bench/bench_main.cc" "CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o" "gcc" "CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o.d"
+  "/work/main/bench/figures.cc" "CMakeFiles/pgrt_bench.dir/bench/figures.cc.o" "gcc" "CMakeFiles/pgrt_bench.dir/bench/figures.cc.o.d"
+  "/work/main/bench/probes.cc" "CMakeFiles/pgrt_bench.dir/bench/probes.cc.o" "gcc" "CMakeFiles/pgrt_bench.dir/bench/probes.cc.o.d"
+  "/work/main/bench/report.cc" "CMakeFiles/pgrt_bench.dir/bench/report.cc.o" "gcc" "CMakeFiles/pgrt_bench.dir/bench/report.cc.o.d"
   )
 
 # Targets to which this target links.

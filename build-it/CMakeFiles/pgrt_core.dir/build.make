@@ -83,10 +83,52 @@ CMakeFiles/pgrt_core.dir/src/api/db_probe.cc.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/api/db_probe.cc.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/api/db_probe.cc -o CMakeFiles/pgrt_core.dir/src/api/db_probe.cc.s
 
+CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.o: /work/main/src/api/replication_routes.cc
+CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building CXX object CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.o -MF CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.o.d -o CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.o -c /work/main/src/api/replication_routes.cc
+
+CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/api/replication_routes.cc > CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.i
+
+CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/api/replication_routes.cc -o CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.s
+
+CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.o: /work/main/src/api/replication_view.cc
+CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.o -MF CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.o.d -o CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.o -c /work/main/src/api/replication_view.cc
+
+CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/api/replication_view.cc > CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.i
+
+CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/api/replication_view.cc -o CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.s
+
+CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.o: /work/main/src/api/role_checks.cc
+CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building CXX object CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.o -MF CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.o.d -o CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.o -c /work/main/src/api/role_checks.cc
+
+CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/api/role_checks.cc > CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.i
+
+CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/api/role_checks.cc -o CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.s
+
 CMakeFiles/pgrt_core.dir/src/api/routes.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/api/routes.cc.o: /work/main/src/api/routes.cc
 CMakeFiles/pgrt_core.dir/src/api/routes.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building CXX object CMakeFiles/pgrt_core.dir/src/api/routes.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building CXX object CMakeFiles/pgrt_core.dir/src/api/routes.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/api/routes.cc.o -MF CMakeFiles/pgrt_core.dir/src/api/routes.cc.o.d -o CMakeFiles/pgrt_core.dir/src/api/routes.cc.o -c /work/main/src/api/routes.cc
 
 CMakeFiles/pgrt_core.dir/src/api/routes.cc.i: cmake_force
@@ -100,7 +142,7 @@ CMakeFiles/pgrt_core.dir/src/api/routes.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/api/server.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/api/server.cc.o: /work/main/src/api/server.cc
 CMakeFiles/pgrt_core.dir/src/api/server.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object CMakeFiles/pgrt_core.dir/src/api/server.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building CXX object CMakeFiles/pgrt_core.dir/src/api/server.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/api/server.cc.o -MF CMakeFiles/pgrt_core.dir/src/api/server.cc.o.d -o CMakeFiles/pgrt_core.dir/src/api/server.cc.o -c /work/main/src/api/server.cc
 
 CMakeFiles/pgrt_core.dir/src/api/server.cc.i: cmake_force
@@ -114,7 +156,7 @@ CMakeFiles/pgrt_core.dir/src/api/server.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/api/views.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/api/views.cc.o: /work/main/src/api/views.cc
 CMakeFiles/pgrt_core.dir/src/api/views.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building CXX object CMakeFiles/pgrt_core.dir/src/api/views.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building CXX object CMakeFiles/pgrt_core.dir/src/api/views.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/api/views.cc.o -MF CMakeFiles/pgrt_core.dir/src/api/views.cc.o.d -o CMakeFiles/pgrt_core.dir/src/api/views.cc.o -c /work/main/src/api/views.cc
 
 CMakeFiles/pgrt_core.dir/src/api/views.cc.i: cmake_force
@@ -128,7 +170,7 @@ CMakeFiles/pgrt_core.dir/src/api/views.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/cli/run.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/cli/run.cc.o: /work/main/src/cli/run.cc
 CMakeFiles/pgrt_core.dir/src/cli/run.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building CXX object CMakeFiles/pgrt_core.dir/src/cli/run.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building CXX object CMakeFiles/pgrt_core.dir/src/cli/run.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/cli/run.cc.o -MF CMakeFiles/pgrt_core.dir/src/cli/run.cc.o.d -o CMakeFiles/pgrt_core.dir/src/cli/run.cc.o -c /work/main/src/cli/run.cc
 
 CMakeFiles/pgrt_core.dir/src/cli/run.cc.i: cmake_force
@@ -142,7 +184,7 @@ CMakeFiles/pgrt_core.dir/src/cli/run.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/cli/tools.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/cli/tools.cc.o: /work/main/src/cli/tools.cc
 CMakeFiles/pgrt_core.dir/src/cli/tools.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building CXX object CMakeFiles/pgrt_core.dir/src/cli/tools.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building CXX object CMakeFiles/pgrt_core.dir/src/cli/tools.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/cli/tools.cc.o -MF CMakeFiles/pgrt_core.dir/src/cli/tools.cc.o.d -o CMakeFiles/pgrt_core.dir/src/cli/tools.cc.o -c /work/main/src/cli/tools.cc
 
 CMakeFiles/pgrt_core.dir/src/cli/tools.cc.i: cmake_force
@@ -156,7 +198,7 @@ CMakeFiles/pgrt_core.dir/src/cli/tools.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/config/apply.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/config/apply.cc.o: /work/main/src/config/apply.cc
 CMakeFiles/pgrt_core.dir/src/config/apply.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/apply.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/apply.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/config/apply.cc.o -MF CMakeFiles/pgrt_core.dir/src/config/apply.cc.o.d -o CMakeFiles/pgrt_core.dir/src/config/apply.cc.o -c /work/main/src/config/apply.cc
 
 CMakeFiles/pgrt_core.dir/src/config/apply.cc.i: cmake_force
@@ -170,7 +212,7 @@ CMakeFiles/pgrt_core.dir/src/config/apply.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/config/config.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/config/config.cc.o: /work/main/src/config/config.cc
 CMakeFiles/pgrt_core.dir/src/config/config.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/config.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/config.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/config/config.cc.o -MF CMakeFiles/pgrt_core.dir/src/config/config.cc.o.d -o CMakeFiles/pgrt_core.dir/src/config/config.cc.o -c /work/main/src/config/config.cc
 
 CMakeFiles/pgrt_core.dir/src/config/config.cc.i: cmake_force
@@ -184,7 +226,7 @@ CMakeFiles/pgrt_core.dir/src/config/config.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.o: /work/main/src/config/descriptors.cc
 CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.o -MF CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.o.d -o CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.o -c /work/main/src/config/descriptors.cc
 
 CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.i: cmake_force
@@ -198,7 +240,7 @@ CMakeFiles/pgrt_core.dir/src/config/descriptors.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/config/render.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/config/render.cc.o: /work/main/src/config/render.cc
 CMakeFiles/pgrt_core.dir/src/config/render.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/render.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/render.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/config/render.cc.o -MF CMakeFiles/pgrt_core.dir/src/config/render.cc.o.d -o CMakeFiles/pgrt_core.dir/src/config/render.cc.o -c /work/main/src/config/render.cc
 
 CMakeFiles/pgrt_core.dir/src/config/render.cc.i: cmake_force
@@ -212,7 +254,7 @@ CMakeFiles/pgrt_core.dir/src/config/render.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/config/validate.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/config/validate.cc.o: /work/main/src/config/validate.cc
 CMakeFiles/pgrt_core.dir/src/config/validate.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/validate.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/validate.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/config/validate.cc.o -MF CMakeFiles/pgrt_core.dir/src/config/validate.cc.o.d -o CMakeFiles/pgrt_core.dir/src/config/validate.cc.o -c /work/main/src/config/validate.cc
 
 CMakeFiles/pgrt_core.dir/src/config/validate.cc.i: cmake_force
@@ -226,7 +268,7 @@ CMakeFiles/pgrt_core.dir/src/config/validate.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/config/values.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/config/values.cc.o: /work/main/src/config/values.cc
 CMakeFiles/pgrt_core.dir/src/config/values.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/values.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building CXX object CMakeFiles/pgrt_core.dir/src/config/values.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/config/values.cc.o -MF CMakeFiles/pgrt_core.dir/src/config/values.cc.o.d -o CMakeFiles/pgrt_core.dir/src/config/values.cc.o -c /work/main/src/config/values.cc
 
 CMakeFiles/pgrt_core.dir/src/config/values.cc.i: cmake_force
@@ -240,7 +282,7 @@ CMakeFiles/pgrt_core.dir/src/config/values.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/context.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/context.cc.o: /work/main/src/node/context.cc
 CMakeFiles/pgrt_core.dir/src/node/context.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/context.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/context.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/context.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/context.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/context.cc.o -c /work/main/src/node/context.cc
 
 CMakeFiles/pgrt_core.dir/src/node/context.cc.i: cmake_force
@@ -254,7 +296,7 @@ CMakeFiles/pgrt_core.dir/src/node/context.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.o: /work/main/src/node/data_dir.cc
 CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.o -c /work/main/src/node/data_dir.cc
 
 CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.i: cmake_force
@@ -268,7 +310,7 @@ CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o: /work/main/src/node/init_scripts.cc
 CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o -c /work/main/src/node/init_scripts.cc
 
 CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.i: cmake_force
@@ -282,7 +324,7 @@ CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o: /work/main/src/node/initialize.cc
 CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o -c /work/main/src/node/initialize.cc
 
 CMakeFiles/pgrt_core.dir/src/node/initialize.cc.i: cmake_force
@@ -296,7 +338,7 @@ CMakeFiles/pgrt_core.dir/src/node/initialize.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/memory.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/memory.cc.o: /work/main/src/node/memory.cc
 CMakeFiles/pgrt_core.dir/src/node/memory.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/memory.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/memory.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/memory.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/memory.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/memory.cc.o -c /work/main/src/node/memory.cc
 
 CMakeFiles/pgrt_core.dir/src/node/memory.cc.i: cmake_force
@@ -307,10 +349,24 @@ CMakeFiles/pgrt_core.dir/src/node/memory.cc.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/node/memory.cc.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/node/memory.cc -o CMakeFiles/pgrt_core.dir/src/node/memory.cc.s
 
+CMakeFiles/pgrt_core.dir/src/node/monitor.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/node/monitor.cc.o: /work/main/src/node/monitor.cc
+CMakeFiles/pgrt_core.dir/src/node/monitor.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/monitor.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/monitor.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/monitor.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/monitor.cc.o -c /work/main/src/node/monitor.cc
+
+CMakeFiles/pgrt_core.dir/src/node/monitor.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/node/monitor.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/node/monitor.cc > CMakeFiles/pgrt_core.dir/src/node/monitor.cc.i
+
+CMakeFiles/pgrt_core.dir/src/node/monitor.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/node/monitor.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/node/monitor.cc -o CMakeFiles/pgrt_core.dir/src/node/monitor.cc.s
+
 CMakeFiles/pgrt_core.dir/src/node/node.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/node.cc.o: /work/main/src/node/node.cc
 CMakeFiles/pgrt_core.dir/src/node/node.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/node.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/node.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/node.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/node.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/node.cc.o -c /work/main/src/node/node.cc
 
 CMakeFiles/pgrt_core.dir/src/node/node.cc.i: cmake_force
@@ -324,7 +380,7 @@ CMakeFiles/pgrt_core.dir/src/node/node.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o: /work/main/src/node/postgres_process.cc
 CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o -c /work/main/src/node/postgres_process.cc
 
 CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.i: cmake_force
@@ -338,7 +394,7 @@ CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o: /work/main/src/node/prepare.cc
 CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_24) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o -c /work/main/src/node/prepare.cc
 
 CMakeFiles/pgrt_core.dir/src/node/prepare.cc.i: cmake_force
@@ -349,10 +405,24 @@ CMakeFiles/pgrt_core.dir/src/node/prepare.cc.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/node/prepare.cc.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/node/prepare.cc -o CMakeFiles/pgrt_core.dir/src/node/prepare.cc.s
 
+CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.o: /work/main/src/node/private_dir.cc
+CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_25) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.o -c /work/main/src/node/private_dir.cc
+
+CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/node/private_dir.cc > CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.i
+
+CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/node/private_dir.cc -o CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.s
+
 CMakeFiles/pgrt_core.dir/src/node/settings.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/settings.cc.o: /work/main/src/node/settings.cc
 CMakeFiles/pgrt_core.dir/src/node/settings.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/settings.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_26) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/settings.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/settings.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/settings.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/settings.cc.o -c /work/main/src/node/settings.cc
 
 CMakeFiles/pgrt_core.dir/src/node/settings.cc.i: cmake_force
@@ -366,7 +436,7 @@ CMakeFiles/pgrt_core.dir/src/node/settings.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/state.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/state.cc.o: /work/main/src/node/state.cc
 CMakeFiles/pgrt_core.dir/src/node/state.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/state.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_27) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/state.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/state.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/state.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/state.cc.o -c /work/main/src/node/state.cc
 
 CMakeFiles/pgrt_core.dir/src/node/state.cc.i: cmake_force
@@ -380,7 +450,7 @@ CMakeFiles/pgrt_core.dir/src/node/state.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o: /work/main/src/node/temp_server.cc
 CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_28) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o -c /work/main/src/node/temp_server.cc
 
 CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.i: cmake_force
@@ -394,7 +464,7 @@ CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/node/timings.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/node/timings.cc.o: /work/main/src/node/timings.cc
 CMakeFiles/pgrt_core.dir/src/node/timings.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_24) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/timings.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_29) "Building CXX object CMakeFiles/pgrt_core.dir/src/node/timings.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/node/timings.cc.o -MF CMakeFiles/pgrt_core.dir/src/node/timings.cc.o.d -o CMakeFiles/pgrt_core.dir/src/node/timings.cc.o -c /work/main/src/node/timings.cc
 
 CMakeFiles/pgrt_core.dir/src/node/timings.cc.i: cmake_force
@@ -408,7 +478,7 @@ CMakeFiles/pgrt_core.dir/src/node/timings.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/pg/connection.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/pg/connection.cc.o: /work/main/src/pg/connection.cc
 CMakeFiles/pgrt_core.dir/src/pg/connection.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_25) "Building CXX object CMakeFiles/pgrt_core.dir/src/pg/connection.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_30) "Building CXX object CMakeFiles/pgrt_core.dir/src/pg/connection.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/pg/connection.cc.o -MF CMakeFiles/pgrt_core.dir/src/pg/connection.cc.o.d -o CMakeFiles/pgrt_core.dir/src/pg/connection.cc.o -c /work/main/src/pg/connection.cc
 
 CMakeFiles/pgrt_core.dir/src/pg/connection.cc.i: cmake_force
@@ -422,7 +492,7 @@ CMakeFiles/pgrt_core.dir/src/pg/connection.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/process/child.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/process/child.cc.o: /work/main/src/process/child.cc
 CMakeFiles/pgrt_core.dir/src/process/child.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_26) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/child.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_31) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/child.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/process/child.cc.o -MF CMakeFiles/pgrt_core.dir/src/process/child.cc.o.d -o CMakeFiles/pgrt_core.dir/src/process/child.cc.o -c /work/main/src/process/child.cc
 
 CMakeFiles/pgrt_core.dir/src/process/child.cc.i: cmake_force
@@ -436,7 +506,7 @@ CMakeFiles/pgrt_core.dir/src/process/child.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/process/command.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/process/command.cc.o: /work/main/src/process/command.cc
 CMakeFiles/pgrt_core.dir/src/process/command.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_27) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/command.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_32) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/command.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/process/command.cc.o -MF CMakeFiles/pgrt_core.dir/src/process/command.cc.o.d -o CMakeFiles/pgrt_core.dir/src/process/command.cc.o -c /work/main/src/process/command.cc
 
 CMakeFiles/pgrt_core.dir/src/process/command.cc.i: cmake_force
@@ -450,7 +520,7 @@ CMakeFiles/pgrt_core.dir/src/process/command.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/process/environment.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/process/environment.cc.o: /work/main/src/process/environment.cc
 CMakeFiles/pgrt_core.dir/src/process/environment.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_28) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/environment.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_33) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/environment.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/process/environment.cc.o -MF CMakeFiles/pgrt_core.dir/src/process/environment.cc.o.d -o CMakeFiles/pgrt_core.dir/src/process/environment.cc.o -c /work/main/src/process/environment.cc
 
 CMakeFiles/pgrt_core.dir/src/process/environment.cc.i: cmake_force
@@ -464,7 +534,7 @@ CMakeFiles/pgrt_core.dir/src/process/environment.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.o: /work/main/src/process/event_loop.cc
 CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_29) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_34) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.o -MF CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.o.d -o CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.o -c /work/main/src/process/event_loop.cc
 
 CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.i: cmake_force
@@ -478,7 +548,7 @@ CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/process/signals.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/process/signals.cc.o: /work/main/src/process/signals.cc
 CMakeFiles/pgrt_core.dir/src/process/signals.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_30) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/signals.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_35) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/signals.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/process/signals.cc.o -MF CMakeFiles/pgrt_core.dir/src/process/signals.cc.o.d -o CMakeFiles/pgrt_core.dir/src/process/signals.cc.o -c /work/main/src/process/signals.cc
 
 CMakeFiles/pgrt_core.dir/src/process/signals.cc.i: cmake_force
@@ -492,7 +562,7 @@ CMakeFiles/pgrt_core.dir/src/process/signals.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o: /work/main/src/process/supervisor.cc
 CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_31) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_36) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o -MF CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o.d -o CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o -c /work/main/src/process/supervisor.cc
 
 CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.i: cmake_force
@@ -506,7 +576,7 @@ CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/process/user.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/process/user.cc.o: /work/main/src/process/user.cc
 CMakeFiles/pgrt_core.dir/src/process/user.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_32) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/user.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_37) "Building CXX object CMakeFiles/pgrt_core.dir/src/process/user.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/process/user.cc.o -MF CMakeFiles/pgrt_core.dir/src/process/user.cc.o.d -o CMakeFiles/pgrt_core.dir/src/process/user.cc.o -c /work/main/src/process/user.cc
 
 CMakeFiles/pgrt_core.dir/src/process/user.cc.i: cmake_force
@@ -517,10 +587,80 @@ CMakeFiles/pgrt_core.dir/src/process/user.cc.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/process/user.cc.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/process/user.cc -o CMakeFiles/pgrt_core.dir/src/process/user.cc.s
 
+CMakeFiles/pgrt_core.dir/src/replication/clone.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/replication/clone.cc.o: /work/main/src/replication/clone.cc
+CMakeFiles/pgrt_core.dir/src/replication/clone.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_38) "Building CXX object CMakeFiles/pgrt_core.dir/src/replication/clone.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/replication/clone.cc.o -MF CMakeFiles/pgrt_core.dir/src/replication/clone.cc.o.d -o CMakeFiles/pgrt_core.dir/src/replication/clone.cc.o -c /work/main/src/replication/clone.cc
+
+CMakeFiles/pgrt_core.dir/src/replication/clone.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/replication/clone.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/replication/clone.cc > CMakeFiles/pgrt_core.dir/src/replication/clone.cc.i
+
+CMakeFiles/pgrt_core.dir/src/replication/clone.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/replication/clone.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/replication/clone.cc -o CMakeFiles/pgrt_core.dir/src/replication/clone.cc.s
+
+CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.o: /work/main/src/replication/conninfo.cc
+CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_39) "Building CXX object CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.o -MF CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.o.d -o CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.o -c /work/main/src/replication/conninfo.cc
+
+CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/replication/conninfo.cc > CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.i
+
+CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/replication/conninfo.cc -o CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.s
+
+CMakeFiles/pgrt_core.dir/src/replication/control.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/replication/control.cc.o: /work/main/src/replication/control.cc
+CMakeFiles/pgrt_core.dir/src/replication/control.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_40) "Building CXX object CMakeFiles/pgrt_core.dir/src/replication/control.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/replication/control.cc.o -MF CMakeFiles/pgrt_core.dir/src/replication/control.cc.o.d -o CMakeFiles/pgrt_core.dir/src/replication/control.cc.o -c /work/main/src/replication/control.cc
+
+CMakeFiles/pgrt_core.dir/src/replication/control.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/replication/control.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/replication/control.cc > CMakeFiles/pgrt_core.dir/src/replication/control.cc.i
+
+CMakeFiles/pgrt_core.dir/src/replication/control.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/replication/control.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/replication/control.cc -o CMakeFiles/pgrt_core.dir/src/replication/control.cc.s
+
+CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.o: /work/main/src/replication/primary_setup.cc
+CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_41) "Building CXX object CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.o -MF CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.o.d -o CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.o -c /work/main/src/replication/primary_setup.cc
+
+CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/replication/primary_setup.cc > CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.i
+
+CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/replication/primary_setup.cc -o CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.s
+
+CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.o: CMakeFiles/pgrt_core.dir/flags.make
+CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.o: /work/main/src/replication/standby_files.cc
+CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_42) "Building CXX object CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.o -MF CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.o.d -o CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.o -c /work/main/src/replication/standby_files.cc
+
+CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/src/replication/standby_files.cc > CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.i
+
+CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/src/replication/standby_files.cc -o CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.s
+
 CMakeFiles/pgrt_core.dir/src/util/fs.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/util/fs.cc.o: /work/main/src/util/fs.cc
 CMakeFiles/pgrt_core.dir/src/util/fs.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_33) "Building CXX object CMakeFiles/pgrt_core.dir/src/util/fs.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_43) "Building CXX object CMakeFiles/pgrt_core.dir/src/util/fs.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/util/fs.cc.o -MF CMakeFiles/pgrt_core.dir/src/util/fs.cc.o.d -o CMakeFiles/pgrt_core.dir/src/util/fs.cc.o -c /work/main/src/util/fs.cc
 
 CMakeFiles/pgrt_core.dir/src/util/fs.cc.i: cmake_force
@@ -534,7 +674,7 @@ CMakeFiles/pgrt_core.dir/src/util/fs.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/util/log.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/util/log.cc.o: /work/main/src/util/log.cc
 CMakeFiles/pgrt_core.dir/src/util/log.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_34) "Building CXX object CMakeFiles/pgrt_core.dir/src/util/log.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_44) "Building CXX object CMakeFiles/pgrt_core.dir/src/util/log.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/util/log.cc.o -MF CMakeFiles/pgrt_core.dir/src/util/log.cc.o.d -o CMakeFiles/pgrt_core.dir/src/util/log.cc.o -c /work/main/src/util/log.cc
 
 CMakeFiles/pgrt_core.dir/src/util/log.cc.i: cmake_force
@@ -548,7 +688,7 @@ CMakeFiles/pgrt_core.dir/src/util/log.cc.s: cmake_force
 CMakeFiles/pgrt_core.dir/src/util/status.cc.o: CMakeFiles/pgrt_core.dir/flags.make
 CMakeFiles/pgrt_core.dir/src/util/status.cc.o: /work/main/src/util/status.cc
 CMakeFiles/pgrt_core.dir/src/util/status.cc.o: CMakeFiles/pgrt_core.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_35) "Building CXX object CMakeFiles/pgrt_core.dir/src/util/status.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_45) "Building CXX object CMakeFiles/pgrt_core.dir/src/util/status.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_core.dir/src/util/status.cc.o -MF CMakeFiles/pgrt_core.dir/src/util/status.cc.o.d -o CMakeFiles/pgrt_core.dir/src/util/status.cc.o -c /work/main/src/util/status.cc
 
 CMakeFiles/pgrt_core.dir/src/util/status.cc.i: cmake_force
@@ -562,6 +702,9 @@ CMakeFiles/pgrt_core.dir/src/util/status.cc.s: cmake_force
 # Object files for target pgrt_core
 pgrt_core_OBJECTS = \
 "CMakeFiles/pgrt_core.dir/src/api/db_probe.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/api/routes.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/api/server.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/api/views.cc.o" \
@@ -578,9 +721,11 @@ pgrt_core_OBJECTS = \
 "CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/node/memory.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/node/monitor.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/node/node.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/node/settings.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/node/state.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o" \
@@ -593,6 +738,11 @@ pgrt_core_OBJECTS = \
 "CMakeFiles/pgrt_core.dir/src/process/signals.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/process/user.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/replication/clone.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/replication/control.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.o" \
+"CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/util/fs.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/util/log.cc.o" \
 "CMakeFiles/pgrt_core.dir/src/util/status.cc.o"
@@ -601,6 +751,9 @@ pgrt_core_OBJECTS = \
 pgrt_core_EXTERNAL_OBJECTS =
 
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/api/db_probe.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/api/replication_routes.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/api/replication_view.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/api/role_checks.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/api/routes.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/api/server.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/api/views.cc.o
@@ -617,9 +770,11 @@ libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/data_dir.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/init_scripts.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/initialize.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/memory.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/monitor.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/node.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/postgres_process.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/prepare.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/private_dir.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/settings.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/state.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/node/temp_server.cc.o
@@ -632,12 +787,17 @@ libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/process/event_loop.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/process/signals.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/process/supervisor.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/process/user.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/replication/clone.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/replication/conninfo.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/replication/control.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/replication/primary_setup.cc.o
+libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/replication/standby_files.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/util/fs.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/util/log.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/src/util/status.cc.o
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/build.make
 libpgrt_core.a: CMakeFiles/pgrt_core.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_36) "Linking CXX static library libpgrt_core.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_46) "Linking CXX static library libpgrt_core.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/pgrt_core.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/pgrt_core.dir/link.txt --verbose=$(VERBOSE)
 

@@ -83,14 +83,46 @@ CMakeFiles/pgrt_integration_tests.dir/tests/integration/first_boot_test.cc.s: cm
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_integration_tests.dir/tests/integration/first_boot_test.cc.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/integration/first_boot_test.cc -o CMakeFiles/pgrt_integration_tests.dir/tests/integration/first_boot_test.cc.s
 
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o: CMakeFiles/pgrt_integration_tests.dir/flags.make
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o: /work/main/tests/integration/restart_test.cc
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o: CMakeFiles/pgrt_integration_tests.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building CXX object CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o -MF CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o.d -o CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o -c /work/main/tests/integration/restart_test.cc
+
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/tests/integration/restart_test.cc > CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.i
+
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/integration/restart_test.cc -o CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.s
+
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o: CMakeFiles/pgrt_integration_tests.dir/flags.make
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o: /work/main/tests/integration/supervision_test.cc
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o: CMakeFiles/pgrt_integration_tests.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o -MF CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o.d -o CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o -c /work/main/tests/integration/supervision_test.cc
+
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/tests/integration/supervision_test.cc > CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.i
+
+CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/integration/supervision_test.cc -o CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.s
+
 # Object files for target pgrt_integration_tests
 pgrt_integration_tests_OBJECTS = \
-"CMakeFiles/pgrt_integration_tests.dir/tests/integration/first_boot_test.cc.o"
+"CMakeFiles/pgrt_integration_tests.dir/tests/integration/first_boot_test.cc.o" \
+"CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o" \
+"CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o"
 
 # External object files for target pgrt_integration_tests
 pgrt_integration_tests_EXTERNAL_OBJECTS =
 
 pgrt_integration_tests: CMakeFiles/pgrt_integration_tests.dir/tests/integration/first_boot_test.cc.o
+pgrt_integration_tests: CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o
+pgrt_integration_tests: CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o
 pgrt_integration_tests: CMakeFiles/pgrt_integration_tests.dir/build.make
 pgrt_integration_tests: libpgrt_harness.a
 pgrt_integration_tests: /usr/lib/x86_64-linux-gnu/libgtest_main.a
@@ -101,7 +133,7 @@ pgrt_integration_tests: /usr/lib/x86_64-linux-gnu/libspdlog.so.1.10.0
 pgrt_integration_tests: /usr/lib/x86_64-linux-gnu/libfmt.so.9.1.0
 pgrt_integration_tests: /usr/lib/x86_64-linux-gnu/libgtest.a
 pgrt_integration_tests: CMakeFiles/pgrt_integration_tests.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking CXX executable pgrt_integration_tests"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Linking CXX executable pgrt_integration_tests"
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/pgrt_integration_tests.dir/link.txt --verbose=$(VERBOSE)
 	/usr/bin/cmake -D TEST_TARGET=pgrt_integration_tests -D TEST_EXECUTABLE=/work/main/build-it/pgrt_integration_tests -D TEST_EXECUTOR= -D TEST_WORKING_DIR=/work/main/build-it -D TEST_EXTRA_ARGS= -D "TEST_PROPERTIES=LABELS;integration;TIMEOUT;300" -D TEST_PREFIX= -D TEST_SUFFIX= -D TEST_FILTER= -D NO_PRETTY_TYPES=FALSE -D NO_PRETTY_VALUES=FALSE -D TEST_LIST=pgrt_integration_tests_TESTS -D CTEST_FILE=/work/main/build-it/pgrt_integration_tests[1]_tests.cmake -D TEST_DISCOVERY_TIMEOUT=30 -D TEST_XML_OUTPUT_DIR= -P /usr/share/cmake-3.25/Modules/GoogleTestAddTests.cmake
 

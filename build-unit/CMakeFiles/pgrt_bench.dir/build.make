@@ -69,28 +69,92 @@ include CMakeFiles/pgrt_bench.dir/progress.make
 # Include the compile flags for this target's objects.
 include CMakeFiles/pgrt_bench.dir/flags.make
 
-CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o: CMakeFiles/pgrt_bench.dir/flags.make
-CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o: /work/main/bench/placeholder_main.cc
-CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o: CMakeFiles/pgrt_bench.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-unit/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building CXX object CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o"
-	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o -MF CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o.d -o CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o -c /work/main/bench/placeholder_main.cc
+CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o: CMakeFiles/pgrt_bench.dir/flags.make
+CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o: /work/main/bench/bare_cluster.cc
+CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o: CMakeFiles/pgrt_bench.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-unit/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building CXX object CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o -MF CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o.d -o CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o -c /work/main/bench/bare_cluster.cc
 
-CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.i: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.i"
-	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/bench/placeholder_main.cc > CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.i
+CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/bench/bare_cluster.cc > CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.i
 
-CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.s: cmake_force
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.s"
-	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/bench/placeholder_main.cc -o CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.s
+CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/bench/bare_cluster.cc -o CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.s
+
+CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o: CMakeFiles/pgrt_bench.dir/flags.make
+CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o: /work/main/bench/bench_main.cc
+CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o: CMakeFiles/pgrt_bench.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-unit/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building CXX object CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o -MF CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o.d -o CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o -c /work/main/bench/bench_main.cc
+
+CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/bench/bench_main.cc > CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.i
+
+CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/bench/bench_main.cc -o CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.s
+
+CMakeFiles/pgrt_bench.dir/bench/figures.cc.o: CMakeFiles/pgrt_bench.dir/flags.make
+CMakeFiles/pgrt_bench.dir/bench/figures.cc.o: /work/main/bench/figures.cc
+CMakeFiles/pgrt_bench.dir/bench/figures.cc.o: CMakeFiles/pgrt_bench.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-unit/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object CMakeFiles/pgrt_bench.dir/bench/figures.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_bench.dir/bench/figures.cc.o -MF CMakeFiles/pgrt_bench.dir/bench/figures.cc.o.d -o CMakeFiles/pgrt_bench.dir/bench/figures.cc.o -c /work/main/bench/figures.cc
+
+CMakeFiles/pgrt_bench.dir/bench/figures.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_bench.dir/bench/figures.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/bench/figures.cc > CMakeFiles/pgrt_bench.dir/bench/figures.cc.i
+
+CMakeFiles/pgrt_bench.dir/bench/figures.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_bench.dir/bench/figures.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/bench/figures.cc -o CMakeFiles/pgrt_bench.dir/bench/figures.cc.s
+
+CMakeFiles/pgrt_bench.dir/bench/probes.cc.o: CMakeFiles/pgrt_bench.dir/flags.make
+CMakeFiles/pgrt_bench.dir/bench/probes.cc.o: /work/main/bench/probes.cc
+CMakeFiles/pgrt_bench.dir/bench/probes.cc.o: CMakeFiles/pgrt_bench.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-unit/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building CXX object CMakeFiles/pgrt_bench.dir/bench/probes.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_bench.dir/bench/probes.cc.o -MF CMakeFiles/pgrt_bench.dir/bench/probes.cc.o.d -o CMakeFiles/pgrt_bench.dir/bench/probes.cc.o -c /work/main/bench/probes.cc
+
+CMakeFiles/pgrt_bench.dir/bench/probes.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_bench.dir/bench/probes.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/bench/probes.cc > CMakeFiles/pgrt_bench.dir/bench/probes.cc.i
+
+CMakeFiles/pgrt_bench.dir/bench/probes.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_bench.dir/bench/probes.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/bench/probes.cc -o CMakeFiles/pgrt_bench.dir/bench/probes.cc.s
+
+CMakeFiles/pgrt_bench.dir/bench/report.cc.o: CMakeFiles/pgrt_bench.dir/flags.make
+CMakeFiles/pgrt_bench.dir/bench/report.cc.o: /work/main/bench/report.cc
+CMakeFiles/pgrt_bench.dir/bench/report.cc.o: CMakeFiles/pgrt_bench.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-unit/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building CXX object CMakeFiles/pgrt_bench.dir/bench/report.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_bench.dir/bench/report.cc.o -MF CMakeFiles/pgrt_bench.dir/bench/report.cc.o.d -o CMakeFiles/pgrt_bench.dir/bench/report.cc.o -c /work/main/bench/report.cc
+
+CMakeFiles/pgrt_bench.dir/bench/report.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_bench.dir/bench/report.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/bench/report.cc > CMakeFiles/pgrt_bench.dir/bench/report.cc.i
+
+CMakeFiles/pgrt_bench.dir/bench/report.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_bench.dir/bench/report.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/bench/report.cc -o CMakeFiles/pgrt_bench.dir/bench/report.cc.s
 
 # Object files for target pgrt_bench
 pgrt_bench_OBJECTS = \
-"CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o"
+"CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o" \
+"CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o" \
+"CMakeFiles/pgrt_bench.dir/bench/figures.cc.o" \
+"CMakeFiles/pgrt_bench.dir/bench/probes.cc.o" \
+"CMakeFiles/pgrt_bench.dir/bench/report.cc.o"
 
 # External object files for target pgrt_bench
 pgrt_bench_EXTERNAL_OBJECTS =
 
-pgrt_bench: CMakeFiles/pgrt_bench.dir/bench/placeholder_main.cc.o
+pgrt_bench: CMakeFiles/pgrt_bench.dir/bench/bare_cluster.cc.o
+pgrt_bench: CMakeFiles/pgrt_bench.dir/bench/bench_main.cc.o
+pgrt_bench: CMakeFiles/pgrt_bench.dir/bench/figures.cc.o
+pgrt_bench: CMakeFiles/pgrt_bench.dir/bench/probes.cc.o
+pgrt_bench: CMakeFiles/pgrt_bench.dir/bench/report.cc.o
 pgrt_bench: CMakeFiles/pgrt_bench.dir/build.make
 pgrt_bench: libpgrt_harness.a
 pgrt_bench: libpgrt_core.a
@@ -99,7 +163,7 @@ pgrt_bench: /usr/lib/x86_64-linux-gnu/libcpp-httplib.so
 pgrt_bench: /usr/lib/x86_64-linux-gnu/libspdlog.so.1.10.0
 pgrt_bench: /usr/lib/x86_64-linux-gnu/libfmt.so.9.1.0
 pgrt_bench: CMakeFiles/pgrt_bench.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-unit/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Linking CXX executable pgrt_bench"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-unit/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Linking CXX executable pgrt_bench"
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/pgrt_bench.dir/link.txt --verbose=$(VERBOSE)
 
 # Rule to build all files generated by this target.

@@ -9,6 +9,8 @@ set(CMAKE_DEPENDS_LANGUAGES
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/tests/integration/first_boot_test.cc" "CMakeFiles/pgrt_integration_tests.dir/tests/integration/first_boot_test.cc.o" "gcc" "CMakeFiles/pgrt_integration_tests.dir/tests/integration/first_boot_test.cc.o.d"
+  "/work/main/tests/integration/restart_test.cc" "CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o" "gcc" "CMakeFiles/pgrt_integration_tests.dir/tests/integration/restart_test.cc.o.d"
+  "/work/main/tests/integration/supervision_test.cc" "CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o" "gcc" "CMakeFiles/pgrt_integration_tests.dir/tests/integration/supervision_test.cc.o.d"
   )
 
 # Targets to which this target links.

@@ -390,9 +390,9 @@ CMakeFiles/pgrt_core.dir/src/api/routes.cc.o: \
  /usr/include/c++/12/variant /work/main/src/config/config.h \
  /work/main/src/node/state.h /work/main/src/util/clock.h \
  /usr/include/c++/12/chrono /work/main/src/node/timings.h \
- /work/main/src/api/views.h /usr/include/nlohmann/json.hpp \
- /usr/include/c++/12/cstddef /usr/include/c++/12/iterator \
- /usr/include/c++/12/bits/stream_iterator.h \
+ /work/main/src/replication/control.h /work/main/src/api/views.h \
+ /usr/include/nlohmann/json.hpp /usr/include/c++/12/cstddef \
+ /usr/include/c++/12/iterator /usr/include/c++/12/bits/stream_iterator.h \
  /usr/include/nlohmann/adl_serializer.hpp \
  /usr/include/nlohmann/detail/abi_macros.hpp \
  /usr/include/nlohmann/detail/conversions/from_json.hpp \

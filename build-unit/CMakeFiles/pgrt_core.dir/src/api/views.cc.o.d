@@ -325,5 +325,6 @@ CMakeFiles/pgrt_core.dir/src/api/views.cc.o: /work/main/src/api/views.cc \
  /usr/include/c++/12/variant /work/main/src/config/config.h \
  /work/main/src/node/state.h /work/main/src/util/clock.h \
  /usr/include/c++/12/chrono /work/main/src/node/timings.h \
+ /work/main/src/replication/control.h \
  /usr/include/x86_64-linux-gnu/sys/statvfs.h \
  /usr/include/x86_64-linux-gnu/bits/statvfs.h

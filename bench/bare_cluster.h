@@ -1,0 +1,69 @@
+// BareCluster: PostgreSQL driven by hand with its stock tools (initdb, pg_ctl, createdb,
+// psql), as the postgres account when the benchmark runs as root. It is the floor pgrt
+// is measured against: what a careful operator's script would do, nothing more.
+//
+// The directory layout mirrors a pgrt node (data dir, socket dir, loopback TCP port,
+// the same initdb options and shared_buffers). The destructor stops a postmaster left
+// running, by the pid in postmaster.pid.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/harness.h"
+#include "process/user.h"
+#include "util/status.h"
+
+namespace pgrt::bench {
+
+struct BareSettings {
+  std::string user = "app";
+  std::string password = "app-secret-pw";
+  std::string db = "appdb";
+  std::string shared_buffers = "32MB";
+};
+
+class BareCluster {
+ public:
+  explicit BareCluster(BareSettings settings = {});
+  ~BareCluster();
+  BareCluster(const BareCluster&) = delete;
+  BareCluster& operator=(const BareCluster&) = delete;
+
+  // Creates the directories (owned by the run-as account); not part of any figure.
+  Status Prepare();
+
+  // initdb -U user --pwfile --encoding=UTF8 --auth-local=trust --auth-host=scram-sha-256
+  Status Initdb();
+  // pg_ctl start -w, with port, sockets, listen address and shared_buffers as -o options.
+  Status Start();
+  // pg_ctl stop -m fast (-w).
+  Status Stop();
+  // createdb over the socket (trust, as initdb set it up).
+  Status CreateDb();
+  // psql -c 'SELECT 1' over TCP to the database (SCRAM, password in PGPASSWORD).
+  Status QueryOnce();
+
+  pid_t PostmasterPid() const;
+  const std::string& datadir() const { return datadir_; }
+  std::string Log() const;
+
+ private:
+  // Runs a tool as the run-as account to completion (bounded by `timeout`).
+  Status RunTool(const std::string& tool, std::vector<std::string> args,
+                 const testing::Env& extra_env = {}, int timeout_s = 120);
+
+  BareSettings settings_;
+  testing::TempDir dir_;
+  std::optional<Credentials> run_as_;  // set when root
+  std::string root_;                   // owned by the run-as account
+  std::string datadir_;
+  std::string socket_dir_;
+  std::string pwfile_;
+  std::string server_log_;
+  std::string tool_log_;
+  int port_;
+};
+
+}  // namespace pgrt::bench

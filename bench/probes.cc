@@ -1,0 +1,89 @@
+#include "probes.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "util/unique_fd.h"
+
+namespace pgrt::bench {
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool IsZombieOrGone(pid_t pid) {
+  std::string status = Slurp("/proc/" + std::to_string(pid) + "/status");
+  return status.empty() || status.find("\nState:\tZ") != std::string::npos ||
+         status.find("\nState:\tX") != std::string::npos;
+}
+
+}  // namespace
+
+bool WaitForQuery(const ConnParams& params, milliseconds timeout, milliseconds step) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    auto conn = PgConn::Connect(params);
+    if (conn.ok() && conn->Exec("SELECT 1").ok()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(step);
+  }
+}
+
+bool WaitProcessGone(pid_t pid, milliseconds timeout) {
+  if (pid <= 0) return true;
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!fd) {
+    if (errno == ESRCH) return true;
+    // No pidfd (old kernel): fall back to watching /proc every millisecond.
+    const auto deadline = Clock::now() + timeout;
+    while (!IsZombieOrGone(pid)) {
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    return true;
+  }
+  // A pidfd turns readable when the process exits, whether or not anyone reaped it.
+  pollfd p{fd.get(), POLLIN, 0};
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+    if (left < 0) left = 0;
+    int n = ::poll(&p, 1, static_cast<int>(left));
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return IsZombieOrGone(pid);
+  }
+}
+
+long VmRssKb(pid_t pid) {
+  std::istringstream in(Slurp("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) != 0) continue;
+    std::istringstream fields(line.substr(6));
+    long kb = -1;
+    fields >> kb;
+    return kb;
+  }
+  return -1;
+}
+
+pid_t PostmasterPidOf(const std::string& datadir) {
+  std::ifstream in(datadir + "/postmaster.pid");
+  pid_t pid = 0;
+  in >> pid;
+  return pid;
+}
+
+}  // namespace pgrt::bench

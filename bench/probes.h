@@ -1,0 +1,38 @@
+// What the benchmark observes from outside, the way a client or an orchestrator would:
+// the first query that succeeds, the moment a process is gone, a process's resident memory.
+// Every wait here is bounded by a timeout.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+
+#include "pg/connection.h"
+
+namespace pgrt::bench {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+inline double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Opens a new libpq connection with `params` and runs SELECT 1, every `step`, until it
+// succeeds; false when `timeout` passes first. Each attempt is a fresh connection, as a
+// client arriving at that moment would make.
+bool WaitForQuery(const ConnParams& params, milliseconds timeout,
+                  milliseconds step = milliseconds(2));
+
+// Waits until `pid` has exited (gone or a zombie; pidfd, so no polling delay); false on
+// timeout. Works for processes that are not our children (a pg_ctl-started postmaster).
+bool WaitProcessGone(pid_t pid, milliseconds timeout);
+
+// VmRSS of a process in kB from /proc/PID/status; -1 when unknown.
+long VmRssKb(pid_t pid);
+
+// The first pid in a postmaster.pid file; 0 when none.
+pid_t PostmasterPidOf(const std::string& datadir);
+
+}  // namespace pgrt::bench

@@ -1,0 +1,136 @@
+#include "replication/clone.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "node/data_dir.h"
+#include "node/private_dir.h"
+#include "replication/conninfo.h"
+#include "util/fs.h"
+
+namespace pgrt {
+
+ConnParams PrimaryConn(const Config& c, const std::string& dbname) {
+  return {{"host", c.primary_host},
+          {"port", std::to_string(c.primary_port)},
+          {"user", c.replication_user},
+          {"password", c.replication_password},
+          {"dbname", dbname},
+          {"connect_timeout", "3"},
+          {"application_name", "pgrt-clone"}};
+}
+
+Status WaitForPrimary(const Config& c, Waiter& waiter) {
+  RealClock clock;
+  SteadyTime next_log = clock.Now();
+  Millis delay(50);
+  std::string last_error;
+  auto reachable = [&] {
+    auto conn = PgConn::Connect(PrimaryConn(c));
+    if (conn.ok()) return true;
+    last_error = conn.status().message();
+    if (clock.Now() >= next_log) {
+      spdlog::info("waiting for the primary {}:{}: {}", c.primary_host, c.primary_port, last_error);
+      next_log = clock.Now() + Millis(10000);
+    }
+    return false;
+  };
+  for (;;) {
+    // One check per WaitUntil round keeps the backoff growing between failed connects.
+    Status st = waiter.WaitUntil(reachable, delay, delay, "wait for the primary");
+    if (st.ok()) return st;
+    if (waiter.termination_signal() != 0) return st;
+    delay = std::min(delay * 2, Millis(2000));
+  }
+}
+
+namespace {
+
+Status EnsureSlotOnPrimary(const Config& c) {
+  if (c.replication_slot_name.empty()) return Status::Ok();
+  auto conn = PgConn::Connect(PrimaryConn(c));
+  if (!conn.ok()) return conn.status();
+  auto r = conn->ExecParams(
+      "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
+      "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+      {c.replication_slot_name});
+  if (!r.ok() && r.status().message().find("already exists") == std::string::npos)
+    return r.status().Wrap("create slot " + c.replication_slot_name + " on the primary");
+  return Status::Ok();
+}
+
+Status RunBaseBackup(const NodeContext& ctx, Waiter& waiter, const std::string& target,
+                     const std::string& passfile) {
+  const Config& c = ctx.config;
+  SpawnSpec spec;
+  spec.name = "pg_basebackup";
+  spec.argv = {ctx.Bin("pg_basebackup"), "-D", target, "-h", c.primary_host, "-p",
+               std::to_string(c.primary_port), "-U", c.replication_user, "-X", "stream",
+               "-c", "fast", "-w", "--no-sync"};
+  if (!c.replication_slot_name.empty()) {
+    spec.argv.push_back("-S");
+    spec.argv.push_back(c.replication_slot_name);
+  }
+  if (!c.initdb_waldir.empty()) spec.argv.push_back("--waldir=" + c.initdb_waldir);
+  spec.env = ctx.child_env;
+  spec.env["PGPASSFILE"] = passfile;  // a path, not the password
+  spec.env["PGAPPNAME"] = "pgrt-clone";
+  spec.env["PGCONNECT_TIMEOUT"] = "5";
+  spec.run_as = ctx.run_as;
+  auto r = waiter.Run(spec, /*capture=*/true);
+  if (!r.ok()) return r.status();
+  if (!ExitedCleanly(r->wait_status))
+    return Status::Error("pg_basebackup " + DescribeWaitStatus(r->wait_status) + ": " +
+                         Tail(r->output));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings,
+                        const Clock& clock) {
+  const NodeLayout& l = ctx.layout;
+  const Config& c = ctx.config;
+  PGRT_RETURN_IF_ERROR(WaitForPrimary(c, waiter), "clone");
+  timings.EndPhase("wait_primary", clock.Now());
+  PGRT_RETURN_IF_ERROR(EnsureSlotOnPrimary(c), "clone");
+
+  PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "clone");
+  auto priv = PrivateDir::Create(ctx);
+  if (!priv.ok()) return priv.status().Wrap("clone");
+  std::string passfile = JoinPath(priv->path(), "pgpass");
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, passfile, PassfileLine(c), 0600), "clone");
+
+  spdlog::info("cloning {}:{} into {}", c.primary_host, c.primary_port, l.pgdata);
+  PGRT_RETURN_IF_ERROR(RunBaseBackup(ctx, waiter, l.init_scratch, passfile), "clone");
+  PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "clone");
+  PGRT_RETURN_IF_ERROR(
+      WriteOwnedFile(ctx, JoinPath(l.init_scratch, "standby.signal"), "", 0600), "clone");
+  timings.EndPhase("clone", clock.Now());
+  PGRT_RETURN_IF_ERROR(
+      WriteOwnedFile(ctx, JoinPath(l.init_scratch, kInitCompleteMarker), "complete\n", 0600),
+      "clone");
+  return MoveScratchIntoPlace(l).Wrap("clone");
+}
+
+Result<uint64_t> LocalSystemIdentifier(const std::string& pgdata) {
+  auto control = ReadFile(JoinPath(pgdata, "global/pg_control"));
+  if (!control.ok()) return control.status();
+  if (control->size() < sizeof(uint64_t)) return Status::Error("pg_control is too short");
+  uint64_t id = 0;
+  std::memcpy(&id, control->data(), sizeof id);
+  return id;
+}
+
+std::optional<uint64_t> PrimarySystemIdentifier(const Config& c) {
+  auto conn = PgConn::Connect(PrimaryConn(c));
+  if (!conn.ok()) return std::nullopt;
+  auto r = conn->Exec("SELECT system_identifier FROM pg_control_system()");
+  if (!r.ok() || r->rows() != 1) return std::nullopt;
+  return std::stoull(r->Get(0, 0));
+}
+
+}  // namespace pgrt

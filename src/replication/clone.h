@@ -1,0 +1,31 @@
+// A replica's first boot: wait for the primary, make sure its slot exists there, clone it
+// with pg_basebackup (WAL streamed, password from a private passfile) into the scratch
+// directory, and move the clone into place only once it is complete (see node/data_dir.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "node/context.h"
+#include "node/timings.h"
+#include "pg/connection.h"
+#include "process/command.h"
+
+namespace pgrt {
+
+// Connection parameters for the primary as the replication user (a normal connection).
+ConnParams PrimaryConn(const Config& c, const std::string& dbname = "postgres");
+
+// Waits until the primary accepts the replication user (backoff up to 2 s between tries,
+// a log line every ~10 s). Fails only on a termination signal.
+Status WaitForPrimary(const Config& c, Waiter& waiter);
+
+Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings,
+                        const Clock& clock);
+
+// The cluster's system identifier from global/pg_control (its first 8 bytes).
+Result<uint64_t> LocalSystemIdentifier(const std::string& pgdata);
+// The primary's, or nullopt when it cannot be reached now.
+std::optional<uint64_t> PrimarySystemIdentifier(const Config& c);
+
+}  // namespace pgrt

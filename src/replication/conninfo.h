@@ -1,0 +1,30 @@
+// How a replica reaches its primary: the primary_conninfo string and the password file it
+// names. The password lives only in that 0600 file (libpq's passfile), never in a
+// settings file, on a command line or in an environment.
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+
+namespace pgrt {
+
+// 'value' quoted for a libpq conninfo string (backslash and quote escaped) when needed.
+std::string ConninfoValue(const std::string& value);
+
+// One line of a .pgpass file matching any database on host:port for `user`.
+std::string PassfileLine(const Config& c);
+
+// The application_name a replica reports: from POSTGRES_PRIMARY_CONNINFO_EXTRA when it sets
+// one, else the host name (a pod's name in a StatefulSet), made safe for
+// synchronous_standby_names.
+std::string ReplicaApplicationName(const Config& c, const std::string& hostname);
+
+// primary_conninfo for this replica; `passfile` is the path of the password file.
+std::string PrimaryConninfo(const Config& c, const std::string& passfile,
+                            const std::string& application_name);
+
+// The machine's host name, "pgrt" when unknown.
+std::string HostName();
+
+}  // namespace pgrt

@@ -1,0 +1,87 @@
+#include "replication/standby_files.h"
+
+#include <spdlog/spdlog.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "replication/clone.h"
+#include "replication/conninfo.h"
+#include "util/fs.h"
+
+namespace pgrt {
+namespace {
+
+Status RemoveIfPresent(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove " + path);
+  return Status::Ok();
+}
+
+Result<RoleFilesOutcome> Refuse(const NodeContext& ctx, const std::string& why) {
+  if (!ctx.config.replica_reclone)
+    return Status::Error(why + "; set PGRT_REPLICA_RECLONE=true to move this data aside and "
+                               "clone the primary again");
+  spdlog::warn("{}; moving the data aside to clone again (PGRT_REPLICA_RECLONE)", why);
+  PGRT_RETURN_IF_ERROR(MoveDataAside(ctx), "re-clone");
+  return RoleFilesOutcome::kNeedsClone;
+}
+
+}  // namespace
+
+Status MoveDataAside(const NodeContext& ctx) {
+  const std::string& pgdata = ctx.layout.pgdata;
+  std::string stamp = TimestampForName();
+  std::string aside = pgdata + ".broken-" + stamp;
+  if (::rename(pgdata.c_str(), aside.c_str()) == 0) {
+    spdlog::warn("moved {} aside to {}", pgdata, aside);
+    return MakeOwnedDirectory(ctx, pgdata, 0700);
+  }
+  if (errno != EBUSY && errno != EXDEV && errno != EACCES && errno != EPERM)
+    return ErrnoStatus("move " + pgdata + " aside");
+  // A mount point cannot be renamed: keep the old entries inside it, out of the way.
+  std::string inner = JoinPath(pgdata, ".pgrt-aside-" + stamp);
+  PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, inner, 0700), "move aside");
+  auto entries = ListDirectory(pgdata);
+  if (!entries.ok()) return entries.status();
+  for (const auto& e : *entries) {
+    if (e == "lost+found" || e.rfind(".pgrt-aside-", 0) == 0) continue;
+    std::string from = JoinPath(pgdata, e), to = JoinPath(inner, e);
+    if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("move " + from + " aside");
+  }
+  spdlog::warn("moved the contents of {} aside to {}", pgdata, inner);
+  return Status::Ok();
+}
+
+Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx) {
+  const Config& c = ctx.config;
+  const NodeLayout& l = ctx.layout;
+  if (c.replication_mode != ReplicationMode::kReplica) {
+    if (PathExists(l.standby_signal)) {
+      spdlog::info("{} mode on a former replica: removing standby.signal, keeping the data",
+                   ToString(c.replication_mode));
+      PGRT_RETURN_IF_ERROR(RemoveIfPresent(l.standby_signal), "leave standby mode");
+    }
+    PGRT_RETURN_IF_ERROR(RemoveIfPresent(l.passfile), "leave standby mode");
+    PGRT_RETURN_IF_ERROR(RemoveIfPresent(l.promoted_marker), "leave standby mode");
+    return RoleFilesOutcome::kReady;
+  }
+
+  if (PathExists(l.promoted_marker))
+    return Refuse(ctx, "this node was promoted to primary and cannot follow " + c.primary_host +
+                           " without a new clone");
+  auto local = LocalSystemIdentifier(l.pgdata);
+  if (!local.ok()) return local.status().Wrap("replica");
+  if (auto primary = PrimarySystemIdentifier(c); primary && *primary != *local)
+    return Refuse(ctx, "PGDATA holds cluster " + std::to_string(*local) + ", not a clone of " +
+                           c.primary_host + " (cluster " + std::to_string(*primary) + ")");
+  if (!PathExists(l.standby_signal)) {
+    spdlog::info("replica mode: writing standby.signal to follow {}:{}", c.primary_host,
+                 c.primary_port);
+    PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, l.standby_signal, "", 0600), "replica");
+  }
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, l.passfile, PassfileLine(c), 0600), "replica");
+  return RoleFilesOutcome::kReady;
+}
+
+}  // namespace pgrt
