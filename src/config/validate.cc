@@ -37,6 +37,16 @@ const std::vector<Rule>& Rules() {
                 "POSTGRES_REPLICATION_MODE=" + ToString(c.replication_mode) +
                 " (or POSTGRES_REPLICATION_PASSWORD_FILE)";
        }},
+      {{"POSTGRES_REPLICATION_MODE", "POSTGRES_REPLICATION_USER", "POSTGRES_USER"},
+       [](const Config& c) -> Problem {
+         // The primary sets the replication role's password at every start: sharing the
+         // superuser would overwrite the superuser's password.
+         if (c.replication_mode == ReplicationMode::kStandalone ||
+             c.replication_user != c.user) {
+           return std::nullopt;
+         }
+         return "POSTGRES_REPLICATION_USER: must differ from POSTGRES_USER";
+       }},
       {{"POSTGRES_REPLICATION_MODE", "POSTGRES_MAX_WAL_SENDERS"},
        [](const Config& c) -> Problem {
          if (c.replication_mode != ReplicationMode::kPrimary || c.max_wal_senders > 0) {

@@ -43,7 +43,7 @@ Status WaitForPrimary(const Config& c, Waiter& waiter) {
     Status st = waiter.WaitUntil(reachable, delay, delay, "wait for the primary");
     if (st.ok()) return st;
     if (waiter.termination_signal() != 0) return st;
-    delay = std::min(delay * 2, Millis(2000));
+    delay = std::min(delay * 2, Millis(1000));
   }
 }
 

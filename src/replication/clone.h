@@ -16,7 +16,7 @@ namespace pgrt {
 // Connection parameters for the primary as the replication user (a normal connection).
 ConnParams PrimaryConn(const Config& c, const std::string& dbname = "postgres");
 
-// Waits until the primary accepts the replication user (backoff up to 2 s between tries,
+// Waits until the primary accepts the replication user (backoff up to 1 s between tries,
 // a log line every ~10 s). Fails only on a termination signal.
 Status WaitForPrimary(const Config& c, Waiter& waiter);
 
