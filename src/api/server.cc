@@ -6,6 +6,9 @@
 #include <nlohmann/json.hpp>
 
 namespace pgrt {
+namespace {
+constexpr size_t kApiThreads = 24;
+}  // namespace
 
 void JsonError(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
@@ -42,6 +45,12 @@ ApiServer::~ApiServer() { Stop(); }
 
 Status ApiServer::Start(const std::string& address, int port) {
   httplib::Server& s = *server_;
+  // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
+  // delayed ACKs add ~40 ms to every answer on a kept-alive connection.
+  s.set_tcp_nodelay(true);
+  // A kept-alive connection holds a worker: enough workers for a load balancer's checks
+  // from several peers plus the occasional slow call (promote waits for postgres).
+  s.new_task_queue = [] { return new httplib::ThreadPool(kApiThreads); };
   s.set_keep_alive_max_count(1000);
   s.set_read_timeout(5, 0);
   s.set_write_timeout(5, 0);

@@ -105,6 +105,9 @@ void Supervisor::HandleCrash(const std::string& name, Service& s, const std::str
   SteadyTime now = loop_.clock().Now();
   std::erase_if(s.crashes, [&](SteadyTime t) { return now - t > s.spec.restart_window; });
   s.crashes.push_back(now);
+  // Orphans of the dead child still hold its resources (postgres: shared memory); they go
+  // whether or not a restart follows (after a give-up nobody would ever stop them).
+  if (s.child) ::kill(-s.child->pid(), SIGKILL);
   if (static_cast<int>(s.crashes.size()) > s.spec.max_restarts) {
     std::string reason = name + " failed " + std::to_string(s.crashes.size()) + " times within " +
                          std::to_string(s.spec.restart_window.count() / 1000) + " s (last: " +
@@ -123,9 +126,7 @@ void Supervisor::HandleCrash(const std::string& name, Service& s, const std::str
     restart_later();
     return;
   }
-  // Orphans of the dead child still hold its resources (postgres: shared memory).
   pid_t pgid = s.child->pid();
-  ::kill(-pgid, SIGKILL);
   WaitGroupGone(pgid, 2500, std::move(restart_later));
 }
 
