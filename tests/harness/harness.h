@@ -20,7 +20,8 @@ namespace pgrt::testing {
 using Env = std::map<std::string, std::string>;
 using std::chrono::milliseconds;
 
-// A directory under /tmp, traversable by the postgres account, removed on destruction.
+// A directory under /tmp (or under $PGRT_TEST_TMPDIR when that has room, e.g. a tmpfs),
+// traversable by the postgres account, removed on destruction.
 class TempDir {
  public:
   TempDir();

@@ -9,6 +9,7 @@ set(CMAKE_DEPENDS_LANGUAGES
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/tests/unit/child_test.cc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/child_test.cc.o" "gcc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/child_test.cc.o.d"
+  "/work/main/tests/unit/command_test.cc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o" "gcc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o.d"
   "/work/main/tests/unit/config_descriptors_test.cc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o" "gcc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o.d"
   "/work/main/tests/unit/config_load_test.cc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o" "gcc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o.d"
   "/work/main/tests/unit/config_render_test.cc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o" "gcc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o.d"
@@ -16,6 +17,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/tests/unit/config_secrets_test.cc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o" "gcc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o.d"
   "/work/main/tests/unit/docs_test.cc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o" "gcc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o.d"
   "/work/main/tests/unit/event_loop_test.cc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o" "gcc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o.d"
+  "/work/main/tests/unit/supervisor_test.cc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o" "gcc" "CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o.d"
   )
 
 # Targets to which this target links.

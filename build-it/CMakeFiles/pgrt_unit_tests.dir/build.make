@@ -83,10 +83,24 @@ CMakeFiles/pgrt_unit_tests.dir/tests/unit/child_test.cc.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_unit_tests.dir/tests/unit/child_test.cc.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/unit/child_test.cc -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/child_test.cc.s
 
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/flags.make
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o: /work/main/tests/unit/command_test.cc
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o -MF CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o.d -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o -c /work/main/tests/unit/command_test.cc
+
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/tests/unit/command_test.cc > CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.i
+
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/unit/command_test.cc -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.s
+
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/flags.make
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o: /work/main/tests/unit/config_descriptors_test.cc
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o -MF CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o.d -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o -c /work/main/tests/unit/config_descriptors_test.cc
 
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.i: cmake_force
@@ -100,7 +114,7 @@ CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.s: cmake_fo
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/flags.make
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o: /work/main/tests/unit/config_load_test.cc
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o -MF CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o.d -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o -c /work/main/tests/unit/config_load_test.cc
 
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.i: cmake_force
@@ -114,7 +128,7 @@ CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.s: cmake_force
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/flags.make
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o: /work/main/tests/unit/config_render_test.cc
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o -MF CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o.d -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o -c /work/main/tests/unit/config_render_test.cc
 
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.i: cmake_force
@@ -128,7 +142,7 @@ CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.s: cmake_force
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/flags.make
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.o: /work/main/tests/unit/config_rules_test.cc
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.o -MF CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.o.d -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.o -c /work/main/tests/unit/config_rules_test.cc
 
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.i: cmake_force
@@ -142,7 +156,7 @@ CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.s: cmake_force
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/flags.make
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o: /work/main/tests/unit/config_secrets_test.cc
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o -MF CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o.d -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o -c /work/main/tests/unit/config_secrets_test.cc
 
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.i: cmake_force
@@ -156,7 +170,7 @@ CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.s: cmake_force
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/flags.make
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o: /work/main/tests/unit/docs_test.cc
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o -MF CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o.d -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o -c /work/main/tests/unit/docs_test.cc
 
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.i: cmake_force
@@ -170,7 +184,7 @@ CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.s: cmake_force
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/flags.make
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o: /work/main/tests/unit/event_loop_test.cc
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o -MF CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o.d -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o -c /work/main/tests/unit/event_loop_test.cc
 
 CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.i: cmake_force
@@ -181,21 +195,38 @@ CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.s"
 	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/unit/event_loop_test.cc -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.s
 
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/flags.make
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o: /work/main/tests/unit/supervisor_test.cc
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o: CMakeFiles/pgrt_unit_tests.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building CXX object CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -MD -MT CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o -MF CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o.d -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o -c /work/main/tests/unit/supervisor_test.cc
+
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing CXX source to CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.i"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -E /work/main/tests/unit/supervisor_test.cc > CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.i
+
+CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling CXX source to assembly CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.s"
+	/usr/bin/c++ $(CXX_DEFINES) $(CXX_INCLUDES) $(CXX_FLAGS) -S /work/main/tests/unit/supervisor_test.cc -o CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.s
+
 # Object files for target pgrt_unit_tests
 pgrt_unit_tests_OBJECTS = \
 "CMakeFiles/pgrt_unit_tests.dir/tests/unit/child_test.cc.o" \
+"CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o" \
 "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o" \
 "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o" \
 "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o" \
 "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.o" \
 "CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o" \
 "CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o" \
-"CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o"
+"CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o" \
+"CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o"
 
 # External object files for target pgrt_unit_tests
 pgrt_unit_tests_EXTERNAL_OBJECTS =
 
 pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/child_test.cc.o
+pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/command_test.cc.o
 pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_descriptors_test.cc.o
 pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_load_test.cc.o
 pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_render_test.cc.o
@@ -203,6 +234,7 @@ pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_rules_test.cc.
 pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/config_secrets_test.cc.o
 pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/docs_test.cc.o
 pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/event_loop_test.cc.o
+pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/tests/unit/supervisor_test.cc.o
 pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/build.make
 pgrt_unit_tests: libpgrt_core.a
 pgrt_unit_tests: /usr/lib/x86_64-linux-gnu/libgtest_main.a
@@ -212,7 +244,7 @@ pgrt_unit_tests: /usr/lib/x86_64-linux-gnu/libspdlog.so.1.10.0
 pgrt_unit_tests: /usr/lib/x86_64-linux-gnu/libfmt.so.9.1.0
 pgrt_unit_tests: /usr/lib/x86_64-linux-gnu/libgtest.a
 pgrt_unit_tests: CMakeFiles/pgrt_unit_tests.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Linking CXX executable pgrt_unit_tests"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build-it/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Linking CXX executable pgrt_unit_tests"
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/pgrt_unit_tests.dir/link.txt --verbose=$(VERBOSE)
 	/usr/bin/cmake -D TEST_TARGET=pgrt_unit_tests -D TEST_EXECUTABLE=/work/main/build-it/pgrt_unit_tests -D TEST_EXECUTOR= -D TEST_WORKING_DIR=/work/main/build-it -D TEST_EXTRA_ARGS= -D "TEST_PROPERTIES=LABELS;unit" -D TEST_PREFIX= -D TEST_SUFFIX= -D TEST_FILTER= -D NO_PRETTY_TYPES=FALSE -D NO_PRETTY_VALUES=FALSE -D TEST_LIST=pgrt_unit_tests_TESTS -D CTEST_FILE=/work/main/build-it/pgrt_unit_tests[1]_tests.cmake -D TEST_DISCOVERY_TIMEOUT=30 -D TEST_XML_OUTPUT_DIR= -P /usr/share/cmake-3.25/Modules/GoogleTestAddTests.cmake
 
