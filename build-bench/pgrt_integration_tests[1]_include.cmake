@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build-bench/pgrt_integration_tests[1]_tests.cmake")
-  include("/work/main/build-bench/pgrt_integration_tests[1]_tests.cmake")
-else()
-  add_test(pgrt_integration_tests_NOT_BUILT pgrt_integration_tests_NOT_BUILT)
-endif()

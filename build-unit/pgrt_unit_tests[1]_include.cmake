@@ -1,5 +1,0 @@
-if(EXISTS "/work/main/build-unit/pgrt_unit_tests[1]_tests.cmake")
-  include("/work/main/build-unit/pgrt_unit_tests[1]_tests.cmake")
-else()
-  add_test(pgrt_unit_tests_NOT_BUILT pgrt_unit_tests_NOT_BUILT)
-endif()
