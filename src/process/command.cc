@@ -64,6 +64,8 @@ Result<CommandResult> Waiter::Run(SpawnSpec spec, bool capture, Millis timeout) 
       timeout = Millis(5000);
       deadline = clock.Now() + timeout;
     }
+    // Just reaped with the output already at EOF: done, no poll (that would idle 50 ms).
+    if (!child->running() && !read_end) break;
     if (timeout.count() > 0 && clock.Now() >= deadline) {
       child->SignalGroup(SIGKILL).IgnoreError();  // the destructor reaps
       if (interrupted) break;

@@ -141,7 +141,7 @@ TEST(Supervision, SigquitExitsPromptlyAndLeavesNoPostgres) {
 
 TEST(Supervision, StartsDespiteALockFileNamingADeadPid) {
   PgrtNode node;
-  InitializeAndStop(node);
+  ASSERT_NO_FATAL_FAILURE(InitializeAndStop(node));
   auto gone = RunCommand({"/bin/sh", "-c", "echo $$"});
   ASSERT_EQ(gone.exit_code, 0);
   const pid_t dead = std::stoi(gone.output);
@@ -155,7 +155,7 @@ TEST(Supervision, StartsDespiteALockFileNamingADeadPid) {
 
 TEST(Supervision, StartsDespiteALockFileNamingALiveProcessThatIsNotPostgres) {
   PgrtNode node;
-  InitializeAndStop(node);
+  ASSERT_NO_FATAL_FAILURE(InitializeAndStop(node));
   SpawnSpec spec;
   spec.name = "sleep";
   spec.argv = {"/bin/sleep", "60"};

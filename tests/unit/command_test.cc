@@ -108,6 +108,22 @@ TEST_F(WaiterTest, RunWithoutCaptureLeavesTheOutputWhereTheSpecSendsIt) {
   EXPECT_EQ(ReadText(dir / "out"), "to-file\n");
 }
 
+TEST_F(WaiterTest, RunReturnsAsSoonAsTheCommandHasExited) {
+  // Its wake-up is SIGCHLD (and EOF): an extra 50 ms poll per command would show as >= 500 ms.
+  for (bool capture : {true, false}) {
+    SCOPED_TRACE(capture ? "captured" : "not captured");
+    const SteadyTime start = clock_.Now();
+    for (int i = 0; i < 10; ++i) {
+      SpawnSpec spec = Sh("");
+      spec.argv = {"/bin/true"};
+      auto r = waiter_->Run(spec, capture, Millis(5000));
+      ASSERT_TRUE(r.ok()) << r.status().message();
+      ASSERT_TRUE(ExitedCleanly(r->wait_status));
+    }
+    EXPECT_LT(clock_.Now() - start, Millis(400));
+  }
+}
+
 TEST_F(WaiterTest, RunFailsWhenTheCommandCannotStart) {
   SpawnSpec spec = Sh("");
   spec.argv = {"/nonexistent/pgrt-ghost"};

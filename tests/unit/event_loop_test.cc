@@ -212,10 +212,13 @@ TEST_F(EventLoopTest, APostBeforeRunRunsOnceTheLoopRuns) {
 TEST_F(EventLoopTest, AWatchedPipeCallsBackWhenReadableAndNotAfterUnwatch) {
   Pipe pipe;
   std::string received;
-  ASSERT_TRUE(loop_.Watch(pipe.read.get(), [&] {
-                     char c;
-                     while (::read(pipe.read.get(), &c, 1) == 1) received += c;
-                   }).ok());
+  ASSERT_TRUE(loop_
+                  .Watch(pipe.read.get(),
+                         [&] {
+                           char c;
+                           while (::read(pipe.read.get(), &c, 1) == 1) received += c;
+                         })
+                  .ok());
   loop_.AddTimer(Millis(5), [&] { pipe.Put("a"); });
   loop_.AddTimer(Millis(20), [&] {
     loop_.Unwatch(pipe.read.get());
@@ -230,13 +233,16 @@ TEST_F(EventLoopTest, WatchIsLevelTriggered) {
   Pipe pipe;
   pipe.Put();
   int calls = 0;
-  ASSERT_TRUE(loop_.Watch(pipe.read.get(), [&] {
-                     // Deliberately not reading: the fd stays readable.
-                     if (++calls == 3) {
-                       loop_.Unwatch(pipe.read.get());
-                       loop_.Quit();
-                     }
-                   }).ok());
+  ASSERT_TRUE(loop_
+                  .Watch(pipe.read.get(),
+                         [&] {
+                           // Deliberately not reading: the fd stays readable.
+                           if (++calls == 3) {
+                             loop_.Unwatch(pipe.read.get());
+                             loop_.Quit();
+                           }
+                         })
+                  .ok());
   ASSERT_TRUE(RunAtMost());
   EXPECT_EQ(calls, 3);
 }

@@ -167,8 +167,7 @@ TEST_F(SupervisorTest, AServiceThatExitsIsRestartedUntilItIsGivenUp) {
     EXPECT_FALSE(rec.exit_expected[i]);
   }
   ASSERT_TRUE(rec.give_up.has_value());
-  EXPECT_NE(rec.give_up->find("svc failed 3 times within 60 s"), std::string::npos)
-      << *rec.give_up;
+  EXPECT_NE(rec.give_up->find("svc failed 3 times within 60 s"), std::string::npos) << *rec.give_up;
   EXPECT_NE(rec.give_up->find("exited with code 7"), std::string::npos) << *rec.give_up;
   EXPECT_FALSE(supervisor_.pid(kSvc).has_value());
 
@@ -188,7 +187,8 @@ TEST_F(SupervisorTest, MaxRestartsZeroGivesUpAtTheFirstCrash) {
   ASSERT_TRUE(RunAtMost());
   EXPECT_EQ(rec.starts.size(), 1u);
   ASSERT_EQ(rec.exit_statuses.size(), 1u);
-  EXPECT_EQ(DescribeWaitStatus(rec.exit_statuses[0]), "killed by signal 10 (User defined signal 1)");
+  EXPECT_EQ(DescribeWaitStatus(rec.exit_statuses[0]),
+            "killed by signal 10 (User defined signal 1)");
   EXPECT_FALSE(rec.exit_expected[0]);
   ASSERT_TRUE(rec.give_up.has_value());
   EXPECT_NE(rec.give_up->find("killed by signal 10"), std::string::npos) << *rec.give_up;

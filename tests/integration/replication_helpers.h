@@ -1,0 +1,125 @@
+// Shared set-up for the replication integration tests (in their own namespace, so helpers
+// others add to the harness cannot collide): a primary and replicas as real
+// `pgrt run` processes on free loopback ports, their JSON views, and bounded waits.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/harness.h"
+
+namespace pgrt::testing::repl {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+inline constexpr char kReplicationPassword[] = "repl-secret-pw";
+inline constexpr char kApiToken[] = "repl-test-token";
+
+// A primary's environment (not started): replication on, an API token for control calls.
+inline std::unique_ptr<PgrtNode> NewPrimary(const Env& extra = {}) {
+  Env env = {{"POSTGRES_REPLICATION_MODE", "primary"},
+             {"POSTGRES_REPLICATION_PASSWORD", kReplicationPassword},
+             {"PGRT_API_TOKEN", kApiToken}};
+  for (const auto& [k, v] : extra) env[k] = v;
+  return std::make_unique<PgrtNode>(env);
+}
+
+// A replica of `primary` (not started) streaming through `slot`.
+inline std::unique_ptr<PgrtNode> NewReplica(PgrtNode& primary, const std::string& slot,
+                                            const Env& extra = {}) {
+  Env env = {{"POSTGRES_REPLICATION_MODE", "replica"},
+             {"POSTGRES_REPLICATION_PASSWORD", kReplicationPassword},
+             {"POSTGRES_PRIMARY_HOST", "127.0.0.1"},
+             {"POSTGRES_PRIMARY_PORT", std::to_string(primary.pg_port())},
+             {"POSTGRES_REPLICATION_SLOT_NAME", slot},
+             {"PGRT_API_TOKEN", kApiToken}};
+  for (const auto& [k, v] : extra) env[k] = v;
+  return std::make_unique<PgrtNode>(env);
+}
+
+// Starts `node` and waits for /__opr/health; use with ASSERT_NO_FATAL_FAILURE.
+inline void StartHealthy(PgrtNode& node, milliseconds timeout = milliseconds(30000)) {
+  node.Start();
+  ASSERT_TRUE(node.WaitHealthy(timeout)) << node.Log();
+}
+
+// The JSON body of GET `path`, nullopt when there is no answer or it is not JSON.
+inline std::optional<json> GetJson(int port, const std::string& path, int* status = nullptr) {
+  HttpResponse r = HttpGet(port, path);
+  if (status != nullptr) *status = r.status;
+  if (r.status == 0) return std::nullopt;
+  json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+inline json Replication(const PgrtNode& node) {
+  return GetJson(node.api_port(), "/__opr/replication").value_or(json());
+}
+
+// A JSON body's field as text ("" when absent or not a string).
+inline std::string Str(const json& j, const std::string& key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
+// Until the replica's WAL receiver streams and the primary lists it as streaming.
+inline bool WaitStreaming(const PgrtNode& primary, const PgrtNode& replica,
+                          milliseconds timeout = milliseconds(30000)) {
+  return WaitUntil(
+      [&] {
+        json r = Replication(replica);
+        if (!r.contains("walReceiver") || Str(r["walReceiver"], "status") != "streaming")
+          return false;
+        json p = Replication(primary);
+        if (!p.contains("standbys")) return false;
+        for (const json& s : p["standbys"])
+          if (Str(s, "state") == "streaming") return true;
+        return false;
+      },
+      timeout, milliseconds(50));
+}
+
+// Until `sql` on `node` returns `expected`.
+inline bool WaitForValue(const PgrtNode& node, const std::string& sql, const std::string& expected,
+                         milliseconds timeout = milliseconds(15000)) {
+  return WaitUntil([&] { return node.Query(sql) == expected; }, timeout, milliseconds(20));
+}
+
+// Until GET `path` answers `status`.
+inline bool WaitForStatus(const PgrtNode& node, const std::string& path, int status,
+                          milliseconds timeout = milliseconds(10000)) {
+  return WaitUntil([&] { return node.Get(path).status == status; }, timeout, milliseconds(50));
+}
+
+// A POST or DELETE with the test token; the JSON body (null when not JSON) and status.
+struct JsonResponse {
+  int status = 0;
+  json body;
+};
+inline JsonResponse Call(const PgrtNode& node, const std::string& method, const std::string& path,
+                         const std::string& token = kApiToken) {
+  HttpResponse r = HttpRequest(node.api_port(), method, path, token);
+  return {r.status, json::parse(r.body, nullptr, /*allow_exceptions=*/false)};
+}
+
+// Entries of `dir` whose names start with `prefix`.
+inline std::vector<std::string> EntriesStartingWith(const std::string& dir,
+                                                    const std::string& prefix) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) == 0) out.push_back(e.path().string());
+  }
+  return out;
+}
+
+}  // namespace pgrt::testing::repl

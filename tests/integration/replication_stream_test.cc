@@ -1,0 +1,146 @@
+// Streaming replication between real pgrt nodes: clone, stream, synchronous commit, a
+// replica that starts before its primary, and a replica that outlives a primary restart.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <thread>
+
+#include "integration/replication_helpers.h"
+
+namespace pgrt::testing::repl {
+
+TEST(ReplicationStream, ReplicaClonesThePrimaryStreamsItsWritesAndRefusesWrites) {
+  auto primary = NewPrimary();
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
+  ASSERT_EQ(primary->Query("CREATE TABLE t (v text); INSERT INTO t VALUES ('before-clone') "
+                           "RETURNING v"),
+            "before-clone");
+  auto replica = NewReplica(*primary, "replica_slot");
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*replica));
+  EXPECT_EQ(replica->Query("SELECT v FROM t"), "before-clone");
+
+  ASSERT_TRUE(WaitStreaming(*primary, *replica)) << replica->Log();
+  primary->Query("INSERT INTO t VALUES ('after-clone')");
+  EXPECT_TRUE(WaitForValue(*replica, "SELECT count(*) FROM t WHERE v = 'after-clone'", "1"))
+      << replica->Log();
+
+  std::string error;
+  EXPECT_EQ(replica->Query("INSERT INTO t VALUES ('on-replica') RETURNING v", &error), "");
+  EXPECT_NE(error.find("read-only"), std::string::npos) << error;
+  EXPECT_EQ(replica->Query("SELECT pg_is_in_recovery()"), "t");
+
+  json p = Replication(*primary);
+  EXPECT_EQ(Str(p, "mode"), "primary") << p.dump();
+  EXPECT_EQ(Str(p, "role"), "primary") << p.dump();
+  ASSERT_TRUE(p.contains("standbys") && p["standbys"].size() == 1u) << p.dump();
+  EXPECT_EQ(Str(p["standbys"][0], "state"), "streaming") << p.dump();
+  EXPECT_EQ(Str(p["standbys"][0], "clientAddr"), "127.0.0.1") << p.dump();
+  EXPECT_EQ(p["connectedStandbys"], 1) << p.dump();
+  bool slot_active = false;
+  for (const json& s : p["replicationSlots"])
+    if (Str(s, "slotName") == "replica_slot") slot_active = s["active"] == true;
+  EXPECT_TRUE(slot_active) << p.dump();
+
+  json r = Replication(*replica);
+  EXPECT_EQ(Str(r, "mode"), "replica") << r.dump();
+  EXPECT_EQ(Str(r, "role"), "replica") << r.dump();
+  EXPECT_EQ(r["inRecovery"], true) << r.dump();
+  EXPECT_EQ(Str(r["walReceiver"], "status"), "streaming") << r.dump();
+  EXPECT_EQ(r["walReceiver"]["senderPort"], primary->pg_port()) << r.dump();
+  EXPECT_EQ(Str(r["walReceiver"], "slotName"), "replica_slot") << r.dump();
+  EXPECT_TRUE(r["lagBytes"].is_number_integer()) << r.dump();
+  EXPECT_EQ(r["paused"], false) << r.dump();
+
+  // The role checks agree once the monitor has observed each node.
+  EXPECT_TRUE(WaitForStatus(*primary, "/primary", 200));
+  EXPECT_TRUE(WaitForStatus(*replica, "/replica", 200));
+  EXPECT_TRUE(WaitForStatus(*replica, "/replica?lag=16MB", 200));
+  EXPECT_EQ(replica->Get("/primary").status, 503);
+  EXPECT_EQ(primary->Get("/replica").status, 503);
+}
+
+TEST(ReplicationStream, SynchronousStandbyIsReportedSyncAndCommitsWaitForIt) {
+  auto primary = NewPrimary({{"POSTGRES_SYNCHRONOUS_STANDBY_NAMES", "r1"}});
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
+  auto replica =
+      NewReplica(*primary, "r1_slot", {{"POSTGRES_PRIMARY_CONNINFO_EXTRA", "application_name=r1"}});
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*replica));
+  ASSERT_TRUE(WaitStreaming(*primary, *replica)) << replica->Log();
+
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        json p = Replication(*primary);
+        return p.contains("standbys") && p["standbys"].size() == 1u &&
+               Str(p["standbys"][0], "syncState") == "sync";
+      },
+      milliseconds(10000), milliseconds(50)))
+      << Replication(*primary).dump();
+  json p = Replication(*primary);
+  EXPECT_EQ(Str(p["standbys"][0], "applicationName"), "r1") << p.dump();
+  EXPECT_EQ(Str(p, "synchronousStandbyNames"), "r1") << p.dump();
+
+  // remote_apply: once the commit returns, the replica shows the row.
+  auto start = std::chrono::steady_clock::now();
+  std::string error;
+  EXPECT_EQ(primary->Query("SET statement_timeout = '10s'; SET synchronous_commit = remote_apply;"
+                           " CREATE TABLE s (v int); INSERT INTO s VALUES (1) RETURNING v",
+                           &error),
+            "1")
+      << error;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(replica->Query("SELECT count(*) FROM s"), "1");
+
+  // Without its synchronous standby, a commit waits (here until statement_timeout cancels
+  // the wait): the setting is really in force.
+  ASSERT_EQ(ExitCode(replica->Stop()), 0) << replica->Log();
+  start = std::chrono::steady_clock::now();
+  primary->Query("SET statement_timeout = '1s'; INSERT INTO s VALUES (2)");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(900));
+}
+
+TEST(ReplicationStream, ReplicaStartedBeforeItsPrimaryWaitsThenClonesAndStreams) {
+  auto primary = NewPrimary();
+  auto replica = NewReplica(*primary, "replica_slot");
+  replica->Start();
+  // Nothing to clone yet: pgrt waits (not exits) and says it is not ready.
+  EXPECT_TRUE(WaitForStatus(*replica, "/__opr/health", 503));
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_TRUE(replica->running()) << replica->Log();
+  EXPECT_EQ(replica->Get("/__opr/health").status, 503);
+  EXPECT_FALSE(std::filesystem::exists(replica->pgdata() + "/PG_VERSION"));
+
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
+  primary->Query("CREATE TABLE t AS SELECT 'from-primary'::text AS v");
+  ASSERT_TRUE(replica->WaitHealthy(milliseconds(30000))) << replica->Log();
+  ASSERT_TRUE(WaitStreaming(*primary, *replica)) << replica->Log();
+  EXPECT_TRUE(WaitForValue(*replica, "SELECT v FROM t", "from-primary")) << replica->Log();
+}
+
+TEST(ReplicationStream, ReplicaReconnectsByItselfAfterItsPrimaryRestarts) {
+  auto primary = NewPrimary();
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
+  primary->Query("CREATE TABLE t (v text)");
+  auto replica = NewReplica(*primary, "replica_slot");
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*replica));
+  ASSERT_TRUE(WaitStreaming(*primary, *replica)) << replica->Log();
+
+  ASSERT_EQ(ExitCode(primary->Stop(SIGTERM)), 0) << primary->Log();
+  // The replica notices its primary is gone but keeps serving reads.
+  EXPECT_TRUE(WaitUntil(
+      [&] { return Str(Replication(*replica)["walReceiver"], "status") != "streaming"; },
+      milliseconds(10000), milliseconds(50)))
+      << Replication(*replica).dump();
+  EXPECT_TRUE(replica->running());
+  EXPECT_EQ(replica->Query("SELECT count(*) FROM t"), "0");
+
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));  // same PGDATA, same ports
+  primary->Query("INSERT INTO t VALUES ('after-restart')");
+  EXPECT_TRUE(WaitForValue(*replica, "SELECT count(*) FROM t WHERE v = 'after-restart'", "1",
+                           milliseconds(30000)))
+      << replica->Log();
+  EXPECT_TRUE(WaitStreaming(*primary, *replica)) << replica->Log();
+}
+
+}  // namespace pgrt::testing::repl
