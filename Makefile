@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps run test bench clean format
+.PHONY: all build deps run test bench clean format image test-image
 
 all: build
 
@@ -26,6 +26,15 @@ test: deps
 
 bench: deps build
 	$(BUILD)/pgrt_bench
+
+# The container image (deploy/Containerfile) with podman, or docker when a docker engine
+# answers; no registry is contacted. See docs/container.md.
+image:
+	scripts/build-image.sh
+
+# Builds the image and runs it for real: primary + replica, clean stop, restart, timings.
+test-image: deps build
+	scripts/test-image.sh
 
 clean:
 	rm -rf $(BUILD)

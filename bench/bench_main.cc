@@ -19,15 +19,7 @@ int Repetitions() {
   return n < 1 ? 1 : (n > 100 ? 100 : n);
 }
 
-// Exceptions from the harness (a pgrt that cannot be spawned) become errors of the run.
-template <typename F>
-void Guarded(pgrt::bench::Results& r, const char* what, F f) {
-  try {
-    f(r);
-  } catch (const std::exception& e) {
-    r.errors.push_back(std::string(what) + ": " + e.what());
-  }
-}
+double Mb(const std::vector<double>& kb) { return pgrt::bench::Median(kb) / 1024.0; }
 
 }  // namespace
 
@@ -38,13 +30,11 @@ int main() {
 
   Results r;
   for (int i = 0; i < reps; ++i) {
-    // Alternate who goes first, so drift on a noisy machine falls on both sides.
-    if (i % 2 == 0) {
-      Guarded(r, "pgrt", RunPgrtRepetition);
-      Guarded(r, "bare", RunBareRepetition);
-    } else {
-      Guarded(r, "bare", RunBareRepetition);
-      Guarded(r, "pgrt", RunPgrtRepetition);
+    // Alternate who goes first in each pair: neither side always meets the warmer cache.
+    try {
+      RunRepetition(r, /*pgrt_first=*/i % 2 == 0);
+    } catch (const std::exception& e) {  // the harness throws when pgrt cannot be spawned
+      r.errors.push_back(std::string("repetition ") + std::to_string(i + 1) + ": " + e.what());
     }
     std::cerr << "repetition " << i + 1 << "/" << reps << " done\n";
   }
@@ -56,15 +46,17 @@ int main() {
       {"sigterm_to_exit", &r.sigterm, Judge::kAbsolute, 0.200, "s"},
       {"idle_rss", &r.idle_rss, Judge::kAbsolute, 10.0, "MB"},
   };
-  std::cout << "medians of " << reps << "; ratio = pgrt/baseline\n";
+  std::cout << "pgrt, baseline: medians of " << reps
+            << " repetitions; ratio: median of the per-repetition ratios pgrt/baseline\n";
   for (const FigureSpec& f : figures) std::cout << FormatFigure(f) << "\n";
 
   std::cout << "\ndetails\n";
   for (const FigureSpec& f : figures) std::cout << "  " << f.name << "\n" << FormatRuns(f) << "\n";
   std::cout << FormatPhases("first boot, pgrt's own timings (median s)", r.boot_phases) << "\n"
             << FormatPhases("restart, pgrt's own timings (median s)", r.restart_phases) << "\n"
-            << "    postmaster under pgrt, idle RSS (median): "
-            << Median(r.pgrt_postmaster_rss) / 1024.0 << " MB\n"
+            << "    pgrt idle memory (median MB): VmRSS=" << Mb(r.idle_rss.pgrt)
+            << " RssAnon=" << Mb(r.pgrt_rss_anon) << " PSS=" << Mb(r.pgrt_pss)
+            << "; its postmaster VmRSS=" << Mb(r.pgrt_postmaster_rss) << "\n"
             << "  baselines: first boot = initdb + pg_ctl start -w + createdb + psql SELECT 1;\n"
                "             restart and kill9 = pg_ctl start -w + psql SELECT 1 (existing data);\n"
                "             sigterm = pg_ctl stop -m fast; idle_rss = the idle bare postmaster\n";

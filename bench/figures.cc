@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -13,134 +14,197 @@ namespace pgrt::bench {
 namespace {
 
 using testing::PgrtNode;
-using std::chrono::seconds;
 
 constexpr milliseconds kBootTimeout{120000};
 constexpr milliseconds kStartTimeout{60000};
 constexpr milliseconds kStopTimeout{30000};
 constexpr milliseconds kIdle{1000};
 
-std::string Tail(const std::string& s, size_t n = 1500) {
+std::string LogTail(const std::string& s, size_t n = 1500) {
   return s.size() <= n ? s : s.substr(s.size() - n);
 }
 
-// "startup=0.412\ninitdb=0.9\n..." into per-phase samples.
-void CollectTimings(const PgrtNode& node, std::map<std::string, std::vector<double>>& into) {
-  std::istringstream in(node.Get("/__opr/timings").body);
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    try {
-      into[line.substr(0, eq)].push_back(std::stod(line.substr(eq + 1)));
-    } catch (...) {
-      // Not a number: a format this bench does not know; the figure itself is unaffected.
+// One step's outcome: seconds (or kB), or why it failed.
+struct Step {
+  double value = -1;
+  std::string error;
+  bool ok() const { return error.empty(); }
+};
+
+Step Failed(const std::string& why) { return {-1, why.empty() ? "failed" : why}; }
+
+// The pgrt side: a `pgrt run` on a fresh PGDATA with POSTGRES_SHARED_BUFFERS=32MB.
+class PgrtSide {
+ public:
+  Step FirstBoot(Results& r) {
+    Step s = StartToQuery(kBootTimeout, "first boot");
+    if (s.ok()) CollectTimings(r.boot_phases);
+    return s;
+  }
+  Step Restart(Results& r) {
+    Step s = StartToQuery(kStartTimeout, "restart");
+    if (s.ok()) CollectTimings(r.restart_phases);
+    return s;
+  }
+  Step StopQuietly() {
+    if (!node_.Stop(SIGTERM, kStopTimeout)) return Failure("stop");
+    return {0, ""};
+  }
+  // SIGTERM to pgrt → pgrt has exited (seen through a pidfd, then reaped).
+  Step SigtermToExit() {
+    pid_t pid = node_.pid();
+    auto t0 = Clock::now();
+    ::kill(pid, SIGTERM);
+    bool gone = WaitProcessGone(pid, kStopTimeout);
+    double s = SecondsSince(t0);
+    node_.WaitExit(kStopTimeout);
+    return gone ? Step{s, ""} : Failure("SIGTERM to exit");
+  }
+  // SIGKILL to the postmaster of a ready, idle node → a query succeeds again. A fresh
+  // pgrt process each time: its restart backoff counts crashes per process.
+  Step Kill9ToQuery() {
+    node_.Start();
+    if (!WaitForQuery(node_.Conn(), kStartTimeout)) return Failure("start before kill -9");
+    std::this_thread::sleep_for(kIdle / 2);
+    pid_t pm = node_.PostmasterPid();
+    if (pm <= 0) return Failure("no postmaster.pid");
+    auto t0 = Clock::now();
+    ::kill(pm, SIGKILL);
+    // Not before the old postmaster is gone: its listening socket could still take a SYN.
+    if (!WaitProcessGone(pm, milliseconds(5000))) return Failure("postmaster survived SIGKILL");
+    if (!WaitForQuery(node_.Conn(), kStartTimeout)) return Failure("kill -9 to query");
+    double s = SecondsSince(t0);
+    node_.Stop(SIGTERM, kStopTimeout);
+    return {s, ""};
+  }
+  void RecordIdleMemory(Results& r) {
+    r.idle_rss.pgrt.push_back(static_cast<double>(VmRssKb(node_.pid())));
+    r.pgrt_rss_anon.push_back(static_cast<double>(StatusFieldKb(node_.pid(), "RssAnon")));
+    r.pgrt_pss.push_back(static_cast<double>(PssKb(node_.pid())));
+    r.pgrt_postmaster_rss.push_back(static_cast<double>(VmRssKb(node_.PostmasterPid())));
+  }
+  // One health check, as an orchestrator's probe would make (it includes a DB query):
+  // the idle figure is of a node that has served its API, not of an untouched one.
+  void Probe() { node_.Get("/__opr/health"); }
+
+ private:
+  Step StartToQuery(milliseconds timeout, const char* what) {
+    auto t0 = Clock::now();
+    node_.Start();
+    if (!WaitForQuery(node_.Conn(), timeout)) return Failure(what);
+    return {SecondsSince(t0), ""};
+  }
+  Step Failure(const std::string& what) {
+    return Failed("pgrt " + what + " failed; log tail:\n" + LogTail(node_.Log()));
+  }
+  // "startup=0.412\ninitdb=0.9\n..." into per-phase samples.
+  void CollectTimings(std::map<std::string, std::vector<double>>& into) {
+    std::istringstream in(node_.Get("/__opr/timings").body);
+    std::string line;
+    while (std::getline(in, line)) {
+      size_t eq = line.find('=');
+      if (eq == std::string::npos) continue;
+      try {
+        into[line.substr(0, eq)].push_back(std::stod(line.substr(eq + 1)));
+      } catch (...) {
+        // Not a number: a line this bench does not know; the figures are unaffected.
+      }
     }
   }
-}
 
-// Starts pgrt and returns the seconds until a query succeeds (negative: it never did).
-double StartToQuery(PgrtNode& node, milliseconds timeout) {
-  auto t0 = Clock::now();
-  node.Start();
-  if (!WaitForQuery(node.Conn(), timeout)) return -1;
-  return SecondsSince(t0);
-}
+  PgrtNode node_;
+};
 
-// SIGTERM to pgrt → pgrt has exited (seen through a pidfd, then reaped).
-double SigtermToExit(PgrtNode& node) {
-  pid_t pid = node.pid();
-  auto t0 = Clock::now();
-  ::kill(pid, SIGTERM);
-  bool gone = WaitProcessGone(pid, kStopTimeout);
-  double s = SecondsSince(t0);
-  node.WaitExit(kStopTimeout);
-  return gone ? s : -1;
-}
-
-// SIGKILL to the postmaster of a ready, idle node → a query succeeds again.
-double Kill9ToQuery(PgrtNode& node) {
-  pid_t pm = node.PostmasterPid();
-  if (pm <= 0) return -1;
-  auto t0 = Clock::now();
-  ::kill(pm, SIGKILL);
-  // Not before the old postmaster is gone: its listening socket could still take a SYN.
-  if (!WaitProcessGone(pm, milliseconds(5000))) return -1;
-  if (!WaitForQuery(node.Conn(), kStartTimeout)) return -1;
-  return SecondsSince(t0);
-}
-
-bool Record(Results& r, std::vector<double>& into, double value, const char* what,
-            const PgrtNode& node) {
-  if (value < 0) {
-    r.errors.push_back(std::string("pgrt ") + what + " failed; log tail:\n" + Tail(node.Log()));
-    return false;
+// The baseline side: the same life, by hand with initdb, pg_ctl, createdb and psql.
+class BareSide {
+ public:
+  Step Prepare() { return Check(bare_.Prepare(), "prepare", Clock::now()); }
+  Step FirstBoot() {
+    auto t0 = Clock::now();
+    Status st = bare_.Initdb();
+    if (st.ok()) st = bare_.Start();
+    if (st.ok()) st = bare_.CreateDb();
+    if (st.ok()) st = bare_.QueryOnce();
+    return Check(st, "first boot", t0);
   }
-  into.push_back(value);
-  return true;
-}
+  Step StopQuietly() { return Check(bare_.Stop(), "stop", Clock::now()); }
+  Step Restart() {
+    auto t0 = Clock::now();
+    Status st = bare_.Start();
+    if (st.ok()) st = bare_.QueryOnce();
+    return Check(st, "restart", t0);
+  }
+  Step StopFast() {
+    auto t0 = Clock::now();
+    return Check(bare_.Stop(), "pg_ctl stop -m fast", t0);
+  }
+  void RecordIdleMemory(Results& r) {
+    r.idle_rss.baseline.push_back(static_cast<double>(VmRssKb(bare_.PostmasterPid())));
+  }
 
-bool RecordBare(Results& r, const Status& st, const char* what, const BareCluster& bare) {
-  if (st.ok()) return true;
-  r.errors.push_back(std::string("bare ") + what + ": " + st.message() + "\n" + Tail(bare.Log()));
-  return false;
-}
+ private:
+  Step Check(const Status& st, const char* what, Clock::time_point t0) {
+    if (st.ok()) return {SecondsSince(t0), ""};
+    return Failed(std::string("bare ") + what + ": " + st.message() + "\n" + LogTail(bare_.Log()));
+  }
+  BareCluster bare_;
+};
 
 }  // namespace
 
-void RunPgrtRepetition(Results& r) {
-  PgrtNode node;  // its own dir, loopback ports, POSTGRES_SHARED_BUFFERS=32MB
-  if (!Record(r, r.first_boot.pgrt, StartToQuery(node, kBootTimeout), "first boot", node)) return;
-  CollectTimings(node, r.boot_phases);
-  if (!node.Stop(SIGTERM, kStopTimeout)) {
-    r.errors.push_back("pgrt did not stop after first boot");
+void RunRepetition(Results& r, bool pgrt_first) {
+  PgrtSide pgrt;
+  BareSide bare;
+  if (Step s = bare.Prepare(); !s.ok()) {
+    r.errors.push_back(s.error);
     return;
   }
+  // Runs both sides of one step, in this repetition's order; records the pair only when
+  // both succeeded, so the samples stay paired.
+  auto pair = [&](Samples* into, const std::function<Step()>& p,
+                  const std::function<Step()>& b) -> bool {
+    Step ps, bs;
+    if (pgrt_first) {
+      ps = p();
+      bs = b();
+    } else {
+      bs = b();
+      ps = p();
+    }
+    if (!ps.ok()) r.errors.push_back(ps.error);
+    if (!bs.ok()) r.errors.push_back(bs.error);
+    if (!ps.ok() || !bs.ok()) return false;
+    if (into) {
+      into->pgrt.push_back(ps.value);
+      into->baseline.push_back(bs.value);
+    }
+    return true;
+  };
 
-  if (!Record(r, r.restart.pgrt, StartToQuery(node, kStartTimeout), "restart", node)) return;
-  CollectTimings(node, r.restart_phases);
-  node.Get("/__opr/health");  // as an orchestrator's probe would: its DB check included
+  if (!pair(&r.first_boot, [&] { return pgrt.FirstBoot(r); }, [&] { return bare.FirstBoot(); }))
+    return;
+  if (!pair(nullptr, [&] { return pgrt.StopQuietly(); }, [&] { return bare.StopQuietly(); }))
+    return;
+  Step bare_restart;
+  if (!pair(&r.restart, [&] { return pgrt.Restart(r); },
+            [&] { return bare_restart = bare.Restart(); }))
+    return;
+
+  // Both idle at once, then each one's memory.
+  pgrt.Probe();
   std::this_thread::sleep_for(kIdle);
-  r.idle_rss.pgrt.push_back(static_cast<double>(VmRssKb(node.pid())));
-  r.pgrt_postmaster_rss.push_back(static_cast<double>(VmRssKb(node.PostmasterPid())));
-  if (!Record(r, r.sigterm.pgrt, SigtermToExit(node), "SIGTERM to exit", node)) return;
+  pgrt.RecordIdleMemory(r);
+  bare.RecordIdleMemory(r);
 
-  // A fresh pgrt process for the crash: restart backoff counts crashes per process.
-  if (StartToQuery(node, kStartTimeout) < 0) {
-    Record(r, r.kill9.pgrt, -1, "start before kill -9", node);
+  if (!pair(&r.sigterm, [&] { return pgrt.SigtermToExit(); }, [&] { return bare.StopFast(); }))
+    return;
+  Step crash = pgrt.Kill9ToQuery();
+  if (!crash.ok()) {
+    r.errors.push_back(crash.error);
     return;
   }
-  std::this_thread::sleep_for(kIdle / 2);
-  Record(r, r.kill9.pgrt, Kill9ToQuery(node), "kill -9 to query", node);
-  node.Stop(SIGTERM, kStopTimeout);
-}
-
-void RunBareRepetition(Results& r) {
-  BareCluster bare;
-  if (!RecordBare(r, bare.Prepare(), "prepare", bare)) return;
-
-  auto t0 = Clock::now();
-  Status st = bare.Initdb();
-  if (st.ok()) st = bare.Start();
-  if (st.ok()) st = bare.CreateDb();
-  if (st.ok()) st = bare.QueryOnce();
-  if (!RecordBare(r, st, "first boot", bare)) return;
-  r.first_boot.baseline.push_back(SecondsSince(t0));
-  if (!RecordBare(r, bare.Stop(), "stop", bare)) return;
-
-  t0 = Clock::now();
-  st = bare.Start();
-  if (st.ok()) st = bare.QueryOnce();
-  if (!RecordBare(r, st, "restart", bare)) return;
-  double restart = SecondsSince(t0);
-  r.restart.baseline.push_back(restart);
-  r.kill9.baseline.push_back(restart);
-
-  std::this_thread::sleep_for(kIdle);
-  r.idle_rss.baseline.push_back(static_cast<double>(VmRssKb(bare.PostmasterPid())));
-  t0 = Clock::now();
-  if (!RecordBare(r, bare.Stop(), "stop -m fast", bare)) return;
-  r.sigterm.baseline.push_back(SecondsSince(t0));
+  r.kill9.pgrt.push_back(crash.value);
+  r.kill9.baseline.push_back(bare_restart.value);
 }
 
 }  // namespace pgrt::bench

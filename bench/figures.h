@@ -1,5 +1,7 @@
-// The figures: each repetition runs a pgrt node and a bare cluster through the same
-// life (first boot, restart, idle, stop, crash) and records what each step took.
+// The figures. One repetition takes a pgrt node and a bare cluster through the same life
+// in lockstep — first boot, stop, restart, idle, stop, and (pgrt) a crash — measuring
+// each step of one side right after the same step of the other, so load that comes and
+// goes on a shared machine falls on both sides of each pair.
 #pragma once
 
 #include <map>
@@ -8,7 +10,7 @@
 
 namespace pgrt::bench {
 
-// Paired samples of one figure: pgrt and its baseline, one value per repetition.
+// Paired samples of one figure: pgrt and its baseline, one pair per repetition.
 struct Samples {
   std::vector<double> pgrt;
   std::vector<double> baseline;
@@ -18,19 +20,19 @@ struct Results {
   Samples first_boot;  // s: empty PGDATA → first successful query
   Samples restart;     // s: existing PGDATA → first successful query
   Samples kill9;       // s: SIGKILL of the postmaster → first successful query
-                       //    (baseline: pg_ctl start of an existing cluster + first query)
+                       //    (baseline: the same repetition's pg_ctl restart + first query)
   Samples sigterm;     // s: SIGTERM → pgrt gone (baseline: pg_ctl stop -m fast)
   Samples idle_rss;    // kB: pgrt itself (baseline: the idle postmaster of the bare cluster)
-  std::vector<double> pgrt_postmaster_rss;  // kB: the postmaster under pgrt, for reference
+  // pgrt's idle memory beyond VmRSS, kB: anonymous (its own heap and stacks), PSS.
+  std::vector<double> pgrt_rss_anon, pgrt_pss, pgrt_postmaster_rss;
   // pgrt's own account of its start-up (/__opr/timings), per phase.
   std::map<std::string, std::vector<double>> boot_phases;
   std::map<std::string, std::vector<double>> restart_phases;
   std::vector<std::string> errors;
 };
 
-// One repetition of every pgrt figure; failures go to results.errors.
-void RunPgrtRepetition(Results& results);
-// One repetition of every baseline figure.
-void RunBareRepetition(Results& results);
+// One repetition of every figure; `pgrt_first` says which side goes first in each pair.
+// Failures go to results.errors; a failed step ends the repetition.
+void RunRepetition(Results& results, bool pgrt_first);
 
 }  // namespace pgrt::bench

@@ -28,6 +28,21 @@ bool IsZombieOrGone(pid_t pid) {
          status.find("\nState:\tX") != std::string::npos;
 }
 
+// "Field:   123 kB" in a /proc file; -1 when absent.
+long FieldKb(const std::string& text, const std::string& field) {
+  std::istringstream in(text);
+  std::string line;
+  const std::string key = field + ":";
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) != 0) continue;
+    std::istringstream fields(line.substr(key.size()));
+    long kb = -1;
+    fields >> kb;
+    return kb;
+  }
+  return -1;
+}
+
 }  // namespace
 
 bool WaitForQuery(const ConnParams& params, milliseconds timeout, milliseconds step) {
@@ -66,17 +81,12 @@ bool WaitProcessGone(pid_t pid, milliseconds timeout) {
   }
 }
 
-long VmRssKb(pid_t pid) {
-  std::istringstream in(Slurp("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) != 0) continue;
-    std::istringstream fields(line.substr(6));
-    long kb = -1;
-    fields >> kb;
-    return kb;
-  }
-  return -1;
+long StatusFieldKb(pid_t pid, const std::string& field) {
+  return FieldKb(Slurp("/proc/" + std::to_string(pid) + "/status"), field);
+}
+
+long PssKb(pid_t pid) {
+  return FieldKb(Slurp("/proc/" + std::to_string(pid) + "/smaps_rollup"), "Pss");
 }
 
 pid_t PostmasterPidOf(const std::string& datadir) {

@@ -29,8 +29,11 @@ bool WaitForQuery(const ConnParams& params, milliseconds timeout,
 // timeout. Works for processes that are not our children (a pg_ctl-started postmaster).
 bool WaitProcessGone(pid_t pid, milliseconds timeout);
 
-// VmRSS of a process in kB from /proc/PID/status; -1 when unknown.
-long VmRssKb(pid_t pid);
+// A "Name:   123 kB" field of /proc/PID/status (VmRSS, RssAnon, ...); -1 when unknown.
+long StatusFieldKb(pid_t pid, const std::string& field);
+inline long VmRssKb(pid_t pid) { return StatusFieldKb(pid, "VmRSS"); }
+// Proportional set size (shared pages divided among their users), /proc/PID/smaps_rollup.
+long PssKb(pid_t pid);
 
 // The first pid in a postmaster.pid file; 0 when none.
 pid_t PostmasterPidOf(const std::string& datadir);

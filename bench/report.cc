@@ -33,9 +33,12 @@ std::string PostgresVersion() {
   char buf[128] = {};
   std::string out = std::fgets(buf, sizeof buf, p) ? buf : "unknown";
   ::pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  size_t sp = out.rfind(' ');
-  return sp == std::string::npos ? out : out.substr(sp + 1);
+  // "postgres (PostgreSQL) 15.6 (Debian 15.6-0+deb12u1)": the word after "(PostgreSQL)".
+  const std::string tag = "(PostgreSQL) ";
+  size_t at = out.find(tag);
+  if (at == std::string::npos) return "unknown";
+  out = out.substr(at + tag.size());
+  return out.substr(0, out.find_first_of(" \n"));
 }
 
 }  // namespace
@@ -47,10 +50,17 @@ double Median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+double PairedRatio(const Samples& s) {
+  std::vector<double> ratios;
+  for (size_t i = 0; i < s.pgrt.size() && i < s.baseline.size(); ++i)
+    if (s.baseline[i] > 0) ratios.push_back(s.pgrt[i] / s.baseline[i]);
+  return Median(ratios);
+}
+
 std::string FormatFigure(const FigureSpec& f) {
   double p = Median(f.samples->pgrt);
   double b = Median(f.samples->baseline);
-  double ratio = p / b;
+  double ratio = PairedRatio(*f.samples);
   std::string line = f.name;
   line.resize(std::max<size_t>(line.size(), 21), ' ');
   line += "  pgrt=" + Value(p, f.unit) + "  baseline=" + Value(b, f.unit) + "  ratio=" +

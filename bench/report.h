@@ -10,6 +10,10 @@
 namespace pgrt::bench {
 
 double Median(std::vector<double> v);  // NaN when empty
+// The median of the per-repetition ratios pgrt/baseline. Each pair was measured back to
+// back, so this cancels load that changes between repetitions better than a ratio of
+// medians would.
+double PairedRatio(const Samples& s);
 
 // How a figure is judged: on the ratio pgrt/baseline, or on pgrt's absolute value.
 enum class Judge { kRatio, kAbsolute };
@@ -23,6 +27,7 @@ struct FigureSpec {
 };
 
 // "first_boot_to_query  pgrt=0.812s  baseline=1.534s  ratio=0.53  target<=0.90  OK"
+// (pgrt and baseline: medians; ratio: PairedRatio)
 std::string FormatFigure(const FigureSpec& f);
 // "  runs pgrt=[0.81 0.79 ...]  baseline=[...]"
 std::string FormatRuns(const FigureSpec& f);

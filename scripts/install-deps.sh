@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # Installs the Debian (bookworm) packages pgrt builds, tests and runs with.
 # Idempotent: packages already present are skipped, apt is not touched when nothing is missing.
+#
+#   scripts/install-deps.sh              what `make test` needs
+#   scripts/install-deps.sh --container  only the container tools of `make image`/`make test-image`
+#                                        (podman with runc, debootstrap); optional, never needed
+#                                        by `make test`
 set -euo pipefail
 
-packages=(
-  # build
-  build-essential cmake pkg-config git
-  libpq-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
-  libgtest-dev googletest
-  # what pgrt drives
-  postgresql-15 postgresql-contrib postgresql-client-15 pgbouncer pgbackrest
-  # test and benchmark peers
-  haproxy prometheus prometheus-postgres-exporter curl iproute2 procps
-)
+if [ "${1:-}" = "--container" ]; then
+  packages=(podman runc uidmap slirp4netns fuse-overlayfs debootstrap debian-archive-keyring)
+else
+  packages=(
+    # build
+    build-essential cmake pkg-config git
+    libpq-dev libssl-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+    libgtest-dev googletest
+    # what pgrt drives
+    postgresql-15 postgresql-contrib postgresql-client-15 pgbouncer pgbackrest
+    # test and benchmark peers
+    haproxy prometheus prometheus-postgres-exporter curl iproute2 procps
+    # deploy/ validators (tests/deploy)
+    python3 python3-yaml
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

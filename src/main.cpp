@@ -19,6 +19,12 @@ int main(int argc, char** argv) {
   app.add_subcommand("promote", "Promote this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("pause", "Pause WAL replay on this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("resume", "Resume WAL replay on this replica (needs PGRT_API_TOKEN)");
+  std::string backup_type;
+  auto* backup = app.add_subcommand("backup", "Take a pgBackRest backup now, through the local API (needs PGRT_API_TOKEN)");
+  backup->add_option("--type", backup_type, "full, diff or incr (default: pgBackRest's, incr after a full)")
+      ->check(CLI::IsMember({"full", "diff", "incr"}));
+  app.add_subcommand("backups", "Print the backups in the pgBackRest repository as JSON");
+  app.add_subcommand("dump", "Write logical dumps (pg_dump) into PGRT_DUMP_DIR now (needs PGRT_API_TOKEN)");
   app.add_subcommand("version", "Print the versions of pgrt and of its PostgreSQL");
   try {
     app.parse(argc, argv);
@@ -31,5 +37,7 @@ int main(int argc, char** argv) {
   if (cmd == "config") return reference ? pgrt::ConfigReferenceCommand() : pgrt::ConfigCommand();
   if (cmd == "healthcheck") return pgrt::HealthcheckCommand();
   if (cmd == "version") return pgrt::VersionCommand();
+  if (cmd == "backup" || cmd == "dump") return pgrt::JobCommand(cmd, backup_type);
+  if (cmd == "backups") return pgrt::BackupsCommand();
   return pgrt::ApiClientCommand(cmd);
 }

@@ -24,6 +24,9 @@ struct Response;
 
 namespace pgrt {
 
+class BackupManager;
+class MetricsCollector;
+
 struct ApiContext {
   const Config& config;
   NodeState& state;
@@ -32,6 +35,10 @@ struct ApiContext {
   const Clock& clock;
   // Tells the node a control action succeeded (it records a promotion, re-observes).
   std::function<void(ControlVerb)> after_control;
+  // Backups and dumps (null: none; the routes answer 503).
+  BackupManager* backups = nullptr;
+  // /metrics (null: the route answers 503).
+  MetricsCollector* metrics = nullptr;
 };
 
 struct Route {
@@ -44,6 +51,8 @@ struct Route {
 std::vector<Route> BuildRoutes(ApiContext& ctx);
 std::vector<Route> BuildReplicationRoutes(ApiContext& ctx);
 std::vector<Route> BuildRoleCheckRoutes(ApiContext& ctx);
+std::vector<Route> BuildBackupRoutes(ApiContext& ctx);
+std::vector<Route> BuildMetricsRoutes(ApiContext& ctx);
 
 // 401 without a bearer token, 403 when it is wrong or no token is configured; else ok.
 bool Authorize(const std::string& configured_token, const httplib::Request& req,

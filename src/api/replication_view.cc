@@ -29,7 +29,7 @@ json RowsToJson(const PgResult& r, const std::vector<std::pair<const char*, char
 std::optional<json> PrimaryView(PgConn& conn, json j) {
   auto head = conn.Exec("SELECT pg_current_wal_lsn()::text");
   auto standbys = conn.Exec(
-      "SELECT client_addr::text, application_name, state, sent_lsn::text, write_lsn::text,"
+      "SELECT host(client_addr), application_name, state, sent_lsn::text, write_lsn::text,"
       " flush_lsn::text, replay_lsn::text, sync_state, sync_priority,"
       " extract(epoch FROM write_lag)::float8, extract(epoch FROM flush_lag)::float8,"
       " extract(epoch FROM replay_lag)::float8,"

@@ -56,7 +56,8 @@ Status ApiServer::Start(const std::string& address, int port) {
   s.set_write_timeout(5, 0);
   s.set_payload_max_length(64 * 1024);
   std::vector<Route> routes = BuildRoutes(ctx_);
-  for (auto* more : {&BuildReplicationRoutes, &BuildRoleCheckRoutes}) {
+  for (auto* more : {&BuildReplicationRoutes, &BuildRoleCheckRoutes, &BuildBackupRoutes,
+                      &BuildMetricsRoutes}) {
     auto extra = (*more)(ctx_);
     routes.insert(routes.end(), extra.begin(), extra.end());
   }
@@ -100,6 +101,11 @@ Status ApiServer::Start(const std::string& address, int port) {
     return Status::Error("start API: bind " + bind + ":" + std::to_string(port) +
                          ": address in use or not available");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // cpp-httplib 0.11's stop() does nothing until the accept loop runs: a Stop() right after
+  // Start() (a start-up failure) would leave the loop running and join() hanging forever.
+  // The loop starts within microseconds; the bound only guards against the impossible.
+  const SteadyTime deadline = ctx_.clock.Now() + std::chrono::seconds(5);
+  while (!server_->is_running() && ctx_.clock.Now() < deadline) std::this_thread::yield();
   return Status::Ok();
 }
 

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "api/backup_view.h"
+
 namespace pgrt {
 
 nlohmann::json VolumeView(const std::string& path) {
@@ -33,6 +35,8 @@ nlohmann::json StatusView(ApiContext& ctx) {
   j["volumes"] = {{"data", VolumeView(ctx.config.pgdata)}};
   bool replication = ctx.config.replication_mode != ReplicationMode::kStandalone;
   j["replication"] = {{"mode", ToString(ctx.config.replication_mode)}, {"enabled", replication}};
+  j["backup"] = BackupView(ctx);
+  j["dump"] = DumpView(ctx);
   std::string message = ctx.state.message();
   if (!message.empty()) j["message"] = message;
   if (!ctx.state.ready()) return j;

@@ -18,5 +18,9 @@ int HealthcheckCommand();
 int VersionCommand();
 // status, promote, pause, resume: thin clients of the local management API.
 int ApiClientCommand(const std::string& verb);
+// backup [--type], dump: start one through the local API and follow it to its end.
+int JobCommand(const std::string& what, const std::string& type);
+// backups: the repository's backups (pgbackrest info) as JSON.
+int BackupsCommand();
 
 }  // namespace pgrt

@@ -5,9 +5,12 @@
 #include <iostream>
 
 #include "api/api.h"
+#include "backup/manager.h"
 #include "cli/commands.h"
 #include "config/config.h"
+#include "metrics/collector.h"
 #include "node/node.h"
+#include "pooler/pooler.h"
 #include "process/environment.h"
 #include "process/signals.h"
 #include "util/log.h"
@@ -50,11 +53,27 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   NodeContext ctx{*config, NodeLayout::From(*config), *creds, ScrubbedEnvironment(env, *creds)};
   Node node(ctx, state, timings, clock);
   DbProbe db(ctx.LocalConn(config->db));
+  BackupManager backups(node.context(), state, loop);
+  std::unique_ptr<Pooler> pooler;
+  if (config->pgbouncer_enabled) {
+    auto p = Pooler::Create(node.context());
+    if (!p.ok()) {
+      spdlog::critical("{}", p.status().message());
+      return kExitFailure;
+    }
+    pooler = std::move(*p);
+    node.SetPooler(pooler.get());
+  }
+  MetricsCollector metrics(
+      {ctx.LocalConn(config->db),
+       pooler ? std::optional<ConnParams>(pooler->ConsoleParams()) : std::nullopt},
+      state, clock);
   // Control actions run on API threads; what the node records afterwards runs on the loop.
   auto after_control = [&loop, &node](ControlVerb verb) {
     loop.Post([&node, verb] { node.AfterControl(verb); });
   };
-  ApiContext api_ctx{*config, state, timings, db, clock, after_control};
+  ApiContext api_ctx{*config, state, timings, db, clock, after_control, &backups};
+  api_ctx.metrics = &metrics;
   ApiServer api(api_ctx);
   if (Status st = api.Start(config->api_address, config->api_port); !st.ok()) {
     spdlog::critical("{}", st.message());
@@ -79,18 +98,21 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
     if (stopping && pg_signal != SIGQUIT) return;
     stopping = true;
     spdlog::info("shutting down ({})", pg_signal == SIGQUIT ? "immediate" : "fast");
-    node.Shutdown(pg_signal, [&loop] { loop.Quit(); });
+    // A running backup or dump stops first (cleanly, or at once for SIGQUIT), then postgres.
+    backups.Stop(pg_signal == SIGQUIT,
+                 [&node, &loop, pg_signal] { node.Shutdown(pg_signal, [&loop] { loop.Quit(); }); });
   };
   Status watch = loop.Watch(signals->fd(), [&] {
     for (int sig : signals->ReadPending()) {
       if (sig == SIGCHLD) {
-        for (auto [pid, ws] : ReapExited()) supervisor.OnChildExit(pid, ws);
+        for (auto [pid, ws] : ReapExited())
+          if (!supervisor.OnChildExit(pid, ws)) backups.OnChildExit(pid, ws);
       } else if (sig == SIGTERM || sig == SIGINT) {
         shutdown(SIGINT);
       } else if (sig == SIGQUIT) {
         shutdown(SIGQUIT);
       } else if (sig == SIGHUP) {
-        supervisor.Signal("postgres", SIGHUP).IgnoreError();  // not running: nothing to reload
+        node.Reload();  // postgres and PgBouncer
       }
     }
   });
@@ -104,6 +126,8 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   };
   beat();
 
+  node.OnReady([&backups] { backups.OnPostgresReady(); });
+  backups.Start();
   Status started = node.Start(loop, supervisor, postgres_args, [&](const std::string& reason) {
     spdlog::critical("giving up: {}", reason);
     exit_code = kExitFailure;

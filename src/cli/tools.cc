@@ -5,45 +5,12 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/local_api.h"
 #include "config/config.h"
 #include "process/command.h"
 #include "util/fs.h"
 
 namespace pgrt {
-namespace {
-
-std::string EnvOr(const Environment& env, const std::string& name, const std::string& fallback) {
-  auto it = env.find(name);
-  return it == env.end() || it->second.empty() ? fallback : it->second;
-}
-
-// The API of this node, from PGRT_API_ADDRESS/PGRT_API_PORT alone (a health check must not
-// fail because of an unrelated variable).
-httplib::Client LocalApi(const Environment& env) {
-  std::string addr = EnvOr(env, "PGRT_API_ADDRESS", "127.0.0.1");
-  if (addr == "0.0.0.0" || addr == "*") addr = "127.0.0.1";
-  if (addr == "::") addr = "::1";
-  int port = std::atoi(EnvOr(env, "PGRT_API_PORT", "3000").c_str());
-  httplib::Client cli(addr, port);
-  cli.set_connection_timeout(2, 0);
-  cli.set_read_timeout(10, 0);
-  return cli;
-}
-
-std::string ApiToken(const Environment& env) {
-  std::string token = EnvOr(env, "PGRT_API_TOKEN", "");
-  std::string file = EnvOr(env, "PGRT_API_TOKEN_FILE", "");
-  if (token.empty() && !file.empty()) {
-    auto content = ReadFile(file);
-    if (content.ok()) {
-      token = *content;
-      while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
-    }
-  }
-  return token;
-}
-
-}  // namespace
 
 int ConfigCommand() {
   Environment env = ProcessEnvironment();

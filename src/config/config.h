@@ -98,6 +98,8 @@ struct Config {
   int dump_retention_days = 7;
   std::string restore_from;  // "" | pgbackrest
   std::string restore_target_time;
+  std::string restore_target_lsn;  // PGRT_RESTORE_TARGET_LSN, e.g. 0/3000060
+  std::string restore_target_xid;  // PGRT_RESTORE_TARGET_XID
   Environment pgbackrest_env;  // every PGBACKREST_* variable, as given
 
   // Names of unknown POSTGRES_*/PGRT_* variables, for a warning each.

@@ -173,6 +173,10 @@ std::vector<Descriptor> BuildTable() {
            "Restore an empty PGDATA from this source at first boot."),
       Text("PGRT_RESTORE_TARGET_TIME", &C::restore_target_time, "",
            "Point-in-time target of the restore (e.g. 2024-01-31 12:00:00+00)."),
+      Text("PGRT_RESTORE_TARGET_LSN", &C::restore_target_lsn, "",
+           "Restore up to this WAL location (e.g. 0/3000060) instead of a time."),
+      Text("PGRT_RESTORE_TARGET_XID", &C::restore_target_xid, "",
+           "Restore up to this transaction ID instead of a time."),
   };
 }
 

@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "config/values.h"
+
 namespace pgrt {
 namespace {
 
@@ -11,6 +13,17 @@ struct Rule {
   std::vector<std::string> vars;  // the rule is skipped when one of these is itself invalid
   Problem (*check)(const Config&);
 };
+
+// A WAL location as postgres prints it: two hex numbers of 1-8 digits, "X/X".
+bool IsLsn(const std::string& s) {
+  size_t slash = s.find('/');
+  if (slash == std::string::npos) return false;
+  auto hex = [](const std::string& part) {
+    return !part.empty() && part.size() <= 8 &&
+           part.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+  };
+  return hex(s.substr(0, slash)) && hex(s.substr(slash + 1));
+}
 
 // Two listeners on one port fail at bind time with a less helpful message.
 Problem SamePort(const char* name, int port, const char* other, int other_port) {
@@ -75,10 +88,35 @@ const std::vector<Rule>& Rules() {
          if (!c.tls_required || !c.tls_cert_file.empty()) return std::nullopt;
          return "POSTGRES_TLS_REQUIRED: needs POSTGRES_TLS_CERT_FILE and POSTGRES_TLS_KEY_FILE";
        }},
-      {{"PGRT_RESTORE_TARGET_TIME", "PGRT_RESTORE_FROM"},
+      {{"PGRT_RESTORE_TARGET_TIME", "PGRT_RESTORE_TARGET_LSN", "PGRT_RESTORE_TARGET_XID",
+        "PGRT_RESTORE_FROM"},
        [](const Config& c) -> Problem {
-         if (c.restore_target_time.empty() || !c.restore_from.empty()) return std::nullopt;
-         return "PGRT_RESTORE_TARGET_TIME: needs PGRT_RESTORE_FROM";
+         int targets = !c.restore_target_time.empty() + !c.restore_target_lsn.empty() +
+                       !c.restore_target_xid.empty();
+         if (targets == 0) return std::nullopt;
+         if (c.restore_from.empty()) {
+           const char* name = !c.restore_target_time.empty() ? "PGRT_RESTORE_TARGET_TIME"
+                              : !c.restore_target_lsn.empty() ? "PGRT_RESTORE_TARGET_LSN"
+                                                               : "PGRT_RESTORE_TARGET_XID";
+           return std::string(name) + ": needs PGRT_RESTORE_FROM";
+         }
+         if (targets > 1)
+           return "PGRT_RESTORE_TARGET_*: give one of PGRT_RESTORE_TARGET_TIME, "
+                  "PGRT_RESTORE_TARGET_LSN and PGRT_RESTORE_TARGET_XID";
+         return std::nullopt;
+       }},
+      {{"PGRT_RESTORE_TARGET_LSN"},
+       [](const Config& c) -> Problem {
+         if (c.restore_target_lsn.empty() || IsLsn(c.restore_target_lsn)) return std::nullopt;
+         return "PGRT_RESTORE_TARGET_LSN: " + Quote(c.restore_target_lsn) +
+                " is not a WAL location (allowed: hex/hex such as 0/3000060)";
+       }},
+      {{"PGRT_RESTORE_TARGET_XID"},
+       [](const Config& c) -> Problem {
+         const std::string& x = c.restore_target_xid;
+         if (x.empty() || (x.size() <= 20 && x.find_first_not_of("0123456789") == std::string::npos))
+           return std::nullopt;
+         return "PGRT_RESTORE_TARGET_XID: " + Quote(x) + " is not a transaction ID";
        }},
       {{"PGRT_DUMP_SCHEDULE", "PGRT_DUMP_DIR"},
        [](const Config& c) -> Problem {

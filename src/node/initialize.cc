@@ -51,13 +51,27 @@ Status RunInitdb(const NodeContext& ctx, Waiter& waiter, const std::string& scra
   return Status::Ok();
 }
 
+// initdb fails half-way, with a cryptic message, for a superuser name holding any of these
+// characters ("invalid character in extension owner" since the CVE-2022-2625 fix; a double
+// quote also breaks initdb's own SQL): say it plainly before touching anything.
+Status CheckBootstrapUserName(const std::string& user) {
+  if (user.find_first_of("\"$'\\") == std::string::npos) return Status::Ok();
+  return Status::Error("POSTGRES_USER \"" + user +
+                       "\": PostgreSQL does not allow any of \" $ ' \\ in the name of the "
+                       "superuser initdb creates; choose another name");
+}
+
 Status CreateDatabaseAndExtensions(const NodeContext& ctx, const TempServer& server) {
   auto admin = PgConn::Connect(server.Conn("postgres"));
   if (!admin.ok()) return admin.status();
   if (ctx.config.db != "postgres") {
     auto name = admin->QuoteIdent(ctx.config.db);
     if (!name.ok()) return name.status();
-    auto r = admin->Exec("CREATE DATABASE " + *name);
+    // The template of a new cluster is small and the temporary server runs with fsync=off,
+    // so copying its files (and the checkpoints that brings) beats WAL-logging every page,
+    // the default since PostgreSQL 15; the copy also leaves less to flush afterwards.
+    const char* strategy = admin->server_version() >= 150000 ? " STRATEGY = FILE_COPY" : "";
+    auto r = admin->Exec("CREATE DATABASE " + *name + strategy);
     if (!r.ok()) return r.status().Wrap("create database");
   }
   if (ctx.config.extensions.empty()) return Status::Ok();
@@ -77,6 +91,7 @@ Status CreateDatabaseAndExtensions(const NodeContext& ctx, const TempServer& ser
 Status InitializeCluster(const NodeContext& ctx, Waiter& waiter, Timings& timings,
                          const Clock& clock) {
   const NodeLayout& l = ctx.layout;
+  PGRT_RETURN_IF_ERROR(CheckBootstrapUserName(ctx.config.user), "initialize");
   PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "initialize");
   auto priv = PrivateDir::Create(ctx);
   if (!priv.ok()) return priv.status().Wrap("initialize");
@@ -87,10 +102,19 @@ Status InitializeCluster(const NodeContext& ctx, Waiter& waiter, Timings& timing
 
   auto server = TempServer::Start(ctx, waiter, l.init_scratch, priv->path());
   if (!server.ok()) return server.status().Wrap("initialize");
-  PGRT_RETURN_IF_ERROR(CreateDatabaseAndExtensions(ctx, *server), "initialize");
-  PGRT_RETURN_IF_ERROR(RunInitScripts(ctx, waiter, *server, l.init_scratch), "initialize");
+  Status setup = CreateDatabaseAndExtensions(ctx, *server);
+  if (setup.ok()) setup = RunInitScripts(ctx, waiter, *server, l.init_scratch);
+  if (!setup.ok()) {
+    // A clean stop, not the destructor's SIGKILL: a killed postgres leaves its dynamic shared
+    // memory in /dev/shm, and a container retrying a failing script would fill it.
+    server->Stop(waiter).IgnoreError();  // the setup error is the one worth reporting
+    return setup.Wrap("initialize");
+  }
   PGRT_RETURN_IF_ERROR(server->Stop(waiter), "initialize");
   PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "initialize");
+  // The WAL may live on another file system (POSTGRES_INITDB_WALDIR): it needs its own flush.
+  if (!ctx.config.initdb_waldir.empty())
+    PGRT_RETURN_IF_ERROR(SyncFileSystem(ctx.config.initdb_waldir), "initialize");
   timings.EndPhase("setup", clock.Now());
 
   PGRT_RETURN_IF_ERROR(

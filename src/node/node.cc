@@ -3,8 +3,11 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "node/orphans.h"
 #include "node/postgres_process.h"
 #include "node/prepare.h"
+#include "pooler/auth_setup.h"
+#include "pooler/pooler.h"
 #include "replication/primary_setup.h"
 
 namespace pgrt {
@@ -32,7 +35,10 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   spec.max_restarts = ctx_.config.restart_max;
   spec.restart_window = Millis(ctx_.config.restart_window_seconds * 1000LL);
   const std::string datadir = ctx_.layout.pgdata;
-  spec.before_start = [datadir] { return ClearStaleLockFile(datadir); };
+  spec.before_start = [this, datadir] {
+    PGRT_RETURN_IF_ERROR(KillOrphanedPostgresChildren(clock_, Millis(5000)), "clean up");
+    return ClearStaleLockFile(datadir);
+  };
 
   ServiceEvents events;
   events.on_start = [this](pid_t pid) {
@@ -73,6 +79,8 @@ void Node::WatchReadiness(pid_t pid, Millis delay) {
       state_.SetMessage("");
       monitor_->RefreshNow();
       spdlog::info("postgres is ready (pid {})", pid);
+      if (on_ready_) on_ready_();
+      StartPooler();
       return;
     }
     WatchReadiness(pid, kReadinessPoll);
@@ -80,15 +88,33 @@ void Node::WatchReadiness(pid_t pid, Millis delay) {
 }
 
 bool Node::FinishStart(const std::string& postmaster_status) {
-  if (ctx_.config.replication_mode != ReplicationMode::kPrimary || postmaster_status != "ready")
-    return true;
+  // Writable (primary or standalone) only: a replica gets both through replication.
+  const bool writable = postmaster_status == "ready";
+  const bool primary = ctx_.config.replication_mode == ReplicationMode::kPrimary;
+  if (!writable || (!primary && pooler_ == nullptr)) return true;
   PgConn* conn = monitor_->Connection();
-  Status st = conn ? SetUpPrimary(*conn, ctx_.config)
-                   : Status::Error("primary set-up: cannot connect to postgres");
+  Status st = conn ? Status::Ok() : Status::Error("set-up: cannot connect to postgres");
+  if (st.ok() && primary) st = SetUpPrimary(*conn, ctx_.config);
+  if (st.ok() && pooler_ != nullptr) st = SetUpPoolerAuth(*conn, ctx_.LocalConn(ctx_.config.db));
   if (st.ok()) return true;
   spdlog::warn("{} (retrying)", st.message());
   state_.SetMessage(st.message());
   return false;
+}
+
+void Node::StartPooler() {
+  if (pooler_ == nullptr) return;
+  // Once: PgBouncer keeps running (and reconnecting) while postgres restarts.
+  if (Status st = pooler_->Start(*loop_, *supervisor_); !st.ok()) {
+    spdlog::error("{}", st.message());
+    state_.SetMessage(st.message());
+  }
+}
+
+void Node::Reload() {
+  if (supervisor_ == nullptr) return;
+  supervisor_->Signal(kService, SIGHUP).IgnoreError();  // not running: nothing to reload
+  if (pooler_ != nullptr) pooler_->Reload();
 }
 
 void Node::AfterControl(ControlVerb verb) {
@@ -109,7 +135,12 @@ void Node::Shutdown(int sig, std::function<void()> done) {
     done();
     return;
   }
-  supervisor_->Stop(kService, sig, std::move(done));
+  auto stop_postgres = [this, sig, done = std::move(done)]() mutable {
+    supervisor_->Stop(kService, sig, std::move(done));
+  };
+  // The pooler goes first: clients are turned away by it, not cut off by postgres.
+  if (pooler_ != nullptr) return pooler_->Stop(sig == SIGQUIT, std::move(stop_postgres));
+  stop_postgres();
 }
 
 }  // namespace pgrt

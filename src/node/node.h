@@ -19,6 +19,8 @@
 
 namespace pgrt {
 
+class Pooler;
+
 class Node {
  public:
   Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clock)
@@ -40,10 +42,20 @@ class Node {
 
   const NodeContext& context() const { return ctx_; }
 
+  // PgBouncer in front of postgres (PGBOUNCER_ENABLED): started at the first readiness,
+  // stopped before postgres. Set before Start(); not owned.
+  void SetPooler(Pooler* pooler) { pooler_ = pooler; }
+  // SIGHUP: postgres and PgBouncer reload their configuration.
+  void Reload();
+
+  // Runs on the loop each time postgres becomes ready (first start and after restarts).
+  void OnReady(std::function<void()> cb) { on_ready_ = std::move(cb); }
+
  private:
   void WatchReadiness(pid_t pid, Millis delay);
   // Work that must be done before the node counts as ready; false: retry shortly.
   bool FinishStart(const std::string& postmaster_status);
+  void StartPooler();
 
   NodeContext ctx_;
   NodeState& state_;
@@ -53,6 +65,8 @@ class Node {
   Supervisor* supervisor_ = nullptr;
   EventLoop::TimerId readiness_timer_ = 0;
   std::unique_ptr<Monitor> monitor_;
+  Pooler* pooler_ = nullptr;
+  std::function<void()> on_ready_;
 };
 
 }  // namespace pgrt

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <sstream>
 
+#include "backup/pgbackrest.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -40,6 +41,7 @@ SpawnSpec PostgresSpawnSpec(const NodeContext& ctx, const std::string& datadir,
   spec.argv = {ctx.Bin("postgres"), "-D", datadir};
   spec.argv.insert(spec.argv.end(), extra_args.begin(), extra_args.end());
   spec.env = ctx.child_env;
+  AddArchiveEnvironment(ctx.config, spec.env);  // archive_command runs pgBackRest
   spec.run_as = ctx.run_as;
   spec.cwd = datadir;
   return spec;

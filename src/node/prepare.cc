@@ -7,6 +7,9 @@
 #include <cctype>
 #include <filesystem>
 
+#include "backup/backup_files.h"
+#include "backup/pgbackrest.h"
+#include "backup/restore.h"
 #include "node/data_dir.h"
 #include "node/initialize.h"
 #include "node/settings.h"
@@ -59,10 +62,16 @@ Status CheckMajorVersion(const NodeContext& ctx) {
   return Status::Ok();
 }
 
-// A new cluster: cloned from the primary for a replica, else initialized here.
+// A new cluster: cloned from the primary for a replica, restored from a backup when asked,
+// else initialized here.
 Status Bootstrap(const NodeContext& ctx, Waiter& waiter, Timings& timings, const Clock& clock) {
-  if (ctx.config.replication_mode == ReplicationMode::kReplica)
+  if (ctx.config.replication_mode == ReplicationMode::kReplica) {
+    if (!ctx.config.restore_from.empty())
+      spdlog::warn("PGRT_RESTORE_FROM is ignored on a replica: it clones its primary");
     return CloneFromPrimary(ctx, waiter, timings, clock);
+  }
+  if (ctx.config.restore_from == "pgbackrest")
+    return RestoreFromPgBackRest(ctx, waiter, timings, clock);
   return InitializeCluster(ctx, waiter, timings, clock);
 }
 
@@ -78,6 +87,13 @@ Status WriteManagedFiles(const NodeContext& ctx) {
     PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_key_file, "server.key", 0600, in.tls_key), "TLS");
     PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_ca_file, "ca.crt", 0644, in.tls_ca), "TLS");
   }
+  if (PgBackRestEnabled(c)) {  // over POSTGRES_ARCHIVE_*: see docs/backups.md
+    if (c.archive_mode != "off" || !c.archive_command.empty() || !c.restore_command.empty())
+      spdlog::warn("PGRT_BACKUP=pgbackrest sets archive_mode, archive_command and "
+                   "restore_command; POSTGRES_ARCHIVE_*/POSTGRES_RESTORE_COMMAND are ignored");
+    in.archive_command = ArchivePushCommand(c);
+    in.restore_command = ArchiveGetCommand(c);
+  }
   if (c.replication_mode == ReplicationMode::kReplica) {
     in.primary_conninfo =
         PrimaryConninfo(c, ctx.layout.passfile, ReplicaApplicationName(c, HostName()));
@@ -87,6 +103,10 @@ Status WriteManagedFiles(const NodeContext& ctx) {
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.include_file, RenderSettingsFile(in)),
                        "settings");
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.hba_file, RenderHbaFile(c)), "pg_hba.conf");
+  if (c.pgbouncer_enabled)  // else the file stays the user's (no pg_hba.conf line uses a map)
+    PGRT_RETURN_IF_ERROR(
+        WriteOwnedFile(ctx, ctx.layout.ident_file, RenderIdentFile(c, ctx.run_as.name)),
+        "pg_ident.conf");
   return Status::Ok();
 }
 
@@ -94,6 +114,7 @@ Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& tim
                             const Clock& clock) {
   const NodeLayout& l = ctx.layout;
   PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.socket_dir, 0755), "socket directory");
+  PGRT_RETURN_IF_ERROR(WriteBackupFiles(ctx), "PGDATA");
   if (!PathExists(l.pgdata)) {
     PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.pgdata, 0700), "PGDATA");
   } else if (::geteuid() == 0) {
@@ -117,6 +138,8 @@ Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& tim
       break;
     case DataDirState::kInitialized:
       spdlog::info("reusing the existing cluster in {}", l.pgdata);
+      if (!ctx.config.restore_from.empty())
+        spdlog::info("PGRT_RESTORE_FROM is ignored: PGDATA already holds a cluster");
       break;
   }
   struct stat st {};
@@ -126,8 +149,15 @@ Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& tim
   PGRT_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
   auto role = ApplyRoleFiles(ctx);
   if (!role.ok()) return role.status();
-  if (*role == RoleFilesOutcome::kNeedsClone)
+  if (*role == RoleFilesOutcome::kNeedsClone) {
     PGRT_RETURN_IF_ERROR(CloneFromPrimary(ctx, waiter, timings, clock), "PGDATA");
+    // The fresh clone needs its role files too (the passfile primary_conninfo names).
+    role = ApplyRoleFiles(ctx);
+    if (!role.ok()) return role.status();
+    if (*role != RoleFilesOutcome::kReady)
+      return Status::Error("PGDATA: the new clone of " + ctx.config.primary_host +
+                           " does not match it");
+  }
   return WriteManagedFiles(ctx);
 }
 

@@ -2,6 +2,9 @@
 
 #include <sstream>
 
+#include "pooler/pgbouncer_files.h"
+#include "util/fs.h"
+
 namespace pgrt {
 namespace {
 
@@ -41,6 +44,11 @@ std::string RenderSettingsFile(const SettingsInput& in) {
   // Logs go to pgrt's stderr: the container's log stream.
   Set(out, "logging_collector", "off");
   Set(out, "log_destination", "stderr");
+  // PgBouncer's auth role logs in through the map pgrt writes there.
+  if (c.pgbouncer_enabled) Set(out, "ident_file", JoinPath(c.pgdata, "pg_ident.conf"));
+  // Before crash recovery postgres fsyncs every file of PGDATA, one by one (≈ 1.8 s for a
+  // new cluster here); one syncfs() of its file system gives the same guarantee at once.
+  Set(out, "recovery_init_sync_method", "syncfs");
 
   if (!in.tls_cert.empty()) {
     Set(out, "ssl", "on");
@@ -61,9 +69,15 @@ std::string RenderSettingsFile(const SettingsInput& in) {
   Set(out, "synchronous_commit", c.synchronous_commit);
   // During first boot no standby exists yet: a synchronous commit would wait forever.
   Set(out, "synchronous_standby_names", in.bootstrapping ? "" : c.synchronous_standby_names);
-  Set(out, "archive_mode", c.archive_mode);
-  if (!c.archive_command.empty()) Set(out, "archive_command", c.archive_command);
-  if (!c.restore_command.empty()) Set(out, "restore_command", c.restore_command);
+  if (!in.archive_command.empty()) {
+    Set(out, "archive_mode", "on");
+    Set(out, "archive_command", in.archive_command);
+    Set(out, "restore_command", in.restore_command);
+  } else {
+    Set(out, "archive_mode", c.archive_mode);
+    if (!c.archive_command.empty()) Set(out, "archive_command", c.archive_command);
+    if (!c.restore_command.empty()) Set(out, "restore_command", c.restore_command);
+  }
   Set(out, "recovery_target_timeline", c.recovery_target_timeline);
   if (!in.primary_conninfo.empty()) {
     Set(out, "primary_conninfo", in.primary_conninfo);
@@ -78,6 +92,11 @@ std::string RenderHbaFile(const Config& c) {
   std::ostringstream out;
   out << "# Managed by pgrt: rewritten at every start from its environment.\n"
          "# TYPE     DATABASE     USER  ADDRESS          METHOD\n";
+  // PgBouncer's auth_query role: peer over the socket, for the run-as account only (the
+  // map in pg_ident.conf); it has no password, so no other line lets it in.
+  if (c.pgbouncer_enabled)
+    out << "local      all          " << kPoolerAuthRole << "         peer map="
+        << kPoolerAuthRole << "\n";
   out << "local      all          all                    " << m << "\n";
   out << "host       all          all   127.0.0.1/32     " << m << "\n";
   out << "host       all          all   ::1/128          " << m << "\n";
@@ -91,6 +110,15 @@ std::string RenderHbaFile(const Config& c) {
   out << remote << std::string(11 - remote.size(), ' ') << "all          all   all              "
       << m << "\n";
   return out.str();
+}
+
+std::string RenderIdentFile(const Config& c, const std::string& os_user) {
+  std::string out =
+      "# Managed by pgrt while PGBOUNCER_ENABLED=true: rewritten at every start.\n"
+      "# MAPNAME         SYSTEM-USERNAME  PG-USERNAME\n";
+  if (c.pgbouncer_enabled)
+    out += std::string(kPoolerAuthRole) + "  \"" + os_user + "\"  " + kPoolerAuthRole + "\n";
+  return out;
 }
 
 }  // namespace pgrt

@@ -21,10 +21,17 @@ struct SettingsInput {
   // Replica only: how to reach the primary, and the slot to stream from.
   std::string primary_conninfo;
   std::string primary_slot_name;
+  // Archiving through pgBackRest (PGRT_BACKUP=pgbackrest): archive_mode=on with these
+  // commands, in place of POSTGRES_ARCHIVE_MODE/_COMMAND and POSTGRES_RESTORE_COMMAND.
+  std::string archive_command;
+  std::string restore_command;
 };
 
 std::string RenderSettingsFile(const SettingsInput& in);
 std::string RenderHbaFile(const Config& config);
+// pg_ident.conf: with PgBouncer, the map that lets the run-as account `os_user` log in as
+// PgBouncer's auth role by peer authentication (see src/pooler/).
+std::string RenderIdentFile(const Config& config, const std::string& os_user);
 
 // 'value' with quotes doubled, as postgresql.conf wants.
 std::string ConfQuote(const std::string& value);

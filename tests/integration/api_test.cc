@@ -108,7 +108,9 @@ TEST(Api, RoleChecksAnswer200WhenReadyForGetHeadAndOptions) {
     for (const char* method : {"GET", "HEAD", "OPTIONS"}) {
       auto res = HttpRequest(node.api_port(), method, path);
       EXPECT_EQ(res.status, 200) << method << " " << path << ": " << res.body;
-      if (std::string(method) == "HEAD") EXPECT_EQ(res.body, "") << path;
+      if (std::string(method) == "HEAD") {
+        EXPECT_EQ(res.body, "") << path;
+      }
     }
   }
   auto health = HttpRequest(node.api_port(), "HEAD", "/__opr/health");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness/harness.h"
@@ -87,6 +88,52 @@ inline bool WaitStreaming(const PgrtNode& primary, const PgrtNode& replica,
       timeout, milliseconds(50));
 }
 
+// Runs `sql` on `node`, cancelling it from the client once `timeout` passed (statement_timeout
+// does not cover the wait of a synchronous commit). A cancelled synchronous commit still
+// commits locally (with a warning).
+struct TimedQuery {
+  bool connected = false;
+  bool timed_out = false;
+  std::string error;  // the last result's error, "" when it succeeded
+};
+inline TimedQuery QueryWithTimeout(const PgrtNode& node, const std::string& sql,
+                                   milliseconds timeout) {
+  TimedQuery out;
+  auto conn = PgConn::Connect(node.Conn());
+  if (!conn.ok()) {
+    out.error = conn.status().message();
+    return out;
+  }
+  out.connected = true;
+  PGconn* raw = conn->raw();
+  if (PQsendQuery(raw, sql.c_str()) != 1) {
+    out.error = PQerrorMessage(raw);
+    return out;
+  }
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (PQconsumeInput(raw) != 1) {
+      out.error = PQerrorMessage(raw);
+      return out;
+    }
+    if (PQisBusy(raw) == 0) break;
+    if (!out.timed_out && std::chrono::steady_clock::now() >= deadline) {
+      out.timed_out = true;
+      PGcancel* cancel = PQgetCancel(raw);
+      char buf[256];
+      if (cancel != nullptr) PQcancel(cancel, buf, sizeof buf);
+      PQfreeCancel(cancel);
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  while (PGresult* r = PQgetResult(raw)) {
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_FATAL_ERROR) out.error = PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  return out;
+}
+
 // Until `sql` on `node` returns `expected`.
 inline bool WaitForValue(const PgrtNode& node, const std::string& sql, const std::string& expected,
                          milliseconds timeout = milliseconds(15000)) {
@@ -108,6 +155,18 @@ inline JsonResponse Call(const PgrtNode& node, const std::string& method, const 
                          const std::string& token = kApiToken) {
   HttpResponse r = HttpRequest(node.api_port(), method, path, token);
   return {r.status, json::parse(r.body, nullptr, /*allow_exceptions=*/false)};
+}
+
+// A primary with an empty table t and a replica streaming from it, both healthy; use with
+// ASSERT_NO_FATAL_FAILURE.
+inline void StartPair(std::unique_ptr<PgrtNode>& primary, std::unique_ptr<PgrtNode>& replica,
+                      const std::string& slot = "replica_slot") {
+  primary = NewPrimary();
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
+  ASSERT_EQ(primary->Query("CREATE TABLE t (v text); SELECT 'ok'"), "ok");
+  replica = NewReplica(*primary, slot);
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*replica));
+  ASSERT_TRUE(WaitStreaming(*primary, *replica)) << replica->Log();
 }
 
 // Entries of `dir` whose names start with `prefix`.

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "harness/harness.h"
@@ -52,6 +53,20 @@ TEST(Supervision, RestartsAKilledPostmasterAndLeavesNoOrphansOrZombies) {
   auto backend = client->Exec("SELECT pg_backend_pid()");
   ASSERT_TRUE(backend.ok());
   const pid_t backend_pid = std::stoi(backend->Get(0, 0));
+  // A backend busy in a long query does not notice the postmaster's death by itself and
+  // keeps the old shared memory attached, which blocks a new postmaster.
+  auto busy = PgConn::Connect(node.Conn());
+  ASSERT_TRUE(busy.ok()) << busy.status().message();
+  auto busy_backend = busy->Exec("SELECT pg_backend_pid()");
+  ASSERT_TRUE(busy_backend.ok());
+  const pid_t busy_pid = std::stoi(busy_backend->Get(0, 0));
+  ASSERT_EQ(PQsendQuery(busy->raw(), "SELECT count(*) FROM generate_series(1, 10000000000)"), 1);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return node.Query("SELECT state FROM pg_stat_activity WHERE pid = " +
+                          std::to_string(busy_pid)) == "active";
+      },
+      milliseconds(5000)));
   const pid_t postmaster = node.PostmasterPid();
   ASSERT_GT(postmaster, 0);
   std::vector<pid_t> old_processes = DescendantsOf(postmaster);
@@ -67,11 +82,12 @@ TEST(Supervision, RestartsAKilledPostmasterAndLeavesNoOrphansOrZombies) {
 
   auto status = nlohmann::json::parse(node.Get("/__opr/status").body, nullptr, false);
   ASSERT_TRUE(status.is_object());
-  EXPECT_EQ(status["restarts"], 1) << status.dump();
+  EXPECT_EQ(status["restarts"], 1) << status.dump() << "\n" << node.Log();
   EXPECT_EQ(status["ready"], true) << status.dump();
 
   // The old postmaster's backend and helpers are gone, and pgrt reaped all of them.
   EXPECT_TRUE(WaitUntil([&] { return !ProcessAlive(backend_pid); }, milliseconds(5000)));
+  EXPECT_TRUE(WaitUntil([&] { return !ProcessAlive(busy_pid); }, milliseconds(5000)));
   EXPECT_TRUE(WaitUntil([&] { return NoneAlive(old_processes); }, milliseconds(5000)));
   EXPECT_TRUE(WaitUntil([&] { return ZombieChildren(node.pid()).empty(); }, milliseconds(3000)))
       << "zombies under pgrt: " << ZombieChildren(node.pid()).size();
@@ -137,6 +153,23 @@ TEST(Supervision, SigquitExitsPromptlyAndLeavesNoPostgres) {
   EXPECT_LT(took, std::chrono::seconds(3));
   EXPECT_FALSE(ProcessAlive(postmaster));
   EXPECT_TRUE(NoneAlive(processes));
+}
+
+TEST(Supervision, SigtermDuringFirstInitializationExits0AndTheNextStartInitializesCleanly) {
+  PgrtNode node;
+  node.Start();
+  // The API answers (503) from before initdb starts until the node is ready.
+  ASSERT_TRUE(WaitUntil([&] { return node.Get("/__opr/health").status != 0 || !node.running(); },
+                        milliseconds(10000), milliseconds(2)));
+  auto exited = node.Stop(SIGTERM, milliseconds(10000));
+  ASSERT_TRUE(exited.has_value()) << "pgrt did not stop during start-up\n" << node.Log();
+  EXPECT_EQ(ExitCode(exited), 0) << node.Log();
+  EXPECT_TRUE(DescendantsOf(node.pid()).empty());
+  EXPECT_FALSE(std::filesystem::exists(node.pgdata() + "/PG_VERSION")) << node.Log();
+
+  node.Start();
+  ASSERT_TRUE(node.WaitHealthy()) << node.Log();
+  EXPECT_EQ(node.Query("SELECT current_database()"), "appdb");
 }
 
 TEST(Supervision, StartsDespiteALockFileNamingADeadPid) {

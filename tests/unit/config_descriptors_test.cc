@@ -79,7 +79,9 @@ TEST(ConfigDescriptors, CoverEveryDocumentedVariable) {
                                "PGRT_DUMP_DIR",
                                "PGRT_DUMP_RETENTION_DAYS",
                                "PGRT_RESTORE_FROM",
-                               "PGRT_RESTORE_TARGET_TIME"};
+                               "PGRT_RESTORE_TARGET_TIME",
+                               "PGRT_RESTORE_TARGET_LSN",
+                               "PGRT_RESTORE_TARGET_XID"};
   for (const char* name : kDocumented) EXPECT_NE(FindDescriptor(name), nullptr) << name;
   EXPECT_EQ(Descriptors().size(), std::size(kDocumented));
 }
@@ -167,11 +169,28 @@ TEST(ConfigDescriptors, EveryVariableReachesItsOwnMember) {
   Environment env;
   int i = 1;
   for (const Descriptor& d : Descriptors()) env[d.name] = Sample(d, i++, defaults);
+  // Restore targets exclude each other (and have their own shapes): time alone here, the
+  // others in RestoreTargetsReachTheirMembers.
+  env["PGRT_RESTORE_TARGET_LSN"] = env["PGRT_RESTORE_TARGET_XID"] = "";
   Result<Config> loaded = LoadConfig(env);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   for (const Descriptor& d : Descriptors()) {
     EXPECT_EQ(RenderValue(d, *loaded), env[d.name]) << d.name;
   }
+}
+
+TEST(ConfigDescriptors, RestoreTargetsReachTheirMembers) {
+  Environment env = {{"POSTGRES_USER", "u"}, {"POSTGRES_PASSWORD", "p"}, {"POSTGRES_DB", "d"},
+                     {"PGRT_RESTORE_FROM", "pgbackrest"}};
+  env["PGRT_RESTORE_TARGET_LSN"] = "1A/3000060";
+  Result<Config> lsn = LoadConfig(env);
+  ASSERT_TRUE(lsn.ok()) << lsn.status().message();
+  EXPECT_EQ(lsn->restore_target_lsn, "1A/3000060");
+  env.erase("PGRT_RESTORE_TARGET_LSN");
+  env["PGRT_RESTORE_TARGET_XID"] = "742";
+  Result<Config> xid = LoadConfig(env);
+  ASSERT_TRUE(xid.ok()) << xid.status().message();
+  EXPECT_EQ(xid->restore_target_xid, "742");
 }
 
 TEST(ConfigDescriptors, AllowedTextDescribesRanges) {

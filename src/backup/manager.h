@@ -1,0 +1,125 @@
+// BackupManager: physical backups (pgBackRest) and logical dumps of a running node, owned by
+// the event loop. At most one backup and one dump run at a time; each is a ChildJob whose
+// exits are loop events. Schedules (PGRT_BACKUP_SCHEDULE, PGRT_DUMP_SCHEDULE) are loop
+// timers driven by FireTracker; a fire time that cannot run (a job still running, postgres
+// not ready, pgrt late) is logged as missed, never queued up. On a replica scheduled runs
+// are skipped unless PGRT_BACKUP_ON_REPLICA=true.
+//
+// When postgres first becomes ready on a primary, the stanza is created (idempotent) and
+// the newest backup in the repository read, so the status is right after a restart; a
+// backup asked for meanwhile waits for that and then runs.
+//
+// Thread-safety: Start, OnPostgresReady, OnChildExit and Stop run on the loop. Snapshot,
+// Request and Info may be called from any thread (the API's): they post to the loop.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backup/fire_tracker.h"
+#include "backup/job.h"
+#include "node/context.h"
+#include "node/state.h"
+#include "process/event_loop.h"
+
+namespace pgrt {
+
+enum class JobKind { kBackup, kDump };
+const char* ToString(JobKind k);
+
+// One run, as the API shows it.
+struct JobRecord {
+  uint64_t id = 0;      // 0: read from the repository, not run by this pgrt
+  std::string type;     // backup: full|diff|incr ("" while pgBackRest picks); dump: "logical"
+  std::string trigger;  // api, schedule, repository
+  SystemTime started{};
+  SystemTime finished{};
+  bool ok = false;
+  std::string error;
+  std::string label;       // backup label
+  int64_t size_bytes = 0;  // backup: added to the repository; dump: bytes written
+  int64_t database_bytes = 0;
+  std::vector<std::string> files;  // dump files
+  int pruned = 0;                  // dump files removed by retention
+};
+
+struct BackupSnapshot {
+  bool backups_enabled = false;
+  bool dumps_enabled = false;
+  std::optional<JobRecord> backup_running, backup_last, dump_running, dump_last;
+  bool stanza_ready = false;
+  std::string stanza_error;
+  std::optional<SystemTime> next_backup, next_dump;
+};
+
+// The answer to a request: 202 with the run's id, else an HTTP status and why.
+struct JobRequest {
+  int http_status = 202;
+  std::string message;
+  uint64_t id = 0;
+  bool ok() const { return http_status < 300; }
+};
+
+class BackupManager {
+ public:
+  BackupManager(const NodeContext& ctx, const NodeState& state, EventLoop& loop);
+  ~BackupManager();
+  BackupManager(const BackupManager&) = delete;
+  BackupManager& operator=(const BackupManager&) = delete;
+
+  void Start();  // arms the schedules; requests are refused before
+  void OnPostgresReady();
+  bool OnChildExit(pid_t pid, int wait_status);
+  // Stops running jobs (SIGTERM to their process groups, SIGKILL after a grace period, at
+  // once when `immediate`), then calls `done`. Nothing new starts afterwards.
+  void Stop(bool immediate, std::function<void()> done);
+
+  BackupSnapshot Snapshot() const;
+  // `type`: full, diff, incr or "" (backups); ignored for dumps.
+  JobRequest Request(JobKind kind, const std::string& type);
+  // `pgbackrest info --output=json` of the stanza; concurrent callers share one run.
+  Result<std::string> Info();
+
+ private:
+  struct Slot;
+  struct Schedule;
+
+  Slot& SlotOf(JobKind kind);
+  JobRequest StartJob(JobKind kind, const std::string& type, const std::string& trigger);
+  Status LaunchBackup(JobRecord record, bool create_stanza);
+  Status LaunchDump(JobRecord record);
+  void LaunchStanzaCheck();
+  void OnJobDone(JobKind kind, const Status& st);
+  void StartInfo();
+  void Arm(Schedule& s);
+  void OnScheduleTimer(Schedule& s);
+  bool IsReplica() const;
+  void Publish();
+  void MaybeFinishStop();
+
+  const NodeContext& ctx_;
+  const NodeState& state_;
+  EventLoop& loop_;
+  std::unique_ptr<Slot> backup_, dump_;
+  std::vector<std::unique_ptr<Schedule>> schedules_;
+  std::unique_ptr<ChildJob> info_job_;
+  std::vector<std::shared_ptr<std::promise<Result<std::string>>>> info_waiters_;
+  uint64_t next_id_ = 1;
+  bool started_ = false;
+  bool stopping_ = false;
+  bool stanza_ready_ = false;
+  bool stanza_checked_ = false;
+  std::string stanza_error_;
+  std::optional<std::pair<JobRecord, bool>> pending_backup_;  // waits for the stanza check
+  std::function<void()> on_stopped_;
+
+  mutable std::mutex mu_;
+  BackupSnapshot snapshot_;  // what other threads read
+};
+
+}  // namespace pgrt

@@ -1,0 +1,21 @@
+// How the thin-client subcommands reach this node's management API: the address and port
+// from PGRT_API_ADDRESS/PGRT_API_PORT alone (an unrelated bad variable must not break a
+// health check), and the bearer token from PGRT_API_TOKEN or PGRT_API_TOKEN_FILE.
+#pragma once
+
+#include <httplib.h>
+
+#include <string>
+
+#include "config/config.h"
+
+namespace pgrt {
+
+std::string EnvOr(const Environment& env, const std::string& name, const std::string& fallback);
+
+// `read_timeout_s`: how long one answer may take.
+httplib::Client LocalApi(const Environment& env, int read_timeout_s = 10);
+
+std::string ApiToken(const Environment& env);
+
+}  // namespace pgrt
