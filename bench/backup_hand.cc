@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -128,7 +129,7 @@ Status HandPgBackRest::Restore() {
                            restore_sock_ + " -c archive_mode=off";
   PGRT_RETURN_IF_ERROR(Run("pg_ctl start",
                            {JoinPath(testing::PgBinDir(), "pg_ctl"), "start", "-w", "-t", "3600",
-                            "-D", restore_dir_, "-l", dir_.Sub("restore.log"), "-o", opts},
+                            "-D", restore_dir_, "-l", dir_.Sub("hand/restore.log"), "-o", opts},
                            3600),
                        "hand restore");
   ConnParams params = {{"host", "127.0.0.1"}, {"port", std::to_string(restore_port_)},
@@ -149,7 +150,7 @@ Status HandPgBackRest::StopRestored() {
 
 std::string HandPgBackRest::Log() const {
   std::string out;
-  for (const std::string& path : {log_, dir_.Sub("restore.log")}) {
+  for (const std::string& path : {log_, dir_.Sub("hand/restore.log")}) {
     std::ifstream in(path);
     std::stringstream ss;
     ss << in.rdbuf();

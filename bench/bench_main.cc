@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 
+#include "backup_bench.h"
 #include "figures.h"
 #include "report.h"
 
@@ -19,11 +20,17 @@ int Repetitions() {
   return n < 1 ? 1 : (n > 100 ? 100 : n);
 }
 
-double Mb(const std::vector<double>& kb) { return pgrt::bench::Median(kb) / 1024.0; }
+// Median of kB samples as "14.7".
+std::string Mb(const std::vector<double>& kb) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", pgrt::bench::Median(kb) / 1024.0);
+  return buf;
+}
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "backup") return pgrt::bench::RunBackupBench();
   using namespace pgrt::bench;
   const int reps = Repetitions();
   std::cout << "pgrt bench  " << MachineLine() << "  reps=" << reps << "\n" << std::flush;

@@ -59,14 +59,16 @@ pick_engine() {
 }
 
 # Podman's configuration for this machine kind: runc (crun fails on its cgroup setup),
-# cgroupfs, a file event log, the host network; storage under the cache directory; and no
-# registry to search for short names, so nothing can be pulled by accident.
+# cgroupfs, a file event log, the host network, explicit ulimits (the inherited ones are refused
+# by runc here); storage under the cache directory; and no registry to search for short names,
+# so nothing can be pulled by accident.
 podman_config() {
   mkdir -p "$cache/podman"
   if [ -z "${CONTAINERS_CONF:-}" ]; then
     cat >"$cache/podman/containers.conf" <<'CONF'
 [containers]
 netns = "host"
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 
 [engine]
 runtime = "runc"
@@ -90,11 +92,9 @@ CONF
   fi
 }
 
+# Podman, runc, podman-compose, debootstrap: a no-op when all are installed.
 ensure_podman() {
-  if ! command -v podman >/dev/null || ! command -v runc >/dev/null; then
-    log "installing podman and runc"
-    scripts/install-deps.sh --container
-  fi
+  scripts/install-deps.sh --container
 }
 
 # --- base image ---------------------------------------------------------------------------

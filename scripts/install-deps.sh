@@ -4,12 +4,13 @@
 #
 #   scripts/install-deps.sh              what `make test` needs
 #   scripts/install-deps.sh --container  only the container tools of `make image`/`make test-image`
-#                                        (podman with runc, debootstrap); optional, never needed
-#                                        by `make test`
+#                                        (podman with runc, podman-compose, debootstrap);
+#                                        optional, never needed by `make test`
 set -euo pipefail
 
 if [ "${1:-}" = "--container" ]; then
-  packages=(podman runc uidmap slirp4netns fuse-overlayfs debootstrap debian-archive-keyring)
+  packages=(podman runc uidmap slirp4netns fuse-overlayfs debootstrap debian-archive-keyring
+    podman-compose)
 else
   packages=(
     # build

@@ -205,11 +205,13 @@ def check_file(problems, path, known):
 
 def engine_config(path):
     """`config` of a real compose implementation, when one can run here."""
-    for argv in (["docker", "compose"], ["podman-compose"]):
+    # docker compose: the plugin must be there. podman-compose: `config` came after 1.0.3.
+    for argv, probe_args, needs in ((["docker", "compose"], ["version"], ""),
+                                    (["podman-compose"], ["--help"], "config")):
         if not shutil.which(argv[0]):
             continue
-        probe = subprocess.run(argv + ["version"], capture_output=True, text=True, timeout=60)
-        if probe.returncode != 0:
+        probe = subprocess.run(argv + probe_args, capture_output=True, text=True, timeout=60)
+        if probe.returncode != 0 or needs not in probe.stdout:
             continue
         cmd = argv + ["-f", path, "config"]
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -230,7 +232,8 @@ def main():
                 problems.check(rc == 0, name, f"`{tool} config` failed:\n{out}")
                 print(f"{name}: `{tool} config` exit {rc}")
             else:
-                print(f"{name}: no docker compose / podman-compose here: structural checks only")
+                print(f"{name}: no docker compose or podman-compose with `config` here: "
+                      "structural checks only")
     return problems.finish("validate_compose")
 
 

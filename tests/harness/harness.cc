@@ -1,19 +1,18 @@
 #include "harness/harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <httplib.h>
-
-#include <dirent.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 
 #include <filesystem>
 #include <fstream>

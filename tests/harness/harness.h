@@ -119,7 +119,8 @@ int ExitCode(const std::optional<int>& wait_status);
 bool WaitUntil(const std::function<bool()>& done, milliseconds timeout,
                milliseconds step = milliseconds(10));
 
-// Whole-file helpers for test fixtures ("" when the file cannot be read).
+// Whole-file helpers for test fixtures: "" when the file cannot be read; a failed write
+// throws (gtest reports it as the failure of the test).
 std::string ReadFileOrEmpty(const std::string& path);
 void WriteFileOrDie(const std::string& path, const std::string& content, mode_t mode = 0644);
 

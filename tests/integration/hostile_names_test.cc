@@ -39,8 +39,8 @@ TEST(HostileNames, QuotedUserDatabaseAndPasswordWorkExactlyAndExtensionsAreCreat
   EXPECT_EQ(node.Query("SELECT similarity('word', 'word')::text", &error), "1") << error;
 
   // The exact password and nothing like it.
-  for (const std::string& wrong : {std::string("pa'ss"), std::string("pa''ss \"w$ord; x"),
-                                   std::string("pa'ss \"w; x")}) {
+  for (const std::string& wrong :
+       {std::string("pa'ss"), std::string("pa''ss \"w$ord; x"), std::string("pa'ss \"w; x")}) {
     ConnParams p = node.Conn();
     p["password"] = wrong;
     EXPECT_FALSE(PgConn::Connect(p).ok()) << wrong;

@@ -83,9 +83,7 @@ TEST(InvalidConfiguration, ConfigCommandExits2OnTheSameInputsAnd0OnAValidOne) {
     c.spoil(env, node.dir());
     auto config = RunPgrt({"config"}, env);
     EXPECT_EQ(config.exit_code, 2) << c.what << "\n" << config.output;
-    EXPECT_NE(config.output.find(c.variable), std::string::npos)
-        << c.what << "\n"
-        << config.output;
+    EXPECT_NE(config.output.find(c.variable), std::string::npos) << c.what << "\n" << config.output;
     ExpectNothingCreated(node, c);
   }
 }

@@ -91,7 +91,8 @@ TEST(ReplicationHaproxy, WritesThroughHaproxyFollowThePrimaryAcrossAFailover) {
       << "landed on '" << landed << "'\n"
       << ReadFileOrEmpty(log);
   // Only the primary is in rotation: every write lands there.
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(WriteThrough(*primary, frontend, "again"), primary_port);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(WriteThrough(*primary, frontend, "again"), primary_port) << ReadFileOrEmpty(log);
 
   ASSERT_EQ(ExitCode(primary->Stop(SIGTERM)), 0) << primary->Log();
   JsonResponse promoted = Call(*replica, "POST", "/__opr/replication/promote");

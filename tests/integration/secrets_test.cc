@@ -109,8 +109,8 @@ TEST(Secrets, PasswordAppearsInNoChildProcessLogApiAnswerOrConfigOutput) {
   EXPECT_EQ(leaks, "");
   EXPECT_GE(seen.size(), 8u) << "expected initdb, servers, scripts and postgres helpers";
 
-  for (const char* path : {"/__opr/status", "/__opr/timings", "/__opr/health", "/health",
-                           "/liveness", "/readiness"}) {
+  for (const char* path :
+       {"/__opr/status", "/__opr/timings", "/__opr/health", "/health", "/liveness", "/readiness"}) {
     auto res = node.Get(path);
     EXPECT_NE(res.status, 0) << path;
     EXPECT_EQ(res.body.find(kPassword), std::string::npos) << path << ": " << res.body;
@@ -119,8 +119,7 @@ TEST(Secrets, PasswordAppearsInNoChildProcessLogApiAnswerOrConfigOutput) {
   auto config = RunPgrt({"config"}, node.env());
   EXPECT_EQ(config.exit_code, 0) << config.output;
   EXPECT_EQ(config.output.find(kPassword), std::string::npos) << config.output;
-  EXPECT_NE(config.output.find("POSTGRES_PASSWORD=********"), std::string::npos)
-      << config.output;
+  EXPECT_NE(config.output.find("POSTGRES_PASSWORD=********"), std::string::npos) << config.output;
 
   ASSERT_EQ(ExitCode(node.Stop(SIGTERM)), 0);
   std::string log = node.Log();

@@ -57,7 +57,8 @@ TEST(Supervision, RestartsAKilledPostmasterAndLeavesNoOrphansOrZombies) {
   // keeps the old shared memory attached, which blocks a new postmaster.
   auto busy = PgConn::Connect(node.Conn());
   ASSERT_TRUE(busy.ok()) << busy.status().message();
-  auto busy_backend = busy->Exec("SELECT pg_backend_pid()");
+  // The timeout bounds the query should this test fail and leave the backend behind.
+  auto busy_backend = busy->Exec("SET statement_timeout = '30s'; SELECT pg_backend_pid()");
   ASSERT_TRUE(busy_backend.ok());
   const pid_t busy_pid = std::stoi(busy_backend->Get(0, 0));
   ASSERT_EQ(PQsendQuery(busy->raw(), "SELECT count(*) FROM generate_series(1, 10000000000)"), 1);

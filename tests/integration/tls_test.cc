@@ -1,7 +1,7 @@
 // TLS from POSTGRES_TLS_CERT_FILE/KEY_FILE: clients get encrypted connections, and a key file
 // readable by others (as mounted secrets often are) still works through pgrt's private copy.
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
