@@ -33,7 +33,7 @@ image:
 	scripts/build-image.sh
 
 # Builds the image and runs it for real: primary + replica, clean stop, restart, timings.
-test-image: deps build
+test-image: deps
 	scripts/test-image.sh
 
 clean:

@@ -56,7 +56,9 @@ std::string Format(const Figure& f) {
   char buf[256];
   std::snprintf(buf, sizeof buf, "%-14s pgrt=%.3fs  by_hand=%.3fs  ratio=%.3f  target<=%.2f  %s",
                 f.name, Median(f.pgrt), Median(f.hand), ratio, kTarget,
-                std::isnan(ratio) ? "MISSING" : ratio <= kTarget ? "OK" : "MISS");
+                std::isnan(ratio)  ? "MISSING"
+                : ratio <= kTarget ? "OK"
+                                   : "MISS");
   std::string out = buf;
   out += "\n    runs pgrt=[";
   for (double d : f.pgrt) out += " " + std::to_string(d).substr(0, 6);
@@ -66,8 +68,10 @@ std::string Format(const Figure& f) {
 }
 
 Env SourceEnv(const std::string& repo) {
-  return {{"PGRT_BACKUP", "pgbackrest"},         {"PGBACKREST_REPO1_PATH", repo},
-          {"PGBACKREST_REPO1_RETENTION_FULL", "2"}, {"PGRT_API_TOKEN", kToken},
+  return {{"PGRT_BACKUP", "pgbackrest"},
+          {"PGBACKREST_REPO1_PATH", repo},
+          {"PGBACKREST_REPO1_RETENTION_FULL", "2"},
+          {"PGRT_API_TOKEN", kToken},
           {"POSTGRES_SHARED_BUFFERS", "128MB"}};
 }
 
@@ -75,8 +79,8 @@ Env SourceEnv(const std::string& repo) {
 // complete for a backup and a restore of the latest.
 Status Load(PgrtNode& node, int scale) {
   auto out = testing::RunCommand(
-      {testing::PgBinDir() + "/pgbench", "-i", "-q", "-s", std::to_string(scale), "-h",
-       "127.0.0.1", "-p", std::to_string(node.pg_port()), "-U", "app", "appdb"},
+      {testing::PgBinDir() + "/pgbench", "-i", "-q", "-s", std::to_string(scale), "-h", "127.0.0.1",
+       "-p", std::to_string(node.pg_port()), "-U", "app", "appdb"},
       {{"PGPASSWORD", node.password()}});
   if (out.exit_code != 0) return Status::Error("pgbench -i: " + out.output);
   node.Query("CHECKPOINT");
@@ -106,7 +110,8 @@ double PgrtRestore(const std::string& repo, std::map<std::string, std::vector<do
                    std::vector<std::string>& errors) {
   // No PGRT_BACKUP: the restored node must not archive a new timeline into the repository
   // the next repetitions restore from.
-  PgrtNode node({{"PGRT_RESTORE_FROM", "pgbackrest"}, {"PGBACKREST_REPO1_PATH", repo},
+  PgrtNode node({{"PGRT_RESTORE_FROM", "pgbackrest"},
+                 {"PGBACKREST_REPO1_PATH", repo},
                  {"POSTGRES_SHARED_BUFFERS", "128MB"}});
   auto t0 = SteadyClock::now();
   node.Start();
@@ -119,7 +124,8 @@ double PgrtRestore(const std::string& repo, std::map<std::string, std::vector<do
   std::istringstream timings(node.Get("/__opr/timings").body);
   for (std::string line; std::getline(timings, line);) {
     size_t eq = line.find('=');
-    if (eq != std::string::npos) phases[line.substr(0, eq)].push_back(std::atof(line.c_str() + eq + 1));
+    if (eq != std::string::npos)
+      phases[line.substr(0, eq)].push_back(std::atof(line.c_str() + eq + 1));
   }
   node.Stop();
   return s;
@@ -158,9 +164,9 @@ int RunBackupBench() {
             << "  repository=" << repo << "\n"
             << std::flush;
 
-  HandTarget target{repo, source.pgdata(), source.env().at("PGRT_SOCKET_DIR"),
-                    source.pg_port(), "app", source.password(),
-                    {{"PGBACKREST_REPO1_RETENTION_FULL", "2"}}};
+  HandTarget target{
+      repo,  source.pgdata(),   source.env().at("PGRT_SOCKET_DIR"),        source.pg_port(),
+      "app", source.password(), {{"PGBACKREST_REPO1_RETENTION_FULL", "2"}}};
   HandPgBackRest hand(target);
   if (Status st = hand.Prepare(); !st.ok()) {
     std::cerr << st.message() << "\n";
@@ -203,8 +209,8 @@ int RunBackupBench() {
                "  pgrt: backup = `pgrt backup --type=full` (CLI → API → pgBackRest → status);"
                " restore = `pgrt run` on an empty PGDATA until writable\n";
   for (const std::string& e : errors) std::cout << "\nERROR " << e << "\n";
-  bool missing = backup.pgrt.empty() || backup.hand.empty() || restore.pgrt.empty() ||
-                 restore.hand.empty();
+  bool missing =
+      backup.pgrt.empty() || backup.hand.empty() || restore.pgrt.empty() || restore.hand.empty();
   return missing ? 1 : 0;
 }
 

@@ -60,22 +60,24 @@ Status HandPgBackRest::Prepare() {
        << "\npg1-socket-path=" << t_.socket_dir << "\npg1-user=" << t_.user << "\n";
   PGRT_RETURN_IF_ERROR(WriteFileAtomic(conf_, conf.str(), 0600), "hand");
   PGRT_RETURN_IF_ERROR(
-      WriteFileAtomic(passfile_, "*:" + std::to_string(t_.port) + ":*:" + t_.user + ":" +
-                                     t_.password + "\n", 0600),
+      WriteFileAtomic(passfile_,
+                      "*:" + std::to_string(t_.port) + ":*:" + t_.user + ":" + t_.password + "\n",
+                      0600),
       "hand");
   PGRT_RETURN_IF_ERROR(Chown(run_as_, conf_), "hand");
   return Chown(run_as_, passfile_);
 }
 
-Status HandPgBackRest::Run(const std::string& name, std::vector<std::string> argv,
-                           int timeout_s) {
+Status HandPgBackRest::Run(const std::string& name, std::vector<std::string> argv, int timeout_s) {
   int log = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) return ErrnoStatus("open " + log_);
   SpawnSpec spec;
   spec.name = name;
   spec.argv = std::move(argv);
-  spec.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"LANG", "C.UTF-8"},
-              {"PGPASSFILE", passfile_}, {"PGBACKREST_REPO1_PATH", t_.repo}};
+  spec.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"},
+              {"LANG", "C.UTF-8"},
+              {"PGPASSFILE", passfile_},
+              {"PGBACKREST_REPO1_PATH", t_.repo}};
   for (const auto& [k, v] : t_.pgbackrest_env) spec.env[k] = v;
   if (run_as_) {
     spec.env["HOME"] = run_as_->home;
@@ -104,10 +106,10 @@ Status HandPgBackRest::Run(const std::string& name, std::vector<std::string> arg
 }
 
 Status HandPgBackRest::Backup(const std::string& type) {
-  return Run("pgbackrest backup",
-             {"/usr/bin/pgbackrest", "--config=" + conf_, "--stanza=pgrt", "--type=" + type,
-              "backup"},
-             3600);
+  return Run(
+      "pgbackrest backup",
+      {"/usr/bin/pgbackrest", "--config=" + conf_, "--stanza=pgrt", "--type=" + type, "backup"},
+      3600);
 }
 
 Status HandPgBackRest::Restore() {
@@ -124,16 +126,17 @@ Status HandPgBackRest::Restore() {
                             "--pg1-path=" + restore_dir_, "restore"},
                            3600),
                        "hand restore");
-  const std::string opts = "-c port=" + std::to_string(restore_port_) +
-                           " -c listen_addresses=127.0.0.1 -c unix_socket_directories=" +
-                           restore_sock_ + " -c archive_mode=off";
+  const std::string opts =
+      "-c port=" + std::to_string(restore_port_) +
+      " -c listen_addresses=127.0.0.1 -c unix_socket_directories=" + restore_sock_ +
+      " -c archive_mode=off";
   PGRT_RETURN_IF_ERROR(Run("pg_ctl start",
                            {JoinPath(testing::PgBinDir(), "pg_ctl"), "start", "-w", "-t", "3600",
                             "-D", restore_dir_, "-l", dir_.Sub("hand/restore.log"), "-o", opts},
                            3600),
                        "hand restore");
-  ConnParams params = {{"host", "127.0.0.1"}, {"port", std::to_string(restore_port_)},
-                       {"user", t_.user},     {"password", t_.password},
+  ConnParams params = {{"host", "127.0.0.1"},  {"port", std::to_string(restore_port_)},
+                       {"user", t_.user},      {"password", t_.password},
                        {"dbname", "postgres"}, {"connect_timeout", "5"}};
   if (!WaitWritable(params, milliseconds(3600 * 1000)))
     return Status::Error("hand restore: never out of recovery");
@@ -141,8 +144,9 @@ Status HandPgBackRest::Restore() {
 }
 
 Status HandPgBackRest::StopRestored() {
-  Status st = Run("pg_ctl stop", {JoinPath(testing::PgBinDir(), "pg_ctl"), "stop", "-w", "-m",
-                                  "immediate", "-D", restore_dir_},
+  Status st = Run("pg_ctl stop",
+                  {JoinPath(testing::PgBinDir(), "pg_ctl"), "stop", "-w", "-m", "immediate", "-D",
+                   restore_dir_},
                   60);
   Status rm = RemoveTree(restore_dir_);
   return st.ok() ? rm : st;

@@ -85,17 +85,17 @@ Status BareCluster::RunTool(const std::string& tool, std::vector<std::string> ar
 }
 
 Status BareCluster::Initdb() {
-  return RunTool("initdb", {"-D", datadir_, "--username=" + settings_.user,
-                            "--pwfile=" + pwfile_, "--encoding=UTF8", "--auth-local=trust",
-                            "--auth-host=scram-sha-256", "--no-instructions"});
+  return RunTool("initdb", {"-D", datadir_, "--username=" + settings_.user, "--pwfile=" + pwfile_,
+                            "--encoding=UTF8", "--auth-local=trust", "--auth-host=scram-sha-256",
+                            "--no-instructions"});
 }
 
 Status BareCluster::Start() {
   std::string opts = "-c shared_buffers=" + settings_.shared_buffers +
                      " -c port=" + std::to_string(port_) +
                      " -c listen_addresses=127.0.0.1 -c unix_socket_directories=" + socket_dir_;
-  return RunTool("pg_ctl", {"start", "-w", "-t", "60", "-D", datadir_, "-l", server_log_,
-                            "-o", opts});
+  return RunTool("pg_ctl",
+                 {"start", "-w", "-t", "60", "-D", datadir_, "-l", server_log_, "-o", opts});
 }
 
 Status BareCluster::Stop() {
@@ -103,14 +103,14 @@ Status BareCluster::Stop() {
 }
 
 Status BareCluster::CreateDb() {
-  return RunTool("createdb", {"-h", socket_dir_, "-p", std::to_string(port_), "-U",
-                              settings_.user, settings_.db});
+  return RunTool("createdb", {"-h", socket_dir_, "-p", std::to_string(port_), "-U", settings_.user,
+                              settings_.db});
 }
 
 Status BareCluster::QueryOnce() {
   return RunTool("psql",
-                 {"-X", "-q", "-h", "127.0.0.1", "-p", std::to_string(port_), "-U",
-                  settings_.user, "-d", settings_.db, "-c", "SELECT 1"},
+                 {"-X", "-q", "-h", "127.0.0.1", "-p", std::to_string(port_), "-U", settings_.user,
+                  "-d", settings_.db, "-c", "SELECT 1"},
                  {{"PGPASSWORD", settings_.password}, {"PGCONNECT_TIMEOUT", "5"}});
 }
 

@@ -181,13 +181,16 @@ void RunRepetition(Results& r, bool pgrt_first) {
     return true;
   };
 
-  if (!pair(&r.first_boot, [&] { return pgrt.FirstBoot(r); }, [&] { return bare.FirstBoot(); }))
+  if (!pair(
+          &r.first_boot, [&] { return pgrt.FirstBoot(r); }, [&] { return bare.FirstBoot(); }))
     return;
-  if (!pair(nullptr, [&] { return pgrt.StopQuietly(); }, [&] { return bare.StopQuietly(); }))
+  if (!pair(
+          nullptr, [&] { return pgrt.StopQuietly(); }, [&] { return bare.StopQuietly(); }))
     return;
   Step bare_restart;
-  if (!pair(&r.restart, [&] { return pgrt.Restart(r); },
-            [&] { return bare_restart = bare.Restart(); }))
+  if (!pair(
+          &r.restart, [&] { return pgrt.Restart(r); },
+          [&] { return bare_restart = bare.Restart(); }))
     return;
 
   // Both idle at once, then each one's memory.
@@ -196,7 +199,8 @@ void RunRepetition(Results& r, bool pgrt_first) {
   pgrt.RecordIdleMemory(r);
   bare.RecordIdleMemory(r);
 
-  if (!pair(&r.sigterm, [&] { return pgrt.SigtermToExit(); }, [&] { return bare.StopFast(); }))
+  if (!pair(
+          &r.sigterm, [&] { return pgrt.SigtermToExit(); }, [&] { return bare.StopFast(); }))
     return;
   Step crash = pgrt.Kill9ToQuery();
   if (!crash.ok()) {

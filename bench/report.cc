@@ -58,24 +58,25 @@ double PairedRatio(const Samples& s) {
 }
 
 std::string FormatFigure(const FigureSpec& f) {
-  double p = Median(f.samples->pgrt);
-  double b = Median(f.samples->baseline);
-  double ratio = PairedRatio(*f.samples);
+  const double p = Median(f.samples->pgrt);
+  const double b = Median(f.samples->baseline);
+  const double ratio = PairedRatio(*f.samples);
   std::string line = f.name;
   line.resize(std::max<size_t>(line.size(), 21), ' ');
-  line += "  pgrt=" + Value(p, f.unit) + "  baseline=" + Value(b, f.unit) + "  ratio=" +
-          (std::isnan(ratio) ? "n/a " : Fmt("%.2f", ratio));
-  double judged = f.judge == Judge::kRatio ? ratio : p;
+  line += "  pgrt=" + Value(p, f.unit) + "  baseline=" + Value(b, f.unit) +
+          "  ratio=" + (std::isnan(ratio) ? "n/a " : Fmt("%.2f", ratio));
+  // Judged on the ratio, or on pgrt's own value (targets in MB, samples in kB).
+  double judged = ratio;
+  double target = f.target;
   if (f.judge == Judge::kRatio) {
     line += "  target<=" + Fmt("%.2f", f.target);
   } else {
-    double target = std::string(f.unit) == "MB" ? f.target * 1024.0 : f.target;
+    judged = p;
+    if (std::string(f.unit) == "MB") target *= 1024.0;
     line += "  target<=" + Value(target, f.unit);
-    judged = p / target;  // ≤ 1 meets it
   }
-  double limit = f.judge == Judge::kRatio ? f.target : 1.0;
   if (std::isnan(judged)) return line + "  ERROR";
-  return line + (judged <= limit ? "  OK" : "  MISS");
+  return line + (judged <= target ? "  OK" : "  MISS");
 }
 
 std::string FormatRuns(const FigureSpec& f) {

@@ -168,7 +168,10 @@ ensure_base() {
     return
   fi
   local tarball="$cache/bookworm-minbase-r$BASE_RECIPE.tar"
-  [ -s "$tarball" ] || make_rootfs_tarball "$tarball"
+  if [ ! -s "$tarball" ]; then
+    find "$cache" -maxdepth 1 -name 'bookworm-minbase-r*.tar' -delete  # other recipes' rootfs
+    make_rootfs_tarball "$tarball"
+  fi
   log "importing $tarball as $base"
   "$engine" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
@@ -184,7 +187,7 @@ ensure_base() {
 mode=build
 case "${1:-}" in
   --base-only) mode=base ;;
-  --print-env) mode=env ;;
+  --print-env) mode="env" ;;
   --probe) mode=probe ;;
   "") ;;
   *) die "usage: $0 [--base-only|--print-env|--probe]" ;;
@@ -194,7 +197,8 @@ mkdir -p "$cache"
 engine=$(pick_engine)
 if [ "$engine" = podman ]; then
   if [ "$mode" = probe ]; then
-    (ensure_podman) || { log "cannot run containers: podman is not installed and could not be installed"; exit 1; }
+    (ensure_podman) ||
+      { log "cannot run containers: podman is missing and could not be installed"; exit 1; }
   else
     ensure_podman
   fi
@@ -243,6 +247,12 @@ if [ "$engine" = podman ]; then
 else
   docker build --network host --build-arg "BASE_IMAGE=$base" ${PGRT_BUILD_ARGS:-} \
     -f deploy/Containerfile -t "$image" .
+fi
+# Each build of new sources leaves the previous builder stage behind, unnamed. In the storage
+# this script owns, drop those older than a day (newer ones are the layer cache of the next
+# build); a storage configured by the caller is left alone.
+if [ "$engine" = podman ] && [ "$CONTAINERS_STORAGE_CONF" = "$cache/podman/storage.conf" ]; then
+  podman image prune -f --filter until=24h >/dev/null 2>&1 || true
 fi
 size=$("$engine" image inspect --format '{{.Size}}' "$image")
 log "built $image in $(($(date +%s) - start)) s, $((size / 1000000)) MB ($engine)"

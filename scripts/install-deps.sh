@@ -22,7 +22,7 @@ else
     # test and benchmark peers
     haproxy prometheus prometheus-postgres-exporter curl iproute2 procps
     # deploy/ validators (tests/deploy)
-    python3 python3-yaml
+    python3 python3-yaml python3-kubernetes
   )
 fi
 

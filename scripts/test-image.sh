@@ -2,9 +2,9 @@
 # `make test-image`: builds the image (scripts/build-image.sh), then proves it with real
 # containers on the host network, on free loopback ports:
 #   1. the image: pgrt, postgres, pgBackRest, PgBouncer present; no compiler or headers
-#   2. start to healthy, container vs the same pgrt on the host (build/pgrt), first start
-#      (initdb) and restart, medians of PGRT_TEST_IMAGE_RUNS runs; prints the ratios
-#   3. a non-root start (--user postgres, as the Kubernetes manifests run it)
+#   2. start to healthy, container vs the same pgrt on the host (the image's binary, copied
+#      out), first start (initdb) and restart, medians of PGRT_TEST_IMAGE_RUNS runs; ratios
+#   3. the Kubernetes manifests' setup: uid 999, read-only root, emptyDir-like /run and /tmp
 #   4. a primary and a replica (secrets as *_FILE, mounted files): write on the primary,
 #      read on the replica, `pgrt healthcheck` and the image's HEALTHCHECK inside, every
 #      postgres process runs as postgres
@@ -32,7 +32,6 @@ fi
 eval "$(scripts/build-image.sh --print-env)"
 engine="$PGRT_ENGINE"
 image="$PGRT_IMAGE"
-[ -x build/pgrt ] || make build >/dev/null || fail "build/pgrt is needed for the host comparison"
 
 # --- bookkeeping: what this run created, removed by id at exit --------------------------------
 
@@ -56,7 +55,7 @@ cleanup() {
       timeout 20 "$engine" logs --tail 25 "$c" >&2 2>&1 || true
     done
   fi
-  for c in "${containers[@]}"; do timeout 60 "$engine" rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
+  for c in "${containers[@]}"; do timeout 60 "$engine" rm -f -v -t 0 "$c" >/dev/null 2>&1 || true; done
   for v in "${volumes[@]}"; do timeout 60 "$engine" volume rm -f "$v" >/dev/null 2>&1 || true; done
   rm -rf "$scratch"
   exit "$rc"
@@ -64,7 +63,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'echo "test-image: FAIL: over ${test_timeout}s" >&2; exit 124' TERM
-(sleep "$test_timeout" && kill -TERM $$) 2>/dev/null &
+# The watchdog: TERM to this script after $test_timeout s; its own sleep goes with it, and it
+# holds no output open (CI reads this script's output to the end).
+(
+  trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
+  sleep "$test_timeout" &
+  sleeper=$!
+  wait "$sleeper" && kill -TERM $$
+) >/dev/null 2>&1 &
 watchdog=$!
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -102,6 +108,14 @@ e() {
   grep -v 'unable to get systemd connection' "$scratch/engine.err" >&2 || true
   return "$rc"
 }
+
+# The host side of the start-time comparison runs the image's own pgrt binary (built against
+# the same Debian libraries), so the two differ only by the container.
+host_pgrt="$scratch/pgrt"
+e create --name "$tag-extract" "$image" >/dev/null || fail "create $tag-extract"
+containers+=("$tag-extract")
+e cp "$tag-extract:/usr/local/bin/pgrt" "$host_pgrt" || fail "copy pgrt out of the image"
+"$host_pgrt" version >/dev/null || fail "the image's pgrt does not run on this host"
 
 secrets="$scratch/secrets"
 mkdir -p "$secrets"
@@ -180,7 +194,7 @@ host_start() {  # host_start PGDATA PG_PORT API_PORT → sets host_pid
     export POSTGRES_USER=app POSTGRES_DB=app POSTGRES_PASSWORD_FILE="$secrets/postgres_password"
     export POSTGRES_LISTEN_ADDRESSES=127.0.0.1 PGRT_API_ADDRESS=127.0.0.1
     export PGDATA="$1" POSTGRES_PORT="$2" PGRT_API_PORT="$3" PGRT_SOCKET_DIR="$scratch/run-$2"
-    exec setsid build/pgrt run >"$scratch/host-$2.log" 2>&1
+    exec setsid "$host_pgrt" run >"$scratch/host-$2.log" 2>&1
   ) &
   host_pid=$!
 }
@@ -223,16 +237,22 @@ awk -v r="$first_start_ratio" 'BEGIN {exit !(r <= 1.2)}' &&
   ok "first start to healthy: container/host = $first_start_ratio (target <= 1.2)" ||
   say "WARNING: first start to healthy: container/host = $first_start_ratio, over the 1.2 target"
 
-# --- 3. non-root, as Kubernetes runs it (runAsUser 999) -----------------------------------------
+# --- 3. the Kubernetes pod's setup (deploy/kubernetes) ----------------------------------------
+# uid 999 (runAsUser), read-only root, empty world-writable directories on /run and /tmp (the
+# emptyDirs), PGDATA inside the volume.
 
 read -r pg api < <(free_ports 2)
 new_volume nonroot
-start_container "$tag-nonroot" "$vol" "$pg" "$api" --user postgres; c="$cid"
+mkdir -m 1777 "$scratch/k8s-run" "$scratch/k8s-tmp"
+start_container "$tag-nonroot" "$vol" "$pg" "$api" --user postgres --read-only \
+  -v "$scratch/k8s-run:/run" -v "$scratch/k8s-tmp:/tmp" -e PGDATA=/var/lib/postgresql/data/pgdata
+c="$cid"
 wait_http "$api" /__opr/health 60 || fail "non-root container not healthy"
 [ "$(psql_in "$c" "$pg" 'select 1')" = 1 ] || fail "non-root query"
 [ "$(process_users "$c")" = postgres ] || fail "non-root: postgres runs as $(process_users "$c")"
-e rm -f -t 10 "$c" >/dev/null
-ok "non-root start (--user postgres) on a fresh volume"
+e stop "$c" >/dev/null || fail "stop"
+[ "$(e inspect --format '{{.State.ExitCode}}' "$c")" = 0 ] || fail "non-root: exit code"
+ok "the Kubernetes pod's setup: uid 999, read-only root, /run and /tmp empty, PGDATA in the volume"
 
 # --- 4. primary and replica -------------------------------------------------------------------
 

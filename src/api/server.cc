@@ -1,6 +1,7 @@
 #include "api/api.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -48,6 +49,12 @@ Status ApiServer::Start(const std::string& address, int port) {
   // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and
   // delayed ACKs add ~40 ms to every answer on a kept-alive connection.
   s.set_tcp_nodelay(true);
+  // cpp-httplib's default adds SO_REUSEPORT, which lets a second node bind the same API
+  // port and answer for this one; a taken port must be a start-up error instead.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // A kept-alive connection holds a worker: enough workers for a load balancer's checks
   // from several peers plus the occasional slow call (promote waits for postgres).
   s.new_task_queue = [] { return new httplib::ThreadPool(kApiThreads); };
@@ -56,8 +63,8 @@ Status ApiServer::Start(const std::string& address, int port) {
   s.set_write_timeout(5, 0);
   s.set_payload_max_length(64 * 1024);
   std::vector<Route> routes = BuildRoutes(ctx_);
-  for (auto* more : {&BuildReplicationRoutes, &BuildRoleCheckRoutes, &BuildBackupRoutes,
-                      &BuildMetricsRoutes}) {
+  for (auto* more :
+       {&BuildReplicationRoutes, &BuildRoleCheckRoutes, &BuildBackupRoutes, &BuildMetricsRoutes}) {
     auto extra = (*more)(ctx_);
     routes.insert(routes.end(), extra.begin(), extra.end());
   }

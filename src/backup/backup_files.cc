@@ -32,8 +32,7 @@ Status WriteBackupFiles(const NodeContext& ctx) {
   PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, p.lock_dir, 0700), "backup files");
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, p.config_file, RenderPgBackRestConfig(c), 0600),
                        "backup files");
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, p.passfile, LocalPassfileLine(c), 0600),
-                       "backup files");
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, p.passfile, LocalPassfileLine(c), 0600), "backup files");
   const std::string repo_type = PgBackRestVar(c, "PGBACKREST_REPO1_TYPE");
   const std::string repo_path = PgBackRestVar(c, "PGBACKREST_REPO1_PATH");
   if ((repo_type.empty() || repo_type == "posix") && !repo_path.empty() && repo_path[0] == '/' &&

@@ -16,9 +16,11 @@ struct Field {
   const char* name;
   int lo, hi;
 };
-constexpr Field kFields[5] = {
-    {"minute", 0, 59}, {"hour", 0, 23}, {"day-of-month", 1, 31}, {"month", 1, 12},
-    {"day-of-week", 0, 7}};
+constexpr Field kFields[5] = {{"minute", 0, 59},
+                              {"hour", 0, 23},
+                              {"day-of-month", 1, 31},
+                              {"month", 1, 12},
+                              {"day-of-week", 0, 7}};
 
 std::vector<std::string_view> Split(std::string_view s, char sep) {
   std::vector<std::string_view> out;

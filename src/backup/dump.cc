@@ -127,11 +127,11 @@ std::vector<JobStep> DumpSteps(const NodeContext& ctx, const std::vector<std::st
                        globals, tally));
   for (const std::string& db : databases) {
     const std::string file = DumpFileName(db, stamp);
-    steps.push_back(Step(ctx, "pg_dump " + db,
-                         {ctx.Bin("pg_dump"), "--format=custom", "--no-password",
-                          "--dbname=" + LocalConninfo(c, db),
-                          "--file=" + JoinPath(c.dump_dir, kDumpTempPrefix + file)},
-                         file, tally));
+    steps.push_back(Step(
+        ctx, "pg_dump " + db,
+        {ctx.Bin("pg_dump"), "--format=custom", "--no-password", "--dbname=" + LocalConninfo(c, db),
+         "--file=" + JoinPath(c.dump_dir, kDumpTempPrefix + file)},
+        file, tally));
   }
   return steps;
 }

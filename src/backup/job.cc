@@ -24,8 +24,11 @@ std::string Trim(std::string s) {
 
 ChildJob::ChildJob(EventLoop& loop, std::string name, std::string output_prefix,
                    std::vector<JobStep> steps, Done done)
-    : loop_(loop), name_(std::move(name)), prefix_(std::move(output_prefix)),
-      steps_(std::move(steps)), done_(std::move(done)) {}
+    : loop_(loop),
+      name_(std::move(name)),
+      prefix_(std::move(output_prefix)),
+      steps_(std::move(steps)),
+      done_(std::move(done)) {}
 
 ChildJob::~ChildJob() {
   if (kill_timer_) loop_.CancelTimer(kill_timer_);
@@ -47,8 +50,10 @@ Status ChildJob::Start(Millis timeout) {
 
 Status ChildJob::SpawnCurrent() {
   SpawnSpec spec = steps_[index_].spec;
-  UniqueFd out(::open((prefix_ + ".stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  UniqueFd err(::open((prefix_ + ".stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd out(
+      ::open((prefix_ + ".stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd err(
+      ::open((prefix_ + ".stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!out || !err) return ErrnoStatus("open " + prefix_ + ".stdout/.stderr");
   spec.stdout_fd = out.get();
   spec.stderr_fd = err.get();
@@ -96,11 +101,11 @@ void ChildJob::Stop(Millis grace, const std::string& why) {
   if (!running_) return;
   if (stop_reason_.empty()) stop_reason_ = why;
   if (!child_ || !child_->running()) return;
-  if (grace.count() == 0) {  // immediate, or a second, harder request
+  if (grace.count() == 0) {                      // immediate, or a second, harder request
     child_->SignalGroup(SIGKILL).IgnoreError();  // the exit arrives through the reaper
     return;
   }
-  if (kill_timer_) return;  // already asked to stop
+  if (kill_timer_) return;                     // already asked to stop
   child_->SignalGroup(SIGTERM).IgnoreError();  // ESRCH: it is exiting; the reaper tells us
   kill_timer_ = loop_.AddTimer(grace, [this] {
     kill_timer_ = 0;

@@ -29,8 +29,8 @@ class ChildJob {
   // stopped. The job object stays valid (not running) after that.
   using Done = std::function<void(const Status&)>;
 
-  ChildJob(EventLoop& loop, std::string name, std::string output_prefix,
-           std::vector<JobStep> steps, Done done);
+  ChildJob(EventLoop& loop, std::string name, std::string output_prefix, std::vector<JobStep> steps,
+           Done done);
   ChildJob(const ChildJob&) = delete;
   ChildJob& operator=(const ChildJob&) = delete;
   ~ChildJob();  // a step still running is killed and reaped (Child's destructor)

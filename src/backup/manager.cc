@@ -7,7 +7,7 @@
 namespace pgrt {
 namespace {
 
-constexpr Millis kStopGrace{10000};          // pgBackRest and pg_dump stop in well under this
+constexpr Millis kStopGrace{10000};  // pgBackRest and pg_dump stop in well under this
 constexpr auto kRequestWait = std::chrono::seconds(10);
 constexpr auto kInfoWait = std::chrono::seconds(90);
 
@@ -16,7 +16,10 @@ constexpr auto kInfoWait = std::chrono::seconds(90);
 const char* ToString(JobKind k) { return k == JobKind::kBackup ? "backup" : "dump"; }
 
 BackupManager::BackupManager(const NodeContext& ctx, const NodeState& state, EventLoop& loop)
-    : ctx_(ctx), state_(state), loop_(loop), backup_(std::make_unique<Slot>()),
+    : ctx_(ctx),
+      state_(state),
+      loop_(loop),
+      backup_(std::make_unique<Slot>()),
       dump_(std::make_unique<Slot>()) {
   Publish();
 }
@@ -39,8 +42,8 @@ void BackupManager::Start() {
       spdlog::error("{} schedule \"{}\": {}", ToString(kind), expr, cron.status().message());
       return;
     }
-    auto s = std::make_unique<Schedule>(
-        Schedule{kind, FireTracker(*cron, loop_.clock().WallNow()), 0});
+    auto s =
+        std::make_unique<Schedule>(Schedule{kind, FireTracker(*cron, loop_.clock().WallNow()), 0});
     if (!s->tracker.next()) {
       spdlog::warn("{} schedule \"{}\" never fires", ToString(kind), expr);
       return;
@@ -70,14 +73,18 @@ void BackupManager::OnScheduleTimer(Schedule& s) {
     const char* what = ToString(s.kind);
     const std::string at = FormatUtc(due->at);
     if (due->missed > 0)
-      spdlog::warn("{} scheduled {} run(s) before {} missed: pgrt was late (suspended, busy or "
-                   "the clock jumped)", due->missed, what, at);
+      spdlog::warn(
+          "{} scheduled {} run(s) before {} missed: pgrt was late (suspended, busy or "
+          "the clock jumped)",
+          due->missed, what, at);
     const Slot& slot = SlotOf(s.kind);
     switch (DecideScheduledRun(state_.ready(), IsReplica(), ctx_.config.backup_on_replica,
                                slot.running.has_value())) {
       case ScheduledDecision::kSkipReplica:
-        spdlog::info("scheduled {} of {} skipped: this node is a replica "
-                     "(PGRT_BACKUP_ON_REPLICA=true runs it here)", what, at);
+        spdlog::info(
+            "scheduled {} of {} skipped: this node is a replica "
+            "(PGRT_BACKUP_ON_REPLICA=true runs it here)",
+            what, at);
         break;
       case ScheduledDecision::kMissNotReady:
         spdlog::warn("scheduled {} of {} missed: PostgreSQL is not ready", what, at);
@@ -167,8 +174,7 @@ void BackupManager::Stop(bool immediate, std::function<void()> done) {
 }
 
 void BackupManager::MaybeFinishStop() {
-  if (!stopping_ || backup_->busy() || dump_->busy() || (info_job_ && info_job_->running()))
-    return;
+  if (!stopping_ || backup_->busy() || dump_->busy() || (info_job_ && info_job_->running())) return;
   for (auto& w : info_waiters_) w->set_value(Status::Error("pgrt is shutting down"));
   info_waiters_.clear();
   auto done = std::move(on_stopped_);

@@ -28,8 +28,10 @@ JobStep LatestStep(const NodeContext& ctx, std::shared_ptr<std::optional<BackupR
   const std::string stanza = StanzaName(ctx.config);
   step.after = [latest, stanza](const std::string& out) {
     auto r = LatestBackup(out, stanza);
-    if (r.ok()) *latest = *r;
-    else spdlog::warn("reading the repository: {}", r.status().message());
+    if (r.ok())
+      *latest = *r;
+    else
+      spdlog::warn("reading the repository: {}", r.status().message());
     return Status::Ok();
   };
   return step;
@@ -58,8 +60,10 @@ JobRequest BackupManager::StartJob(JobKind kind, const std::string& type,
     r.type = "logical";
   }
   if (slot.running)
-    return {409, std::string("a ") + ToString(kind) + " is already running (id " +
-                     std::to_string(slot.running->id) + ")", 0};
+    return {409,
+            std::string("a ") + ToString(kind) + " is already running (id " +
+                std::to_string(slot.running->id) + ")",
+            0};
   r.id = next_id_++;
   if (slot.busy()) {  // the stanza check: the backup follows it
     pending_backup_.emplace(r, false);
@@ -67,8 +71,8 @@ JobRequest BackupManager::StartJob(JobKind kind, const std::string& type,
     Publish();
     return {202, "backup queued behind the stanza check", r.id};
   }
-  Status st = kind == JobKind::kBackup ? LaunchBackup(r, !stanza_ready_ && !IsReplica())
-                                       : LaunchDump(r);
+  Status st =
+      kind == JobKind::kBackup ? LaunchBackup(r, !stanza_ready_ && !IsReplica()) : LaunchDump(r);
   if (!st.ok()) return {500, st.message(), 0};
   return {202, std::string(ToString(kind)) + " started", r.id};
 }
@@ -90,8 +94,9 @@ Status BackupManager::LaunchBackup(JobRecord record, bool create_stanza) {
   steps.push_back(PgBackRestStep(ctx_, "backup", options));
   steps.push_back(LatestStep(ctx_, slot.latest));
   const BackupPaths p = BackupPaths::From(ctx_.config);
-  slot.job = std::make_unique<ChildJob>(loop_, "backup", Output(p, "backup"), std::move(steps),
-                                        [this](const Status& st) { OnJobDone(JobKind::kBackup, st); });
+  slot.job =
+      std::make_unique<ChildJob>(loop_, "backup", Output(p, "backup"), std::move(steps),
+                                 [this](const Status& st) { OnJobDone(JobKind::kBackup, st); });
   PGRT_RETURN_IF_ERROR(slot.job->Start(), "backup");
   spdlog::info("backup {} started ({}, {})", record.id,
                record.type.empty() ? "pgBackRest's default type" : record.type, record.trigger);
@@ -115,9 +120,9 @@ void BackupManager::LaunchStanzaCheck() {
   }
   steps.push_back(LatestStep(ctx_, slot.latest));
   const BackupPaths p = BackupPaths::From(ctx_.config);
-  slot.job = std::make_unique<ChildJob>(loop_, "stanza check", Output(p, "stanza"),
-                                        std::move(steps),
-                                        [this](const Status& st) { OnJobDone(JobKind::kBackup, st); });
+  slot.job =
+      std::make_unique<ChildJob>(loop_, "stanza check", Output(p, "stanza"), std::move(steps),
+                                 [this](const Status& st) { OnJobDone(JobKind::kBackup, st); });
   if (Status st = slot.job->Start(); !st.ok()) {
     stanza_error_ = st.message();
     spdlog::warn("pgBackRest stanza: {}", st.message());
@@ -136,9 +141,9 @@ Status BackupManager::LaunchDump(JobRecord record) {
   slot.stamp = DumpStamp(record.started);
   slot.tally = std::make_shared<DumpTally>();
   const BackupPaths p = BackupPaths::From(ctx_.config);
-  slot.job = std::make_unique<ChildJob>(loop_, "dump", Output(p, "dump"),
-                                        DumpSteps(ctx_, *dbs, slot.stamp, slot.tally),
-                                        [this](const Status& st) { OnJobDone(JobKind::kDump, st); });
+  slot.job = std::make_unique<ChildJob>(
+      loop_, "dump", Output(p, "dump"), DumpSteps(ctx_, *dbs, slot.stamp, slot.tally),
+      [this](const Status& st) { OnJobDone(JobKind::kDump, st); });
   PGRT_RETURN_IF_ERROR(slot.job->Start(), "dump");
   spdlog::info("dump {} started: globals and {} database(s) into {}", record.id, dbs->size(),
                ctx_.config.dump_dir);
@@ -157,8 +162,12 @@ void BackupManager::OnJobDone(JobKind kind, const Status& st) {
     }
     if (*slot.latest && !slot.last) {
       const BackupRecord& b = **slot.latest;
-      JobRecord r{.type = b.type, .trigger = "repository", .ok = true, .label = b.label,
-                  .size_bytes = b.repository_bytes, .database_bytes = b.database_bytes};
+      JobRecord r{.type = b.type,
+                  .trigger = "repository",
+                  .ok = true,
+                  .label = b.label,
+                  .size_bytes = b.repository_bytes,
+                  .database_bytes = b.database_bytes};
       r.started = std::chrono::system_clock::from_time_t(b.start_time);
       r.finished = std::chrono::system_clock::from_time_t(b.stop_time);
       slot.last = r;
@@ -179,8 +188,10 @@ void BackupManager::OnJobDone(JobKind kind, const Status& st) {
       r.size_bytes = slot.tally->bytes;
       if (st.ok()) {
         auto pruned = PruneDumps(ctx_.config.dump_dir, now, ctx_.config.dump_retention_days);
-        if (pruned.ok()) r.pruned = static_cast<int>(pruned->size());
-        else spdlog::warn("{}", pruned.status().message());
+        if (pruned.ok())
+          r.pruned = static_cast<int>(pruned->size());
+        else
+          spdlog::warn("{}", pruned.status().message());
         for (const auto& name : pruned.ok() ? *pruned : std::vector<std::string>())
           spdlog::info("dump retention: removed {}", name);
       } else {
@@ -229,8 +240,10 @@ void BackupManager::StartInfo() {
   info_job_ = std::make_unique<ChildJob>(loop_, "info", Output(p, "info"), std::move(steps),
                                          [this, out](const Status& st) {
                                            for (auto& w : info_waiters_) {
-                                             if (st.ok()) w->set_value(*out);
-                                             else w->set_value(st);
+                                             if (st.ok())
+                                               w->set_value(*out);
+                                             else
+                                               w->set_value(st);
                                            }
                                            info_waiters_.clear();
                                            MaybeFinishStop();

@@ -65,14 +65,25 @@ std::string RenderPgBackRestConfig(const Config& c) {
          "[global]\n"
          // Output goes to pgrt (and its log); no log file to keep writable.
          "log-level-file=off\n"
-         "lock-path=" << p.lock_dir << "\n"
+         "lock-path="
+      << p.lock_dir
+      << "\n"
          // Backups start with an immediate checkpoint instead of waiting for the next one.
          "start-fast=y\n"
-         "\n[" << StanzaName(c) << "]\n"
-         "pg1-path=" << c.pgdata << "\n"
-         "pg1-port=" << c.port << "\n"
-         "pg1-socket-path=" << c.socket_dir << "\n"
-         "pg1-user=" << c.user << "\n";
+         "\n["
+      << StanzaName(c)
+      << "]\n"
+         "pg1-path="
+      << c.pgdata
+      << "\n"
+         "pg1-port="
+      << c.port
+      << "\n"
+         "pg1-socket-path="
+      << c.socket_dir
+      << "\n"
+         "pg1-user="
+      << c.user << "\n";
   return out.str();
 }
 
@@ -83,8 +94,7 @@ std::string LocalPassfileLine(const Config& c) {
 
 std::vector<std::string> PgBackRestArgv(const Config& c, const std::string& command,
                                         const std::vector<std::string>& options) {
-  std::vector<std::string> argv = {kPgBackRestBin,
-                                   "--config=" + BackupPaths::From(c).config_file,
+  std::vector<std::string> argv = {kPgBackRestBin, "--config=" + BackupPaths::From(c).config_file,
                                    "--stanza=" + StanzaName(c)};
   argv.insert(argv.end(), options.begin(), options.end());
   argv.push_back(command);
@@ -103,8 +113,8 @@ std::string ArchiveGetCommand(const Config& c, const std::string& pg_path) {
   return CommandLine(PgBackRestArgv(c, "archive-get", options)) + " %f \"%p\"";
 }
 
-std::map<std::string, std::string> PgBackRestEnvironment(
-    const Config& c, std::map<std::string, std::string> base) {
+std::map<std::string, std::string> PgBackRestEnvironment(const Config& c,
+                                                         std::map<std::string, std::string> base) {
   for (const auto& [k, v] : c.pgbackrest_env) base[k] = v;
   base["PGPASSFILE"] = BackupPaths::From(c).passfile;
   return base;

@@ -38,7 +38,7 @@ struct BackupPaths {
 // PGBACKREST_STANZA when given, else "pgrt".
 std::string StanzaName(const Config& c);
 
-bool PgBackRestEnabled(const Config& c);  // PGRT_BACKUP=pgbackrest
+bool PgBackRestEnabled(const Config& c);   // PGRT_BACKUP=pgbackrest
 bool RuntimeFilesNeeded(const Config& c);  // backups, a restore or dumps
 
 // pgbackrest.conf: pgrt's defaults; PGBACKREST_* variables override any of them.
@@ -57,8 +57,8 @@ std::string ArchiveGetCommand(const Config& c, const std::string& pg_path = "");
 
 // The environment of a pgBackRest child: `base` (scrubbed) plus every PGBACKREST_* variable
 // and PGPASSFILE.
-std::map<std::string, std::string> PgBackRestEnvironment(
-    const Config& c, std::map<std::string, std::string> base);
+std::map<std::string, std::string> PgBackRestEnvironment(const Config& c,
+                                                         std::map<std::string, std::string> base);
 
 // Adds the PGBACKREST_* variables to postgres's own environment when archiving through
 // pgBackRest: archive_command and restore_command run it as postgres's children.

@@ -22,16 +22,19 @@ constexpr Millis kStopLimit{10LL * 60 * 1000};
 
 std::vector<std::string> ServerArgs(const Config& c, const std::string& datadir,
                                     const std::string& private_dir) {
-  std::vector<std::string> a = {
-      "-c", "listen_addresses=", "-c", "unix_socket_directories=" + private_dir,
-      "-p", std::to_string(c.port), "-c", "hba_file=" + JoinPath(private_dir, "pg_hba.conf"),
-      "-c", "hot_standby=off", "-c", "synchronous_standby_names=", "-c", "ssl=off",
-      "-c", "restore_command=" + ArchiveGetCommand(c, datadir)};
+  std::vector<std::string> a = {"-c", "listen_addresses=",
+                                "-c", "unix_socket_directories=" + private_dir,
+                                "-p", std::to_string(c.port),
+                                "-c", "hba_file=" + JoinPath(private_dir, "pg_hba.conf"),
+                                "-c", "hot_standby=off",
+                                "-c", "synchronous_standby_names=",
+                                "-c", "ssl=off",
+                                "-c", "restore_command=" + ArchiveGetCommand(c, datadir)};
   // With archiving on, the new timeline's history file is archived from the start; a
   // later restore of this node's backups needs it to follow the timeline switch.
   if (PgBackRestEnabled(c)) {
-    a.insert(a.end(), {"-c", "archive_mode=on", "-c",
-                       "archive_command=" + ArchivePushCommand(c, datadir)});
+    a.insert(a.end(),
+             {"-c", "archive_mode=on", "-c", "archive_command=" + ArchivePushCommand(c, datadir)});
   } else {
     a.insert(a.end(), {"-c", "archive_mode=off"});
   }
@@ -70,21 +73,27 @@ Status SetSuperuserPassword(PgConn& conn, const Config& c) {
 }
 
 Status FinishOnPromotedServer(const Config& c, const std::string& socket_dir) {
-  auto conn = PgConn::Connect({{"host", socket_dir}, {"port", std::to_string(c.port)},
-                               {"user", c.user}, {"dbname", "template1"},
-                               {"connect_timeout", "10"}, {"application_name", "pgrt-restore"}});
+  auto conn = PgConn::Connect({{"host", socket_dir},
+                               {"port", std::to_string(c.port)},
+                               {"user", c.user},
+                               {"dbname", "template1"},
+                               {"connect_timeout", "10"},
+                               {"application_name", "pgrt-restore"}});
   if (!conn.ok()) return conn.status().Wrap("connect as POSTGRES_USER");
   auto rec = conn->Exec("SELECT pg_is_in_recovery()");
   if (!rec.ok()) return rec.status();
   if (rec->Get(0, 0) != "f") return Status::Error("still in recovery after replay");
   PGRT_RETURN_IF_ERROR(SetSuperuserPassword(*conn, c), "POSTGRES_USER");
+  // What pgBackRest wrote into postgresql.auto.conf (and any older recovery setting there).
+  auto present = conn->Exec(
+      "SELECT DISTINCT name FROM pg_file_settings WHERE sourcefile LIKE '%/postgresql.auto.conf'"
+      " AND (name = 'restore_command' OR name LIKE 'recovery\\_target%')");
+  if (!present.ok()) return present.status().Wrap("reset recovery settings");
   // ALTER SYSTEM refuses to run in a transaction block: one statement each.
-  for (const char* name : {"restore_command", "recovery_target", "recovery_target_lsn",
-                           "recovery_target_name", "recovery_target_time", "recovery_target_xid",
-                           "recovery_target_inclusive", "recovery_target_action",
-                           "recovery_target_timeline"}) {
-    PGRT_RETURN_IF_ERROR(conn->Exec(std::string("ALTER SYSTEM RESET ") + name),
-                         "reset recovery settings");
+  for (int i = 0; i < present->rows(); ++i) {
+    auto name = conn->QuoteIdent(present->Get(i, 0));
+    if (!name.ok()) return name.status();
+    PGRT_RETURN_IF_ERROR(conn->Exec("ALTER SYSTEM RESET " + *name), "reset recovery settings");
   }
   return Status::Ok();
 }
@@ -109,9 +118,9 @@ void Relay(const std::string& log) {
 Status ReplayAndPromote(const NodeContext& ctx, Waiter& waiter, const std::string& datadir,
                         const std::string& private_dir) {
   const Config& c = ctx.config;
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(private_dir, "pg_hba.conf"),
-                                      "local all all trust\n", 0600),
-                       "replay");
+  PGRT_RETURN_IF_ERROR(
+      WriteOwnedFile(ctx, JoinPath(private_dir, "pg_hba.conf"), "local all all trust\n", 0600),
+      "replay");
   const std::string log_path = JoinPath(private_dir, "replay.log");
   UniqueFd log_fd(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log_fd) return ErrnoStatus("open " + log_path);
@@ -127,7 +136,7 @@ Status ReplayAndPromote(const NodeContext& ctx, Waiter& waiter, const std::strin
   spdlog::info("replaying WAL from the repository (pid {})", server.pid());
   Status st = waiter.WaitUntil(
       [&] { return !server.running() || PostmasterStatus(datadir, server.pid()) == "ready"; },
-      kReplayLimit, Millis(10), "replay", &server);
+      kReplayLimit, Millis(2), "replay", &server);
   if (st.ok() && !server.running()) {
     std::string log = ReadOrEmpty(log_path);
     Relay(log);
@@ -138,8 +147,10 @@ Status ReplayAndPromote(const NodeContext& ctx, Waiter& waiter, const std::strin
   if (st.ok()) st = server.Signal(SIGINT);
   if (st.ok()) {
     auto ws = waiter.WaitFor(server, kStopLimit);
-    if (!ws.ok()) st = ws.status().Wrap("stop");
-    else if (!ExitedCleanly(*ws)) st = Status::Error("stop: postgres " + DescribeWaitStatus(*ws));
+    if (!ws.ok())
+      st = ws.status().Wrap("stop");
+    else if (!ExitedCleanly(*ws))
+      st = Status::Error("stop: postgres " + DescribeWaitStatus(*ws));
   }
   Relay(ReadOrEmpty(log_path));
   return st;  // on error the Child's destructor kills and reaps what is left

@@ -47,11 +47,12 @@ Status RunPgBackRestRestore(const NodeContext& ctx, Waiter& waiter, const std::s
   auto r = waiter.Run(spec, /*capture=*/true);
   if (!r.ok()) return r.status();
   if (ExitedCleanly(r->wait_status)) return Status::Ok();
-  std::string why = "pgbackrest restore " + DescribeWaitStatus(r->wait_status) + ": " +
-                    Tail(r->output);
+  std::string why =
+      "pgbackrest restore " + DescribeWaitStatus(r->wait_status) + ": " + Tail(r->output);
   if (r->output.find("unable to find backup set") != std::string::npos)
-    why += " (the target must be at least a second after the end of a backup; "
-           "PGBACKREST_SET names the backup to start from)";
+    why +=
+        " (the target must be at least a second after the end of a backup; "
+        "PGBACKREST_SET names the backup to start from)";
   return Status::Error(why);
 }
 
@@ -83,7 +84,8 @@ Status RestoreFromPgBackRest(const NodeContext& ctx, Waiter& waiter, Timings& ti
   PGRT_RETURN_IF_ERROR(WriteManagedFilesInto(ctx, l.init_scratch), "restore");
   Status replay = ReplayAndPromote(ctx, waiter, l.init_scratch, priv->path());
   if (!replay.ok()) return replay.Wrap("restore: recovery up to " + TargetText(c));
-  PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "restore");
+  // No syncfs() here (unlike initdb --no-sync): pgBackRest syncs what it restores, postgres
+  // synced the data directory when the replay started and its shutdown checkpoint the rest.
   timings.EndPhase("recover", clock.Now());
 
   PGRT_RETURN_IF_ERROR(

@@ -7,7 +7,7 @@ namespace pgrt {
 
 enum class ScheduledDecision {
   kRun,
-  kSkipReplica,  // expected: logged at info level
+  kSkipReplica,   // expected: logged at info level
   kMissNotReady,  // missed: logged as a warning
   kMissBusy,
 };

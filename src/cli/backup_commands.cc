@@ -16,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 constexpr auto kPoll = std::chrono::milliseconds(100);  // a local, cheap GET
-constexpr int kUnreachableLimit = 300;  // polls: 30 s without an answer
+constexpr int kUnreachableLimit = 300;                  // polls: 30 s without an answer
 constexpr int kLostLimit = 30;  // polls (3 s) in which the node knows nothing of our run
 
 json Parse(const std::string& body) { return json::parse(body, nullptr, false); }

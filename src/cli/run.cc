@@ -26,6 +26,8 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
     std::cerr << "pgrt: invalid configuration:\n" << config.status().message() << "\n";
     return kExitUsage;
   }
+  ScrubSecretsFromProcessEnvironment();
+  env = ProcessEnvironment();
   SetupLogging(config->log_format);
   for (const auto& name : config->unknown_variables)
     spdlog::warn("unknown variable {} is ignored", name);

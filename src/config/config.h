@@ -114,6 +114,10 @@ Result<Config> LoadConfig(const Environment& env);
 // when set, each followed by "  # default" / "  # env" / "  # file" to say where it came from.
 std::string RenderEffectiveConfig(const Config& config, const Environment& env);
 
+// Blanks and removes the secret variables from this process's environment, so no copy
+// remains in /proc/self/environ or in a child between fork and exec. Call after LoadConfig.
+void ScrubSecretsFromProcessEnvironment();
+
 // docs/configuration.md's table, generated from the descriptors.
 std::string RenderConfigReference();
 

@@ -50,6 +50,14 @@ const std::vector<Rule>& Rules() {
                 "POSTGRES_REPLICATION_MODE=" + ToString(c.replication_mode) +
                 " (or POSTGRES_REPLICATION_PASSWORD_FILE)";
        }},
+      {{"POSTGRES_USER"},
+       [](const Config& c) -> Problem {
+         // initdb creates this role itself and fails half-way on these characters
+         // ("invalid character in extension owner", or its own SQL breaking).
+         if (c.user.find_first_of("\"$'\\") == std::string::npos) return std::nullopt;
+         return "POSTGRES_USER: PostgreSQL's initdb does not accept \", $, ' or \\ in the "
+                "superuser's name (other roles and POSTGRES_DB may hold them)";
+       }},
       {{"POSTGRES_REPLICATION_MODE", "POSTGRES_REPLICATION_USER", "POSTGRES_USER"},
        [](const Config& c) -> Problem {
          // The primary sets the replication role's password at every start: sharing the

@@ -7,15 +7,18 @@ using T = MetricType;
 
 // The columns of pg_stat_database that /metrics shows, with the exporter's help text.
 #define PG_STAT_DATABASE(column, help) \
-  {"pg_stat_database_" column, T::kUntyped, {"datname"}, "Counter: " help}
+  { "pg_stat_database_" column, T::kUntyped, {"datname"}, "Counter: " help }
 
 }  // namespace
 
 const char* ToString(MetricType t) {
   switch (t) {
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kCounter: return "counter";
-    case MetricType::kUntyped: return "untyped";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kUntyped:
+      return "untyped";
   }
   return "untyped";
 }
@@ -25,22 +28,32 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
       // pgrt itself.
       {"pgrt_up", T::kGauge, {}, "1: pgrt is running and answering."},
       {"pgrt_build_info", T::kGauge, {"version"}, "pgrt's version; the value is always 1."},
-      {"pgrt_postgres_restarts_total", T::kCounter, {},
+      {"pgrt_postgres_restarts_total",
+       T::kCounter,
+       {},
        "Unexpected postgres exits that pgrt restarted."},
-      {"pgrt_last_backup_age_seconds", T::kGauge, {},
+      {"pgrt_last_backup_age_seconds",
+       T::kGauge,
+       {},
        "Seconds since the newest successful backup finished (shown once a backup exists)."},
       {"pgrt_last_backup_failed", T::kGauge, {}, "1 when the most recent backup run failed."},
 
       // postgres: the server.
       {"pg_up", T::kGauge, {}, "1 when postgres answered this scrape's queries, else 0."},
-      {"pg_postmaster_start_time_seconds", T::kGauge, {},
+      {"pg_postmaster_start_time_seconds",
+       T::kGauge,
+       {},
        "Time at which postgres started, in seconds since the epoch."},
       {"pg_settings_max_connections", T::kGauge, {}, "max_connections."},
-      {"pg_stat_activity_count", T::kUntyped, {"datname", "state"},
+      {"pg_stat_activity_count",
+       T::kUntyped,
+       {"datname", "state"},
        "Gauge: client connections by database and state."},
 
       // postgres: per database.
-      {"pg_stat_database_numbackends", T::kGauge, {"datname"},
+      {"pg_stat_database_numbackends",
+       T::kGauge,
+       {"datname"},
        "Backends currently connected to this database."},
       PG_STAT_DATABASE("xact_commit", "transactions committed in this database."),
       PG_STAT_DATABASE("xact_rollback", "transactions rolled back in this database."),
@@ -55,50 +68,83 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
       {"pg_database_size_bytes", T::kGauge, {"datname"}, "Disk space used by the database."},
 
       // postgres: WAL and replication.
-      {"pg_wal_lsn_bytes", T::kGauge, {},
+      {"pg_wal_lsn_bytes",
+       T::kGauge,
+       {},
        "WAL position: the current write location on a primary, the replay location on a "
        "replica, in bytes since 0/0."},
       {"pg_replication_is_replica", T::kGauge, {}, "1 when postgres is in recovery (a replica)."},
-      {"pg_replication_lag", T::kGauge, {},
+      {"pg_replication_lag",
+       T::kGauge,
+       {},
        "Replica: seconds since the last replayed transaction, 0 when everything received is "
        "replayed."},
-      {"pg_replication_lag_bytes", T::kGauge, {},
+      {"pg_replication_lag_bytes",
+       T::kGauge,
+       {},
        "Replica: WAL received but not yet replayed, in bytes."},
-      {"pg_stat_replication_pg_wal_lsn_diff", T::kGauge, {"application_name", "client_addr", "state"},
+      {"pg_stat_replication_pg_wal_lsn_diff",
+       T::kGauge,
+       {"application_name", "client_addr", "state"},
        "Primary: bytes of WAL a standby has not replayed yet."},
-      {"pg_stat_replication_replay_lag_seconds", T::kGauge,
+      {"pg_stat_replication_replay_lag_seconds",
+       T::kGauge,
        {"application_name", "client_addr", "state"},
        "Primary: a standby's replay lag in seconds (0 when caught up and idle)."},
-      {"pg_replication_slots_pg_wal_lsn_diff", T::kGauge, {"slot_name"},
+      {"pg_replication_slots_pg_wal_lsn_diff",
+       T::kGauge,
+       {"slot_name"},
        "WAL retained by a replication slot, in bytes."},
       {"pg_replication_slots_active", T::kGauge, {"slot_name"}, "1 when the slot is in use."},
-      {"pg_stat_archiver_archived_count", T::kUntyped, {},
+      {"pg_stat_archiver_archived_count",
+       T::kUntyped,
+       {},
        "Counter: WAL files archived successfully."},
-      {"pg_stat_archiver_failed_count", T::kUntyped, {},
+      {"pg_stat_archiver_failed_count",
+       T::kUntyped,
+       {},
        "Counter: failed attempts to archive WAL files."},
-      {"pg_stat_archiver_last_archive_age", T::kGauge, {},
+      {"pg_stat_archiver_last_archive_age",
+       T::kGauge,
+       {},
        "Seconds since the last WAL file was archived (shown once one was)."},
 
       // pg_stat_statements, summed over top-level statements, when the extension is loaded
       // and created in POSTGRES_DB.
-      {"pg_stat_statements_calls_total", T::kCounter, {"datname"},
+      {"pg_stat_statements_calls_total",
+       T::kCounter,
+       {"datname"},
        "Top-level statements executed."},
-      {"pg_stat_statements_seconds_total", T::kCounter, {"datname"},
+      {"pg_stat_statements_seconds_total",
+       T::kCounter,
+       {"datname"},
        "Time spent executing top-level statements, in seconds."},
-      {"pg_stat_statements_rows_total", T::kCounter, {"datname"},
+      {"pg_stat_statements_rows_total",
+       T::kCounter,
+       {"datname"},
        "Rows retrieved or affected by top-level statements."},
 
       // PgBouncer (PGBOUNCER_ENABLED), from SHOW POOLS.
       {"pgbouncer_up", T::kGauge, {}, "1 when PgBouncer's admin console answered this scrape."},
-      {"pgbouncer_pools_client_active_connections", T::kGauge, {"database", "user"},
+      {"pgbouncer_pools_client_active_connections",
+       T::kGauge,
+       {"database", "user"},
        "Client connections linked to a server connection (cl_active)."},
-      {"pgbouncer_pools_client_waiting_connections", T::kGauge, {"database", "user"},
+      {"pgbouncer_pools_client_waiting_connections",
+       T::kGauge,
+       {"database", "user"},
        "Client connections waiting for a server connection (cl_waiting)."},
-      {"pgbouncer_pools_server_active_connections", T::kGauge, {"database", "user"},
+      {"pgbouncer_pools_server_active_connections",
+       T::kGauge,
+       {"database", "user"},
        "Server connections linked to a client (sv_active)."},
-      {"pgbouncer_pools_server_idle_connections", T::kGauge, {"database", "user"},
+      {"pgbouncer_pools_server_idle_connections",
+       T::kGauge,
+       {"database", "user"},
        "Server connections idle and ready for a client (sv_idle)."},
-      {"pgbouncer_pools_client_maxwait_seconds", T::kGauge, {"database", "user"},
+      {"pgbouncer_pools_client_maxwait_seconds",
+       T::kGauge,
+       {"database", "user"},
        "How long the oldest waiting client has waited (maxwait)."},
   };
   return kFamilies;

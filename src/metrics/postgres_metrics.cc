@@ -14,19 +14,22 @@ namespace {
 constexpr const char* kServer =
     "SELECT pg_is_in_recovery()::int, current_setting('max_connections'),"
     " extract(epoch FROM pg_postmaster_start_time()),"
-    " pg_wal_lsn_diff(" HEAD_LSN ", '0/0'),"
+    " pg_wal_lsn_diff(" HEAD_LSN
+    ", '0/0'),"
     " CASE WHEN pg_is_in_recovery() THEN CASE"
     "  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
     "  ELSE GREATEST(0, COALESCE(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0))"
     " END END,"
     " CASE WHEN pg_is_in_recovery() THEN"
-    "  GREATEST(0, COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0))"
+    "  GREATEST(0, COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), "
+    "0))"
     " END,"
     " a.archived_count, a.failed_count, extract(epoch FROM now() - a.last_archived_time),"
     // Where pg_stat_statements lives, when it is created here and actually loaded.
     " (SELECT quote_ident(n.nspname) FROM pg_extension e"
     "   JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'"
-    "   AND current_setting('shared_preload_libraries') ~ '(^|[\\s,\"])pg_stat_statements([\\s,\"]|$)')"
+    "   AND current_setting('shared_preload_libraries') ~ "
+    "'(^|[\\s,\"])pg_stat_statements([\\s,\"]|$)')"
     " FROM pg_stat_archiver a";
 
 // Every database × every state, so series do not come and go with the connections.
@@ -46,22 +49,23 @@ constexpr const char* kDatabases =
 
 constexpr const char* kStandbys =
     "SELECT COALESCE(application_name, ''), COALESCE(host(client_addr), ''),"
-    " COALESCE(state, ''), pg_wal_lsn_diff(" HEAD_LSN ", replay_lsn),"
+    " COALESCE(state, ''), pg_wal_lsn_diff(" HEAD_LSN
+    ", replay_lsn),"
     " COALESCE(extract(epoch FROM replay_lag), 0)"
     " FROM pg_stat_replication ORDER BY 1, 2";
 
-constexpr const char* kSlots =
-    "SELECT slot_name, active::int, pg_wal_lsn_diff(" HEAD_LSN ", restart_lsn)"
-    " FROM pg_replication_slots ORDER BY 1";
+constexpr const char* kSlots = "SELECT slot_name, active::int, pg_wal_lsn_diff(" HEAD_LSN
+                               ", restart_lsn)"
+                               " FROM pg_replication_slots ORDER BY 1";
 
 // Column order of kDatabases after datname.
 constexpr const char* kDatabaseFamilies[] = {
-    "pg_stat_database_numbackends", "pg_stat_database_xact_commit",
+    "pg_stat_database_numbackends",   "pg_stat_database_xact_commit",
     "pg_stat_database_xact_rollback", "pg_stat_database_blks_read",
-    "pg_stat_database_blks_hit", "pg_stat_database_tup_returned",
-    "pg_stat_database_tup_fetched", "pg_stat_database_tup_inserted",
-    "pg_stat_database_tup_updated", "pg_stat_database_tup_deleted",
-    "pg_stat_database_deadlocks", "pg_database_size_bytes"};
+    "pg_stat_database_blks_hit",      "pg_stat_database_tup_returned",
+    "pg_stat_database_tup_fetched",   "pg_stat_database_tup_inserted",
+    "pg_stat_database_tup_updated",   "pg_stat_database_tup_deleted",
+    "pg_stat_database_deadlocks",     "pg_database_size_bytes"};
 
 std::string Cell(const PgResult& r, int row, int col) {
   return r.IsNull(row, col) ? "" : r.Get(row, col);
@@ -104,11 +108,14 @@ void AddRows(const std::vector<PgResult>& rs, MetricsPage& page) {
 }
 
 void AddStatements(PgConn& conn, const std::string& schema, Millis timeout, MetricsPage& page) {
-  auto r = RunBatch(conn,
-                    "SELECT d.datname, sum(s.calls), sum(s.total_exec_time) / 1000, sum(s.rows)"
-                    " FROM " + schema + ".pg_stat_statements s"
-                    " JOIN pg_database d ON d.oid = s.dbid WHERE s.toplevel GROUP BY 1 ORDER BY 1",
-                    timeout);
+  auto r =
+      RunBatch(conn,
+               "SELECT d.datname, sum(s.calls), sum(s.total_exec_time) / 1000, sum(s.rows)"
+               " FROM " +
+                   schema +
+                   ".pg_stat_statements s"
+                   " JOIN pg_database d ON d.oid = s.dbid WHERE s.toplevel GROUP BY 1 ORDER BY 1",
+               timeout);
   if (!r.ok() || r->size() != 1) {
     // An old extension version (no `toplevel`): leave the families out, say why once in debug.
     spdlog::debug("metrics: pg_stat_statements: {}", r.status().message());
@@ -125,8 +132,8 @@ void AddStatements(PgConn& conn, const std::string& schema, Millis timeout, Metr
 }  // namespace
 
 Status CollectPostgresMetrics(PgConn& conn, Millis timeout, MetricsPage& page) {
-  static const std::string kBatch = std::string(kServer) + ";\n" + kActivity + ";\n" +
-                                    kDatabases + ";\n" + kStandbys + ";\n" + kSlots;
+  static const std::string kBatch = std::string(kServer) + ";\n" + kActivity + ";\n" + kDatabases +
+                                    ";\n" + kStandbys + ";\n" + kSlots;
   auto rs = RunBatch(conn, kBatch, timeout);
   if (!rs.ok()) return rs.status();
   if (rs->size() != 5) return Status::Error("metrics: expected 5 results");

@@ -51,16 +51,6 @@ Status RunInitdb(const NodeContext& ctx, Waiter& waiter, const std::string& scra
   return Status::Ok();
 }
 
-// initdb fails half-way, with a cryptic message, for a superuser name holding any of these
-// characters ("invalid character in extension owner" since the CVE-2022-2625 fix; a double
-// quote also breaks initdb's own SQL): say it plainly before touching anything.
-Status CheckBootstrapUserName(const std::string& user) {
-  if (user.find_first_of("\"$'\\") == std::string::npos) return Status::Ok();
-  return Status::Error("POSTGRES_USER \"" + user +
-                       "\": PostgreSQL does not allow any of \" $ ' \\ in the name of the "
-                       "superuser initdb creates; choose another name");
-}
-
 Status CreateDatabaseAndExtensions(const NodeContext& ctx, const TempServer& server) {
   auto admin = PgConn::Connect(server.Conn("postgres"));
   if (!admin.ok()) return admin.status();
@@ -91,7 +81,6 @@ Status CreateDatabaseAndExtensions(const NodeContext& ctx, const TempServer& ser
 Status InitializeCluster(const NodeContext& ctx, Waiter& waiter, Timings& timings,
                          const Clock& clock) {
   const NodeLayout& l = ctx.layout;
-  PGRT_RETURN_IF_ERROR(CheckBootstrapUserName(ctx.config.user), "initialize");
   PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "initialize");
   auto priv = PrivateDir::Create(ctx);
   if (!priv.ok()) return priv.status().Wrap("initialize");

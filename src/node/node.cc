@@ -91,6 +91,7 @@ bool Node::FinishStart(const std::string& postmaster_status) {
   // Writable (primary or standalone) only: a replica gets both through replication.
   const bool writable = postmaster_status == "ready";
   const bool primary = ctx_.config.replication_mode == ReplicationMode::kPrimary;
+  if (!writable && pooler_ != nullptr) WarnIfPoolerAuthMissing();
   if (!writable || (!primary && pooler_ == nullptr)) return true;
   PgConn* conn = monitor_->Connection();
   Status st = conn ? Status::Ok() : Status::Error("set-up: cannot connect to postgres");
@@ -100,6 +101,14 @@ bool Node::FinishStart(const std::string& postmaster_status) {
   spdlog::warn("{} (retrying)", st.message());
   state_.SetMessage(st.message());
   return false;
+}
+
+void Node::WarnIfPoolerAuthMissing() {
+  PgConn* conn = monitor_->Connection();
+  auto installed = conn ? PoolerAuthInstalled(*conn) : Result<bool>(false);
+  if (installed.ok() && !*installed)
+    spdlog::warn("pgbouncer: the primary has not set up PgBouncer's authentication yet "
+                 "(enable PGBOUNCER_ENABLED there too); pooled logins fail until it has");
 }
 
 void Node::StartPooler() {

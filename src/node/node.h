@@ -56,6 +56,7 @@ class Node {
   // Work that must be done before the node counts as ready; false: retry shortly.
   bool FinishStart(const std::string& postmaster_status);
   void StartPooler();
+  void WarnIfPoolerAuthMissing();  // a replica: its primary does the set-up
 
   NodeContext ctx_;
   NodeState& state_;

@@ -95,8 +95,8 @@ std::string RenderHbaFile(const Config& c) {
   // PgBouncer's auth_query role: peer over the socket, for the run-as account only (the
   // map in pg_ident.conf); it has no password, so no other line lets it in.
   if (c.pgbouncer_enabled)
-    out << "local      all          " << kPoolerAuthRole << "         peer map="
-        << kPoolerAuthRole << "\n";
+    out << "local      all          " << kPoolerAuthRole << "         peer map=" << kPoolerAuthRole
+        << "\n";
   out << "local      all          all                    " << m << "\n";
   out << "host       all          all   127.0.0.1/32     " << m << "\n";
   out << "host       all          all   ::1/128          " << m << "\n";

@@ -19,12 +19,22 @@ std::string InstallSql() {
   return "BEGIN;"
          "CREATE SCHEMA IF NOT EXISTS pgrt_pgbouncer;"
          "REVOKE ALL ON SCHEMA pgrt_pgbouncer FROM PUBLIC;"
-         "GRANT USAGE ON SCHEMA pgrt_pgbouncer TO " + role + ";"
-         "CREATE OR REPLACE FUNCTION " + fn + "(p_usename text)"
+         "GRANT USAGE ON SCHEMA pgrt_pgbouncer TO " +
+         role +
+         ";"
+         "CREATE OR REPLACE FUNCTION " +
+         fn +
+         "(p_usename text)"
          " RETURNS TABLE (usename name, passwd text) LANGUAGE sql STABLE SECURITY DEFINER"
-         " SET search_path = pg_catalog, pg_temp AS $pgrt$" + kFunctionBody + "$pgrt$;"
-         "REVOKE ALL ON FUNCTION " + fn + "(text) FROM PUBLIC;"
-         "GRANT EXECUTE ON FUNCTION " + fn + "(text) TO " + role + ";"
+         " SET search_path = pg_catalog, pg_temp AS $pgrt$" +
+         kFunctionBody +
+         "$pgrt$;"
+         "REVOKE ALL ON FUNCTION " +
+         fn +
+         "(text) FROM PUBLIC;"
+         "GRANT EXECUTE ON FUNCTION " +
+         fn + "(text) TO " + role +
+         ";"
          "COMMIT";
 }
 
@@ -80,6 +90,13 @@ Status SetUpPoolerAuth(PgConn& conn, const ConnParams& base) {
     PGRT_RETURN_IF_ERROR(EnsureFunction(*other), context);
   }
   return Status::Ok();
+}
+
+Result<bool> PoolerAuthInstalled(PgConn& conn) {
+  auto r = conn.ExecParams("SELECT to_regprocedure($1 || '(text)') IS NOT NULL",
+                           {std::string(kPoolerAuthFunction)});
+  if (!r.ok()) return r.status();
+  return r->Get(0, 0) == "t";
 }
 
 }  // namespace pgrt

@@ -15,4 +15,8 @@ namespace pgrt {
 // Idempotent; writes nothing when everything is already in place.
 Status SetUpPoolerAuth(PgConn& conn, const ConnParams& base);
 
+// Whether the lookup function exists in `conn`'s database (a replica checks that its
+// primary did the set-up).
+Result<bool> PoolerAuthInstalled(PgConn& conn);
+
 }  // namespace pgrt

@@ -33,7 +33,8 @@ std::string RenderIni(const PoolerFilesInput& in) {
   Set(out, "auth_hba_file", in.paths.hba);
   Set(out, "auth_file", in.paths.auth_file);
   Set(out, "auth_user", kPoolerAuthRole);
-  Set(out, "auth_query", std::string("SELECT usename, passwd FROM ") + kPoolerAuthFunction + "($1)");
+  Set(out, "auth_query",
+      std::string("SELECT usename, passwd FROM ") + kPoolerAuthFunction + "($1)");
   Set(out, "stats_users", kPoolerStatsUser);
   Set(out, "pool_mode", c.pgbouncer_pool_mode);
   Set(out, "max_client_conn", c.pgbouncer_max_client_conn);

@@ -19,7 +19,8 @@ constexpr Millis kStopTimeout{10000};
 Result<std::string> PgbouncerBinary() {
   for (const char* p : {"/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer"})
     if (PathExists(p)) return std::string(p);
-  return Status::Error("pgbouncer is not installed (looked in /usr/sbin, /usr/bin, /usr/local/bin)");
+  return Status::Error(
+      "pgbouncer is not installed (looked in /usr/sbin, /usr/bin, /usr/local/bin)");
 }
 
 // PgBouncer needs a descriptor per client and per server connection and does not raise its
@@ -44,12 +45,9 @@ Result<std::unique_ptr<Pooler>> Pooler::Create(const NodeContext& ctx) {
   auto secret = ScramSecret(*password);
   if (!secret.ok()) return secret.status().Wrap("pgbouncer console account");
   const Config& c = ctx.config;
-  ConnParams console = {{"host", c.socket_dir},
-                        {"port", std::to_string(c.pgbouncer_port)},
-                        {"user", kPoolerStatsUser},
-                        {"password", *password},
-                        {"dbname", "pgbouncer"},
-                        {"connect_timeout", "2"},
+  ConnParams console = {{"host", c.socket_dir},     {"port", std::to_string(c.pgbouncer_port)},
+                        {"user", kPoolerStatsUser}, {"password", *password},
+                        {"dbname", "pgbouncer"},    {"connect_timeout", "2"},
                         {"sslmode", "disable"}};
   return std::unique_ptr<Pooler>(new Pooler(ctx, *secret, std::move(console)));
 }

@@ -8,9 +8,9 @@
    volume mounts name real volumes, secret and config map keys exist, the kustomization lists
    every file, `kubectl kustomize` renders it (when kubectl is here).
 3. pgrt's contract: variables, *_FILE paths that point at mounted secret keys, PGDATA on the
-   claim, writable socket directory under a read-only root, probes on pgrt's endpoints, the
-   replicas' primary host, and the replicas' slot names: the container's command is run with
-   sh for the first pod names to check the names it derives.
+   claim, a writable parent of the socket directory under a read-only root, probes on pgrt's
+   endpoints, the replicas' primary host, and the replicas' slot names: the container's
+   command is run with sh for the first pod names to check the names it derives.
 
 Usage: validate_kubernetes.py [DIR]   (default deploy/kubernetes)"""
 
@@ -177,7 +177,10 @@ def check_pod(problems, where, sts, objects, known):
         cw = f"{where}: container {c.get('name')}"
         env = container_env(c, config_maps, problems, cw)
         deploylib.check_node_environment(problems, cw, env, known)
-        mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+        def real(path):  # /var/run is a symlink to /run in the image
+            return "/run" + path[len("/var/run"):] if path.startswith("/var/run/") else path
+
+        mounts = {real(m["mountPath"]): m for m in c.get("volumeMounts", [])}
         for m in mounts.values():
             problems.check(m["name"] in volumes or m["name"] in claims, cw,
                            f"volumeMount {m['name']}: no such volume or claim template")
@@ -193,10 +196,11 @@ def check_pod(problems, where, sts, objects, known):
                                f"env {item['name']}: fieldPath {field}")
 
         def mount_of(path):
+            path = real(path)
             best = None
             for mp, m in mounts.items():
                 if path == mp or path.startswith(mp.rstrip("/") + "/"):
-                    if best is None or len(mp) > len(best["mountPath"]):
+                    if best is None or len(mp) > len(real(best["mountPath"])):
                         best = m
             return best
 
@@ -215,10 +219,16 @@ def check_pod(problems, where, sts, objects, known):
             problems.check(pgdata != data_mount["mountPath"], cw,
                            "PGDATA should be a directory inside the claim's mount point "
                            "(a fresh volume may hold lost+found)")
+        socket_dir = env.get("PGRT_SOCKET_DIR", "/var/run/postgresql")
         if get(c, "securityContext.readOnlyRootFilesystem"):
-            for path in (env.get("PGRT_SOCKET_DIR", "/var/run/postgresql"), "/tmp"):
+            for path in (socket_dir, "/tmp"):
                 problems.check(mount_of(path) is not None, cw,
-                               f"{path} must be a writable volume under a read-only root")
+                               f"{path} must be on a writable volume under a read-only root")
+        m = mount_of(socket_dir)
+        # pgrt creates the socket directory and sets its mode: a volume's root is owned by
+        # root, and chmod on it fails for a non-root pod (seen here with podman).
+        problems.check(m is None or real(m["mountPath"]) != real(socket_dir), cw,
+            f"mount a parent of the socket directory {socket_dir}, not the directory itself")
 
         ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
         api_port = int(env.get("PGRT_API_PORT", "3000"))

@@ -64,11 +64,10 @@ TEST(Dump, WritesEveryDatabaseAndTheGlobalsAndRestoresIntoAFreshNode) {
   fresh.Start();
   ASSERT_TRUE(fresh.WaitHealthy(milliseconds(60000))) << fresh.Log();
   Env client = {{"PGPASSWORD", fresh.password()}};  // the test is the operator here
-  CommandOutput restore =
-      RunCommand({PgBinDir() + "/pg_restore", "--host=127.0.0.1",
-                  "--port=" + std::to_string(fresh.pg_port()), "--username=app",
-                  "--dbname=appdb", "--no-password", dir + "/" + appdb},
-                 client);
+  CommandOutput restore = RunCommand(
+      {PgBinDir() + "/pg_restore", "--host=127.0.0.1", "--port=" + std::to_string(fresh.pg_port()),
+       "--username=app", "--dbname=appdb", "--no-password", dir + "/" + appdb},
+      client);
   ASSERT_EQ(restore.exit_code, 0) << restore.output;
   EXPECT_EQ(fresh.Query("SELECT count(*) || ' ' || md5(string_agg(s, ',' ORDER BY i)) FROM t"),
             node->Query("SELECT count(*) || ' ' || md5(string_agg(s, ',' ORDER BY i)) FROM t"));
@@ -86,11 +85,11 @@ TEST(Dump, RetentionRemovesOnlyPgrtsOwnDumpsOlderThanTheLimit) {
   TempDir dumps;
   const std::string dir = dumps.Sub("dumps");
   std::filesystem::create_directory(dir);
-  Backdate(dir + "/appdb-20200101T000000Z.dump", 10);    // pgrt's, old: removed
-  Backdate(dir + "/globals-20200101T000000Z.sql", 10);   // pgrt's, old: removed
-  Backdate(dir + "/appdb-20200102T000000Z.dump", 2);     // pgrt's, recent: kept
-  Backdate(dir + "/notes.txt", 30);                      // someone else's: kept
-  Backdate(dir + "/appdb-manual.dump", 30);              // someone else's: kept
+  Backdate(dir + "/appdb-20200101T000000Z.dump", 10);   // pgrt's, old: removed
+  Backdate(dir + "/globals-20200101T000000Z.sql", 10);  // pgrt's, old: removed
+  Backdate(dir + "/appdb-20200102T000000Z.dump", 2);    // pgrt's, recent: kept
+  Backdate(dir + "/notes.txt", 30);                     // someone else's: kept
+  Backdate(dir + "/appdb-manual.dump", 30);             // someone else's: kept
 
   auto node = DumpingNode(dir, {{"PGRT_DUMP_RETENTION_DAYS", "7"}});
   node->Start();

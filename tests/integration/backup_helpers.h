@@ -72,15 +72,16 @@ inline CommandOutput Cli(const PgrtNode& node, const std::vector<std::string>& a
 
 // Switches to a new WAL segment and waits until the one holding everything committed so
 // far is in the repository.
-inline bool SwitchAndWaitArchived(const PgrtNode& node, milliseconds timeout = milliseconds(30000)) {
+inline bool SwitchAndWaitArchived(const PgrtNode& node,
+                                  milliseconds timeout = milliseconds(30000)) {
   // A record first: pg_switch_wal() does nothing in a segment without one.
   node.Query("SELECT pg_logical_emit_message(false, 'pgrt-test', 'switch')");
   std::string wal = node.Query("SELECT pg_walfile_name(pg_switch_wal())");
   if (wal.empty()) return false;
   return WaitUntil(
       [&] {
-        std::string last = node.Query(
-            "SELECT COALESCE(last_archived_wal, '') FROM pg_stat_archiver");
+        std::string last =
+            node.Query("SELECT COALESCE(last_archived_wal, '') FROM pg_stat_archiver");
         return !last.empty() && last.substr(0, 24) >= wal;
       },
       timeout, milliseconds(50));

@@ -31,8 +31,9 @@ TEST(BackupLifecycle, SigtermStopsARunningBackupCleanlyBeforePostgres) {
       << node->Log();
   ASSERT_TRUE(WaitUntil(
       [&] {
-        return node->Query("SELECT count(*) FROM pg_stat_activity WHERE "
-                           "application_name LIKE 'pgBackRest%'") != "0";
+        return node->Query(
+                   "SELECT count(*) FROM pg_stat_activity WHERE "
+                   "application_name LIKE 'pgBackRest%'") != "0";
       },
       milliseconds(15000)))
       << node->Log();

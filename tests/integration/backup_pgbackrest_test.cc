@@ -62,8 +62,7 @@ TEST(PgBackRest, BackupNeedsTheTokenAndIsOneAtATime) {
   ASSERT_NO_FATAL_FAILURE(StartReady(*node));
   EXPECT_EQ(HttpRequest(node->api_port(), "POST", "/__opr/backup").status, 401);
   EXPECT_EQ(HttpRequest(node->api_port(), "POST", "/__opr/backup", "wrong").status, 403);
-  EXPECT_EQ(HttpRequest(node->api_port(), "POST", "/__opr/backup?type=weekly", kToken).status,
-            400);
+  EXPECT_EQ(HttpRequest(node->api_port(), "POST", "/__opr/backup?type=weekly", kToken).status, 400);
   EXPECT_EQ(HttpRequest(node->api_port(), "POST", "/__opr/backup", kToken).status, 202);
   HttpResponse second = HttpRequest(node->api_port(), "POST", "/__opr/backup", kToken);
   EXPECT_EQ(second.status, 409) << second.body;

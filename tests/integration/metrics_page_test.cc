@@ -82,12 +82,12 @@ TEST(Metrics, ValuesMoveWithCommitsAndConnections) {
     EXPECT_TRUE(WaitUntil([&] { return idle() >= idle_before + 1; }, milliseconds(5000),
                           milliseconds(100)));
   }  // disconnects
-  EXPECT_TRUE(WaitUntil([&] { return idle() <= idle_before; }, milliseconds(5000),
-                        milliseconds(100)));
+  EXPECT_TRUE(
+      WaitUntil([&] { return idle() <= idle_before; }, milliseconds(5000), milliseconds(100)));
 }
 
 TEST(Metrics, APostgresThatCannotStartIsPgUpZeroWithStatus200) {
-  PgrtNode node({{"PGRT_RESTART_MAX", "1000"}});
+  PgrtNode node(Env{{"PGRT_RESTART_MAX", "1000"}});
   node.Start({"run", "--", "-c", "pgrt_no_such_setting=1"});
   // The API is up from the start; postgres keeps failing and being restarted.
   ASSERT_TRUE(WaitUntil(

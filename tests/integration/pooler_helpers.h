@@ -92,7 +92,7 @@ inline std::vector<Sample> ParseMetrics(const std::string& body) {
           }
         }
         s.labels[key] = value;
-        ++i;                                  // closing quote
+        ++i;  // closing quote
         if (i < line.size() && line[i] == ',') ++i;
       }
       ++i;  // '}'

@@ -11,8 +11,12 @@ namespace pgrt::testing::pool {
 namespace {
 
 CommandOutput Pgbench(PgrtNode& node, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {PgBinDir() + "/pgbench", "-h", "127.0.0.1", "-p",
-                                   std::to_string(PoolerPort(node)), "-U",
+  std::vector<std::string> argv = {PgBinDir() + "/pgbench",
+                                   "-h",
+                                   "127.0.0.1",
+                                   "-p",
+                                   std::to_string(PoolerPort(node)),
+                                   "-U",
                                    node.env().at("POSTGRES_USER")};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back(node.env().at("POSTGRES_DB"));

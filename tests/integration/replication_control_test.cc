@@ -40,7 +40,8 @@ TEST(ReplicationControl, PauseStopsReplayAndResumeCatchesUp) {
   EXPECT_TRUE(Paused(*replica));
 
   // Received but unreplayed WAL is lag: /replica?lag= turns it away past the limit.
-  primary->Query("CREATE TABLE bulk AS SELECT repeat('x', 1000) AS v FROM generate_series(1, 3000)");
+  primary->Query(
+      "CREATE TABLE bulk AS SELECT repeat('x', 1000) AS v FROM generate_series(1, 3000)");
   EXPECT_TRUE(WaitForStatus(*replica, "/replica?lag=1MB", 503)) << Replication(*replica).dump();
   EXPECT_EQ(replica->Get("/replica").status, 200);
   EXPECT_EQ(replica->Get("/replica?lag=1GB").status, 200);
@@ -141,8 +142,9 @@ TEST(ReplicationControl, PromoteThroughTheApiMakesTheReplicaAWritablePrimary) {
   EXPECT_TRUE(WaitForStatus(*replica, "/replica", 503));
   json view = Replication(*replica);
   EXPECT_EQ(Str(view, "role"), "primary") << view.dump();
-  EXPECT_TRUE(WaitUntil([&] { return std::filesystem::exists(replica->pgdata() + "/pgrt.promoted"); },
-                        milliseconds(5000)));
+  EXPECT_TRUE(
+      WaitUntil([&] { return std::filesystem::exists(replica->pgdata() + "/pgrt.promoted"); },
+                milliseconds(5000)));
 
   // The old primary is still a primary: promoting it is a role error.
   JsonResponse again = Call(*primary, "POST", "/__opr/replication/promote");
@@ -200,8 +202,9 @@ TEST(ReplicationControl, SlotsAreCreatedListedAndDroppedOnThePrimary) {
   EXPECT_EQ(created.body["success"], true) << created.body.dump();
   json view = Replication(*primary);
   EXPECT_TRUE(HasSlot(view, "my_slot")) << view.dump();
-  EXPECT_EQ(primary->Query("SELECT slot_type FROM pg_replication_slots WHERE slot_name = 'my_slot'"),
-            "physical");
+  EXPECT_EQ(
+      primary->Query("SELECT slot_type FROM pg_replication_slots WHERE slot_name = 'my_slot'"),
+      "physical");
 
   JsonResponse dup = Call(*primary, "POST", "/__opr/replication/slot/my_slot");
   EXPECT_EQ(dup.status, 409) << dup.body.dump();
@@ -231,9 +234,16 @@ TEST(ReplicationControl, HostileSlotNamesAre400AndCreateNothing) {
   std::string before = SlotCount(*primary);
   ASSERT_NE(before, "");
 
-  const std::string names[] = {"Bad-Name", "a;drop", std::string(64, 'a'), "", "%27quote",
-                               "a%20b",    "%00",    "x'%3B%20DROP%20TABLE%20t%3B--",
-                               "..",       "%C3%A9t%C3%A9"};
+  const std::string names[] = {"Bad-Name",
+                               "a;drop",
+                               std::string(64, 'a'),
+                               "",
+                               "%27quote",
+                               "a%20b",
+                               "%00",
+                               "x'%3B%20DROP%20TABLE%20t%3B--",
+                               "..",
+                               "%C3%A9t%C3%A9"};
   for (const std::string& name : names) {
     for (const char* method : {"POST", "DELETE"}) {
       JsonResponse r = Call(*primary, method, "/__opr/replication/slot/" + name);

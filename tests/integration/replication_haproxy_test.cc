@@ -20,20 +20,25 @@ std::string HaproxyConfig(int frontend_port, const PgrtNode& a, const PgrtNode& 
     return std::string("  server ") + name + " 127.0.0.1:" + std::to_string(n.pg_port()) +
            " check port " + std::to_string(n.api_port()) + " inter 200ms fall 1 rise 1\n";
   };
+  std::string bind = "  bind 127.0.0.1:" + std::to_string(frontend_port) + "\n";
   return "global\n"
          "  maxconn 100\n"
+         "  log stderr format raw local0 info\n"
          "defaults\n"
          "  mode tcp\n"
+         "  log global\n"
+         "  option tcplog\n"
          "  timeout connect 2s\n"
          "  timeout client 30s\n"
          "  timeout server 30s\n"
          "  timeout check 1s\n"
-         "frontend postgres\n"
-         "  bind 127.0.0.1:" + std::to_string(frontend_port) + "\n"
+         "frontend postgres\n" +
+         bind +
          "  default_backend primary\n"
          "backend primary\n"
          "  option httpchk GET /primary\n"
          "  http-check expect status 200\n"
+         "  option log-health-checks\n"
          // A node that stops being the primary loses its client sessions at once.
          "  default-server on-marked-down shutdown-sessions\n" +
          server("node_a", a) + server("node_b", b);
@@ -84,6 +89,11 @@ TEST(ReplicationHaproxy, WritesThroughHaproxyFollowThePrimaryAcrossAFailover) {
 
   const std::string primary_port = std::to_string(primary->pg_port());
   const std::string replica_port = std::to_string(replica->pg_port());
+  // HAProxy counts a server up until its first check fails: wait for the replica to be out.
+  ASSERT_TRUE(
+      WaitUntil([&] { return ReadFileOrEmpty(log).find("node_b is DOWN") != std::string::npos; },
+                milliseconds(10000), milliseconds(50)))
+      << ReadFileOrEmpty(log);
   std::string landed;
   ASSERT_TRUE(WaitUntil(
       [&] { return (landed = WriteThrough(*primary, frontend, "before")) == primary_port; },
@@ -92,7 +102,8 @@ TEST(ReplicationHaproxy, WritesThroughHaproxyFollowThePrimaryAcrossAFailover) {
       << ReadFileOrEmpty(log);
   // Only the primary is in rotation: every write lands there.
   for (int i = 0; i < 5; ++i)
-    EXPECT_EQ(WriteThrough(*primary, frontend, "again"), primary_port) << ReadFileOrEmpty(log);
+    EXPECT_EQ(WriteThrough(*primary, frontend, "again"), primary_port)
+        << ReadFileOrEmpty(log) << primary->Log();
 
   ASSERT_EQ(ExitCode(primary->Stop(SIGTERM)), 0) << primary->Log();
   JsonResponse promoted = Call(*replica, "POST", "/__opr/replication/promote");

@@ -106,6 +106,9 @@ inline TimedQuery QueryWithTimeout(const PgrtNode& node, const std::string& sql,
   }
   out.connected = true;
   PGconn* raw = conn->raw();
+  // The expected "canceling wait for synchronous replication" warning is not test output.
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
   if (PQsendQuery(raw, sql.c_str()) != 1) {
     out.error = PQerrorMessage(raw);
     return out;

@@ -41,8 +41,7 @@ TEST(ReplicationRoles, ReplicaRestartedAsStandaloneKeepsItsDataAndIsWritable) {
   EXPECT_EQ(replica->Query("SELECT v FROM t"), "replicated");
   EXPECT_EQ(replica->Query("SELECT pg_is_in_recovery()"), "f");
   std::string error;
-  EXPECT_EQ(replica->Query("INSERT INTO t VALUES ('standalone') RETURNING v", &error),
-            "standalone")
+  EXPECT_EQ(replica->Query("INSERT INTO t VALUES ('standalone') RETURNING v", &error), "standalone")
       << error;
   json view = Replication(*replica);
   EXPECT_EQ(Str(view, "mode"), "standalone") << view.dump();

@@ -66,9 +66,10 @@ TEST(ReplicationStream, ReplicaClonesThePrimaryStreamsItsWritesAndRefusesWrites)
     EXPECT_EQ(HttpRequest(node->api_port(), "HEAD", node == primary.get() ? "/primary" : "/replica")
                   .status,
               200);
-    EXPECT_EQ(HttpRequest(node->api_port(), "OPTIONS", node == primary.get() ? "/replica" : "/primary")
-                  .status,
-              503);
+    EXPECT_EQ(
+        HttpRequest(node->api_port(), "OPTIONS", node == primary.get() ? "/replica" : "/primary")
+            .status,
+        503);
   }
 }
 
@@ -108,6 +109,71 @@ TEST(ReplicationStream, SynchronousStandbyIsReportedSyncAndCommitsWaitForIt) {
   q = QueryWithTimeout(*primary, "INSERT INTO s VALUES (2)", milliseconds(1000));
   EXPECT_TRUE(q.connected) << q.error;
   EXPECT_TRUE(q.timed_out) << "a commit without its synchronous standby returned at once";
+
+  // pgrt's own start-up writes (the replication role) must not wait for the absent standby.
+  ASSERT_EQ(ExitCode(primary->Stop()), 0) << primary->Log();
+  size_t mark = primary->LogSize();
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
+  EXPECT_TRUE(WaitForStatus(*primary, "/primary", 200)) << primary->LogSince(mark);
+}
+
+TEST(ReplicationStream, TwoReplicasStreamThroughTheirOwnSlots) {
+  auto primary = NewPrimary();
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
+  primary->Query("CREATE TABLE t (v text)");
+  auto r1 =
+      NewReplica(*primary, "r1_slot", {{"POSTGRES_PRIMARY_CONNINFO_EXTRA", "application_name=r1"}});
+  auto r2 =
+      NewReplica(*primary, "r2_slot", {{"POSTGRES_PRIMARY_CONNINFO_EXTRA", "application_name=r2"}});
+  r1->Start();
+  r2->Start();
+  ASSERT_TRUE(r1->WaitHealthy()) << r1->Log();
+  ASSERT_TRUE(r2->WaitHealthy()) << r2->Log();
+
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        json p = Replication(*primary);
+        if (p["connectedStandbys"] != 2) return false;
+        for (const json& s : p["standbys"])
+          if (Str(s, "state") != "streaming") return false;
+        int active = 0;
+        for (const json& s : p["replicationSlots"])
+          if ((Str(s, "slotName") == "r1_slot" || Str(s, "slotName") == "r2_slot") &&
+              s["active"] == true)
+            ++active;
+        return active == 2;
+      },
+      milliseconds(30000), milliseconds(50)))
+      << Replication(*primary).dump();
+  json p = Replication(*primary);
+  EXPECT_EQ(Str(p["standbys"][0], "applicationName"), "r1") << p.dump();
+  EXPECT_EQ(Str(p["standbys"][1], "applicationName"), "r2") << p.dump();
+
+  primary->Query("INSERT INTO t VALUES ('both')");
+  EXPECT_TRUE(WaitForValue(*r1, "SELECT count(*) FROM t", "1"));
+  EXPECT_TRUE(WaitForValue(*r2, "SELECT count(*) FROM t", "1"));
+  EXPECT_EQ(Str(Replication(*r1)["walReceiver"], "slotName"), "r1_slot");
+  EXPECT_EQ(Str(Replication(*r2)["walReceiver"], "slotName"), "r2_slot");
+}
+
+TEST(ReplicationStream, ReplicationUserAndPasswordFullOfQuotesColonsAndBackslashesWork) {
+  const Env hostile = {{"POSTGRES_REPLICATION_USER", "rep'l u:s\\er"},
+                       {"POSTGRES_REPLICATION_PASSWORD", "p:a\\ss 'w\"o$rd; x=y"}};
+  auto primary = NewPrimary(hostile);
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
+  primary->Query("CREATE TABLE t AS SELECT 'cloned'::text AS v");
+  auto replica = NewReplica(*primary, "replica_slot", hostile);
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*replica));
+  ASSERT_TRUE(WaitStreaming(*primary, *replica)) << replica->Log();
+  EXPECT_EQ(replica->Query("SELECT v FROM t"), "cloned");
+  EXPECT_EQ(primary->Query("SELECT usename FROM pg_stat_replication"), "rep'l u:s\\er");
+  // The password is in no settings file, only in the replica's private passfile.
+  std::string settings = ReadFileOrEmpty(replica->pgdata() + "/pgrt.conf") +
+                         ReadFileOrEmpty(replica->pgdata() + "/postgresql.auto.conf") +
+                         ReadFileOrEmpty(replica->pgdata() + "/postgresql.conf");
+  EXPECT_EQ(settings.find("w\"o$rd"), std::string::npos) << settings;
+  EXPECT_EQ(replica->Log().find("w\"o$rd"), std::string::npos);
+  EXPECT_EQ(primary->Log().find("w\"o$rd"), std::string::npos);
 }
 
 TEST(ReplicationStream, ReplicaStartedBeforeItsPrimaryWaitsThenClonesAndStreams) {
@@ -141,9 +207,9 @@ TEST(ReplicationStream, ReplicaReconnectsByItselfAfterItsPrimaryRestarts) {
 
   ASSERT_EQ(ExitCode(primary->Stop(SIGTERM)), 0) << primary->Log();
   // The replica notices its primary is gone but keeps serving reads.
-  EXPECT_TRUE(WaitUntil(
-      [&] { return Str(Replication(*replica)["walReceiver"], "status") != "streaming"; },
-      milliseconds(10000), milliseconds(50)))
+  EXPECT_TRUE(
+      WaitUntil([&] { return Str(Replication(*replica)["walReceiver"], "status") != "streaming"; },
+                milliseconds(10000), milliseconds(50)))
       << Replication(*replica).dump();
   EXPECT_TRUE(replica->running());
   EXPECT_EQ(replica->Query("SELECT count(*) FROM t"), "0");

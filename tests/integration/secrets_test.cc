@@ -109,8 +109,8 @@ TEST(Secrets, PasswordAppearsInNoChildProcessLogApiAnswerOrConfigOutput) {
   EXPECT_EQ(leaks, "");
   EXPECT_GE(seen.size(), 8u) << "expected initdb, servers, scripts and postgres helpers";
 
-  for (const char* path :
-       {"/__opr/status", "/__opr/timings", "/__opr/health", "/health", "/liveness", "/readiness"}) {
+  for (const char* path : {"/__opr/status", "/__opr/timings", "/__opr/health", "/__opr/replication",
+                           "/health", "/liveness", "/readiness", "/metrics"}) {
     auto res = node.Get(path);
     EXPECT_NE(res.status, 0) << path;
     EXPECT_EQ(res.body.find(kPassword), std::string::npos) << path << ": " << res.body;

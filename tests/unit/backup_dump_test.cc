@@ -5,8 +5,8 @@
 
 #include "backup/dump.h"
 #include "backup/retention.h"
-#include "util/fs.h"
 #include "scratch_dir.h"
+#include "util/fs.h"
 
 namespace pgrt {
 namespace {
@@ -60,13 +60,13 @@ TEST(DumpRetention, RemovesOnlyPgrtsOwnFilesOlderThanTheRetention) {
   ScratchDir dir;
   const SystemTime now = system_clock::from_time_t(1706670000);
   const auto days = [&](int n) { return now - hours(24) * n; };
-  Touch(dir / "appdb-20240101T030000Z.dump", days(10));    // own, old: removed
-  Touch(dir / "globals-20240101T030000Z.sql", days(10));   // own, old: removed
-  Touch(dir / ".pgrt-tmp-x-20240101T030000Z.dump", days(10));  // own temp, old: removed
-  Touch(dir / "appdb-20240129T030000Z.dump", days(2));     // own, recent: kept
+  Touch(dir / "appdb-20240101T030000Z.dump", days(10));            // own, old: removed
+  Touch(dir / "globals-20240101T030000Z.sql", days(10));           // own, old: removed
+  Touch(dir / ".pgrt-tmp-x-20240101T030000Z.dump", days(10));      // own temp, old: removed
+  Touch(dir / "appdb-20240129T030000Z.dump", days(2));             // own, recent: kept
   Touch(dir / "appdb-20240130T030000Z.dump", days(7) + hours(1));  // just inside: kept
-  Touch(dir / "notes.txt", days(30));                      // not ours: kept
-  Touch(dir / "appdb-backup.dump", days(30));              // not ours: kept
+  Touch(dir / "notes.txt", days(30));                              // not ours: kept
+  Touch(dir / "appdb-backup.dump", days(30));                      // not ours: kept
 
   auto removed = PruneDumps(dir.path(), now, 7);
   ASSERT_TRUE(removed.ok()) << removed.status().message();
@@ -75,9 +75,9 @@ TEST(DumpRetention, RemovesOnlyPgrtsOwnFilesOlderThanTheRetention) {
                                                 "globals-20240101T030000Z.sql"}));
   auto left = ListDirectory(dir.path());
   ASSERT_TRUE(left.ok());
-  EXPECT_EQ(*left, (std::vector<std::string>{"appdb-20240129T030000Z.dump",
-                                             "appdb-20240130T030000Z.dump", "appdb-backup.dump",
-                                             "notes.txt"}));
+  EXPECT_EQ(*left,
+            (std::vector<std::string>{"appdb-20240129T030000Z.dump", "appdb-20240130T030000Z.dump",
+                                      "appdb-backup.dump", "notes.txt"}));
 }
 
 TEST(DumpRetention, AMissingDirectoryIsAnError) {

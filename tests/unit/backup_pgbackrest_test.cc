@@ -35,9 +35,9 @@ TEST(PgBackRestFiles, LiveOutsidePgdataInAPerNodeRuntimeDirectory) {
 TEST(PgBackRestFiles, ConfigNamesTheLocalClusterAndHoldsNoSecret) {
   Config c = Base();
   std::string conf = RenderPgBackRestConfig(c);
-  for (const char* line : {"[pgrt]\n", "pg1-path=/data/pg\n", "pg1-port=5433\n",
-                           "pg1-socket-path=/run/pg\n", "pg1-user=app\n",
-                           "lock-path=/run/pg/pgrt-5433/lock\n", "start-fast=y\n"})
+  for (const char* line :
+       {"[pgrt]\n", "pg1-path=/data/pg\n", "pg1-port=5433\n", "pg1-socket-path=/run/pg\n",
+        "pg1-user=app\n", "lock-path=/run/pg/pgrt-5433/lock\n", "start-fast=y\n"})
     EXPECT_NE(conf.find(line), std::string::npos) << line << " in\n" << conf;
   EXPECT_EQ(conf.find("pw:with"), std::string::npos);
   EXPECT_EQ(conf.find("s3-secret"), std::string::npos);

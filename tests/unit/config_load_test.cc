@@ -128,13 +128,21 @@ TEST(LoadConfig, AcceptsCronShapes) {
 TEST(LoadConfig, AcceptsHostileButLegalNames) {
   // Quoted with libpq later, so only length and NUL matter here.
   const std::string k63(63, 'n');
-  Result<Config> c = LoadConfig(With({{"POSTGRES_USER", "we\"ird user$;--"},
+  Result<Config> c = LoadConfig(With({{"POSTGRES_USER", "We ird-User; DROP x %s"},
                                       {"POSTGRES_DB", "my-db'; DROP TABLE x"},
                                       {"POSTGRES_REPLICATION_USER", k63}}));
   ASSERT_TRUE(c.ok()) << c.status().message();
-  EXPECT_EQ(c->user, "we\"ird user$;--");
+  EXPECT_EQ(c->user, "We ird-User; DROP x %s");
   EXPECT_EQ(c->db, "my-db'; DROP TABLE x");
   EXPECT_EQ(c->replication_user, k63);
+}
+
+TEST(LoadConfig, RefusesSuperuserNamesInitdbCannotCreate) {
+  for (const char* name : {"we\"ird", "o'brien", "cost$", "back\\slash"}) {
+    Result<Config> c = LoadConfig(With({{"POSTGRES_USER", name}}));
+    ASSERT_FALSE(c.ok()) << name;
+    EXPECT_NE(c.status().message().find("POSTGRES_USER"), std::string::npos);
+  }
 }
 
 struct BadCase {

@@ -94,8 +94,8 @@ TEST(CronSchedule, RefusesWhatTheConfigRefusesWithTheSameReason) {
 }
 
 TEST(CronSchedule, AcceptsEverythingTheConfigAccepts) {
-  for (const char* expr : {"0 3 * * *", "*/15 0-6 1,15 * 1-5", "0 0 * 1-12/2 7",
-                           "5,10 1\t2 3 4", "  0  3  *  *  *  ", "0-59/5 * * * *"}) {
+  for (const char* expr : {"0 3 * * *", "*/15 0-6 1,15 * 1-5", "0 0 * 1-12/2 7", "5,10 1\t2 3 4",
+                           "  0  3  *  *  *  ", "0-59/5 * * * *"}) {
     EXPECT_FALSE(CheckCron(expr).has_value()) << expr;
     EXPECT_TRUE(CronSchedule::Parse(expr).ok()) << expr;
   }
@@ -144,9 +144,12 @@ TEST(ScheduledRun, AReplicaRunsScheduledBackupsOnlyWhenAllowed) {
     D expected;
   };
   const Case cases[] = {
-      {true, false, false, false, D::kRun},         {true, true, false, false, D::kSkipReplica},
-      {true, true, true, false, D::kRun},           {false, true, false, false, D::kSkipReplica},
-      {false, false, false, false, D::kMissNotReady}, {true, false, false, true, D::kMissBusy},
+      {true, false, false, false, D::kRun},
+      {true, true, false, false, D::kSkipReplica},
+      {true, true, true, false, D::kRun},
+      {false, true, false, false, D::kSkipReplica},
+      {false, false, false, false, D::kMissNotReady},
+      {true, false, false, true, D::kMissBusy},
       {true, true, true, true, D::kMissBusy},
   };
   for (const Case& c : cases)

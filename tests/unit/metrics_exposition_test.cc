@@ -1,7 +1,5 @@
 // The Prometheus text format pgrt writes (src/metrics/exposition.h) and the table of
 // families behind it (src/metrics/families.h).
-#include "metrics/exposition.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,13 +9,15 @@
 #include <set>
 #include <sstream>
 
+#include "metrics/exposition.h"
 #include "metrics/families.h"
 
 namespace pgrt {
 namespace {
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 TEST(MetricFamilies, NamesAreValidUniqueAndPassPromtoolsLint) {
@@ -29,9 +29,12 @@ TEST(MetricFamilies, NamesAreValidUniqueAndPassPromtoolsLint) {
     EXPECT_TRUE(seen.insert(n).second) << n << " twice";
     EXPECT_FALSE(std::string(f.help).empty()) << n;
     // promtool's lint: counters end in _total; no gauge or counter ends in _count/_sum/_bucket.
-    if (f.type == MetricType::kCounter) EXPECT_TRUE(EndsWith(n, "_total")) << n;
-    if (f.type != MetricType::kUntyped)
+    if (f.type == MetricType::kCounter) {
+      EXPECT_TRUE(EndsWith(n, "_total")) << n;
+    }
+    if (f.type != MetricType::kUntyped) {
       for (const char* s : {"_count", "_sum", "_bucket"}) EXPECT_FALSE(EndsWith(n, s)) << n;
+    }
     for (const char* l : f.labels) EXPECT_TRUE(std::regex_match(std::string(l), name)) << n;
   }
 }

@@ -1,7 +1,5 @@
 // PgBouncer's files as pgrt renders them (src/pooler/pgbouncer_files.h), and the lines it
 // adds to pg_hba.conf and pg_ident.conf for PgBouncer's auth role.
-#include "pooler/pgbouncer_files.h"
-
 #include <gtest/gtest.h>
 
 #include <map>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "node/settings.h"
+#include "pooler/pgbouncer_files.h"
 #include "pooler/scram.h"
 
 namespace pgrt {
@@ -48,8 +47,9 @@ std::vector<std::vector<std::string>> Lines(const std::string& text) {
 }
 
 PoolerFiles Render(const Config& c, const std::string& cert = "") {
-  PoolerFilesInput in{c, PoolerPaths::From(c), cert, cert.empty() ? "" : "/tls/server.key", "",
-                      "SCRAM-SHA-256$4096:c2FsdA==$a:b"};
+  PoolerFilesInput in{c,    PoolerPaths::From(c),
+                      cert, cert.empty() ? "" : "/tls/server.key",
+                      "",   "SCRAM-SHA-256$4096:c2FsdA==$a:b"};
   auto f = RenderPoolerFiles(in);
   EXPECT_TRUE(f.ok()) << f.status().message();
   return f.ok() ? *f : PoolerFiles{};
@@ -69,12 +69,18 @@ TEST(PgbouncerIni, CarriesEveryPgbouncerVariableAndTheAuthQuery) {
   c.pgbouncer_server_lifetime = 66;
   auto s = IniSettings(Render(c).ini);
   const std::map<std::string, std::string> kWant = {
-      {"listen_port", "7432"},        {"pool_mode", "session"},
-      {"max_client_conn", "321"},     {"default_pool_size", "7"},
-      {"min_pool_size", "2"},         {"reserve_pool_size", "3"},
-      {"reserve_pool_timeout", "4"},  {"server_reset_query", "DISCARD ALL"},
-      {"server_idle_timeout", "55"},  {"server_lifetime", "66"},
-      {"auth_type", "hba"},           {"auth_user", kPoolerAuthRole},
+      {"listen_port", "7432"},
+      {"pool_mode", "session"},
+      {"max_client_conn", "321"},
+      {"default_pool_size", "7"},
+      {"min_pool_size", "2"},
+      {"reserve_pool_size", "3"},
+      {"reserve_pool_timeout", "4"},
+      {"server_reset_query", "DISCARD ALL"},
+      {"server_idle_timeout", "55"},
+      {"server_lifetime", "66"},
+      {"auth_type", "hba"},
+      {"auth_user", kPoolerAuthRole},
       {"stats_users", kPoolerStatsUser},
       {"auth_query", "SELECT usename, passwd FROM pgrt_pgbouncer.get_auth($1)"},
   };
@@ -123,15 +129,17 @@ TEST(PgbouncerIni, TlsFollowsPostgres) {
     bool required;
     std::string mode;  // "" = no TLS settings at all
   };
-  const Case kCases[] = {{"", false, ""}, {"/tls/server.crt", false, "prefer"},
-                         {"/tls/server.crt", true, "require"}};
+  const Case kCases[] = {
+      {"", false, ""}, {"/tls/server.crt", false, "prefer"}, {"/tls/server.crt", true, "require"}};
   for (const Case& k : kCases) {
     Config c;
     c.tls_required = k.required;
     auto s = IniSettings(Render(c, k.cert).ini);
     EXPECT_EQ(s["client_tls_sslmode"], k.mode) << k.cert << k.required;
     EXPECT_EQ(s["client_tls_cert_file"], k.cert);
-    if (!k.cert.empty()) EXPECT_EQ(s["client_tls_key_file"], "/tls/server.key");
+    if (!k.cert.empty()) {
+      EXPECT_EQ(s["client_tls_key_file"], "/tls/server.key");
+    }
   }
 }
 
@@ -150,14 +158,17 @@ TEST(PgbouncerHba, ConsoleOnlyForPgrtOverTheSocketAndClientsWithPostgresMethod) 
     auto lines = Lines(Render(c).hba);
     ASSERT_GE(lines.size(), 4u);
     // First match wins: the console account's line comes first, and only it is accepted.
-    EXPECT_EQ(lines[0], (std::vector<std::string>{"local", "pgbouncer", kPoolerStatsUser,
-                                                  "scram-sha-256"}));
+    EXPECT_EQ(lines[0],
+              (std::vector<std::string>{"local", "pgbouncer", kPoolerStatsUser, "scram-sha-256"}));
     for (const auto& l : lines) {
       bool console = l[1] == "pgbouncer";
       bool stats_user = l[2] == kPoolerStatsUser;
       if (&l == &lines[0]) continue;
-      if (console || stats_user) EXPECT_EQ(l.back(), "reject") << l[0] << " " << l[1];
-      else EXPECT_EQ(l.back(), method);
+      if (console || stats_user) {
+        EXPECT_EQ(l.back(), "reject") << l[0] << " " << l[1];
+      } else {
+        EXPECT_EQ(l.back(), method);
+      }
     }
   }
 }
