@@ -59,9 +59,12 @@ std::optional<json> ReplicaView(PgConn& conn, json j) {
   auto r = conn.Exec(
       "SELECT pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"
       " pg_last_xact_replay_timestamp()::text,"
-      " CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+      // Until the WAL receiver streams again after a restart, the receive position can
+      // trail the replay position: nothing is pending then, so no lag (never a negative one).
+      " CASE WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0"
       "  ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8,"
-      " COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::int8,"
+      " GREATEST(COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()),"
+      "  0), 0)::int8,"
       " pg_is_wal_replay_paused()");
   auto w = conn.Exec(
       "SELECT status, sender_host, sender_port, slot_name, received_tli,"

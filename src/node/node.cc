@@ -105,7 +105,8 @@ bool Node::FinishStart(const std::string& postmaster_status) {
 
 void Node::WarnIfPoolerAuthMissing() {
   PgConn* conn = monitor_->Connection();
-  auto installed = conn ? PoolerAuthInstalled(*conn) : Result<bool>(false);
+  if (conn == nullptr) return;  // nothing to tell yet; pooled logins show it soon enough
+  auto installed = PoolerAuthInstalled(*conn);
   if (installed.ok() && !*installed)
     spdlog::warn("pgbouncer: the primary has not set up PgBouncer's authentication yet "
                  "(enable PGBOUNCER_ENABLED there too); pooled logins fail until it has");

@@ -61,6 +61,7 @@ class PgrtNode {
   PgrtNode& operator=(const PgrtNode&) = delete;
 
   Env& env() { return env_; }
+  const Env& env() const { return env_; }
   const std::string& dir() const { return dir_.path(); }
   std::string pgdata() const { return env_.at("PGDATA"); }
   int pg_port() const { return std::stoi(env_.at("POSTGRES_PORT")); }

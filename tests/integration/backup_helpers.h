@@ -66,8 +66,7 @@ inline void StartReady(PgrtNode& node) {
 
 // `pgrt <args>` as a client of `node` (its API address, port and token).
 inline CommandOutput Cli(const PgrtNode& node, const std::vector<std::string>& args) {
-  PgrtNode& n = const_cast<PgrtNode&>(node);  // env() is the node's own map; not changed
-  return RunPgrt(args, n.env());
+  return RunPgrt(args, node.env());
 }
 
 // Switches to a new WAL segment and waits until the one holding everything committed so

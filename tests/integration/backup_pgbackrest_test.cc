@@ -9,8 +9,7 @@ namespace pgrt::testing::backup {
 namespace {
 
 std::string Runtime(const PgrtNode& node) {
-  PgrtNode& n = const_cast<PgrtNode&>(node);
-  return n.env().at("PGRT_SOCKET_DIR") + "/pgrt-" + std::to_string(node.pg_port());
+  return node.env().at("PGRT_SOCKET_DIR") + "/pgrt-" + std::to_string(node.pg_port());
 }
 
 TEST(PgBackRest, FullAndIncrementalBackupsThroughTheCliShowInBackupsAndStatus) {

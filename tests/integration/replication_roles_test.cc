@@ -74,6 +74,11 @@ TEST(ReplicationRoles, RestartedReplicaReusesItsCloneEvenWhileThePrimaryIsDown) 
   EXPECT_EQ(replica->Query("SELECT count(*) FROM t"), "2");
   EXPECT_EQ(replica->Query("SELECT pg_is_in_recovery()"), "t");
   EXPECT_TRUE(BrokenDirs(replica->pgdata()).empty());
+  json view = Replication(*replica);
+  EXPECT_EQ(Str(view["walReceiver"], "status"), "stopped") << view.dump();
+  // Nothing received since the restart: no lag, and never a negative one.
+  EXPECT_EQ(view["lagBytes"], 0) << view.dump();
+  EXPECT_EQ(view["lagSeconds"], 0) << view.dump();
 
   ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
   primary->Query("INSERT INTO t VALUES ('third')");
