@@ -147,12 +147,12 @@ Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& tim
       ::chmod(l.pgdata.c_str(), 0700) != 0)
     return ErrnoStatus("chmod " + l.pgdata);  // postgres refuses a group/world-open PGDATA
   PGRT_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
-  auto role = ApplyRoleFiles(ctx);
+  auto role = ApplyRoleFiles(ctx, waiter);
   if (!role.ok()) return role.status();
   if (*role == RoleFilesOutcome::kNeedsClone) {
     PGRT_RETURN_IF_ERROR(CloneFromPrimary(ctx, waiter, timings, clock), "PGDATA");
     // The fresh clone needs its role files too (the passfile primary_conninfo names).
-    role = ApplyRoleFiles(ctx);
+    role = ApplyRoleFiles(ctx, waiter);
     if (!role.ok()) return role.status();
     if (*role != RoleFilesOutcome::kReady)
       return Status::Error("PGDATA: the new clone of " + ctx.config.primary_host +

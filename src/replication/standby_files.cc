@@ -53,7 +53,7 @@ Status MoveDataAside(const NodeContext& ctx) {
   return Status::Ok();
 }
 
-Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx) {
+Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, Waiter& waiter) {
   const Config& c = ctx.config;
   const NodeLayout& l = ctx.layout;
   if (c.replication_mode != ReplicationMode::kReplica) {
@@ -72,7 +72,15 @@ Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx) {
                            " without a new clone");
   auto local = LocalSystemIdentifier(l.pgdata);
   if (!local.ok()) return local.status().Wrap("replica");
-  if (auto primary = PrimarySystemIdentifier(c); primary && *primary != *local)
+  // Data that is not a standby yet (a former primary or standalone) becomes one only after
+  // the primary confirmed it is the same cluster: wait for it rather than guess.
+  bool was_standby = PathExists(l.standby_signal);
+  if (!was_standby) PGRT_RETURN_IF_ERROR(WaitForPrimary(c, waiter), "replica");
+  auto primary = PrimarySystemIdentifier(c);
+  if (!was_standby && !primary)
+    return Status::Error("replica: cannot read the primary's cluster identity to confirm "
+                         "PGDATA is its clone");
+  if (primary && *primary != *local)
     return Refuse(ctx, "PGDATA holds cluster " + std::to_string(*local) + ", not a clone of " +
                            c.primary_host + " (cluster " + std::to_string(*primary) + ")");
   if (!PathExists(l.standby_signal)) {

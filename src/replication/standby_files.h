@@ -5,6 +5,7 @@
 #pragma once
 
 #include "node/context.h"
+#include "process/command.h"
 
 namespace pgrt {
 
@@ -14,7 +15,8 @@ enum class RoleFilesOutcome { kReady, kNeedsClone };
 // refuses a node promoted through the API, writes standby.signal and the passfile. With
 // PGRT_REPLICA_RECLONE the foreign data is moved aside and kNeedsClone returned.
 // Primary/standalone: removes standby.signal (data kept, node writable).
-Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx);
+// Data without standby.signal is checked only after waiting for the primary.
+Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, Waiter& waiter);
 
 // Moves PGDATA aside to PGDATA.broken-<time> (or, when PGDATA is a mount point, its entries
 // into PGDATA/.pgrt-aside-<time>). Never deletes anything.
