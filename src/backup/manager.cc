@@ -159,9 +159,14 @@ void BackupManager::Stop(bool immediate, std::function<void()> done) {
     if (s->timer) loop_.CancelTimer(s->timer);
     s->timer = 0;
   }
-  if (pending_backup_) {
+  if (pending_backup_) {  // queued behind the stanza check: it never starts
+    JobRecord r = *pending_backup_;
+    r.error = "not started: pgrt is shutting down";
+    r.finished = loop_.clock().WallNow();
+    backup_->last = r;
     backup_->running.reset();
     pending_backup_.reset();
+    Publish();
   }
   const Millis grace = immediate ? Millis(0) : kStopGrace;
   for (ChildJob* job : {backup_->job.get(), dump_->job.get(), info_job_.get()}) {

@@ -95,6 +95,9 @@ class BackupManager {
   Status LaunchDump(JobRecord record);
   void LaunchStanzaCheck();
   void OnJobDone(JobKind kind, const Status& st);
+  void OnStanzaCheckDone(const Status& st);
+  JobRecord FinishRecord(JobKind kind, Slot& slot, const Status& st);
+  void LaunchPendingBackup();
   void StartInfo();
   void Arm(Schedule& s);
   void OnScheduleTimer(Schedule& s);
@@ -115,7 +118,7 @@ class BackupManager {
   bool stanza_ready_ = false;
   bool stanza_checked_ = false;
   std::string stanza_error_;
-  std::optional<std::pair<JobRecord, bool>> pending_backup_;  // waits for the stanza check
+  std::optional<JobRecord> pending_backup_;  // waits for the stanza check
   std::function<void()> on_stopped_;
 
   mutable std::mutex mu_;

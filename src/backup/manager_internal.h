@@ -14,7 +14,8 @@ namespace pgrt {
 
 struct BackupManager::Slot {
   std::unique_ptr<ChildJob> job;
-  std::optional<JobRecord> running;  // nullopt while the job is the internal stanza check
+  bool stanza_check = false;         // the job is the stanza check, not a requested run
+  std::optional<JobRecord> running;  // the requested run (running, or queued behind the check)
   std::optional<JobRecord> last;
   // Filled by the job's steps as they finish.
   std::shared_ptr<std::optional<BackupRecord>> latest;

@@ -66,7 +66,7 @@ JobRequest BackupManager::StartJob(JobKind kind, const std::string& type,
             0};
   r.id = next_id_++;
   if (slot.busy()) {  // the stanza check: the backup follows it
-    pending_backup_.emplace(r, false);
+    pending_backup_ = r;
     slot.running = r;
     Publish();
     return {202, "backup queued behind the stanza check", r.id};
@@ -79,6 +79,7 @@ JobRequest BackupManager::StartJob(JobKind kind, const std::string& type,
 
 Status BackupManager::LaunchBackup(JobRecord record, bool create_stanza) {
   Slot& slot = *backup_;
+  slot.stanza_check = false;
   slot.latest = std::make_shared<std::optional<BackupRecord>>();
   std::vector<JobStep> steps;
   if (create_stanza) {
@@ -108,6 +109,7 @@ Status BackupManager::LaunchBackup(JobRecord record, bool create_stanza) {
 void BackupManager::LaunchStanzaCheck() {
   Slot& slot = *backup_;
   if (slot.busy()) return;  // a backup is running; it creates the stanza itself
+  slot.stanza_check = true;
   slot.latest = std::make_shared<std::optional<BackupRecord>>();
   std::vector<JobStep> steps;
   if (!IsReplica()) {
@@ -152,52 +154,62 @@ Status BackupManager::LaunchDump(JobRecord record) {
   return Status::Ok();
 }
 
+void BackupManager::OnStanzaCheckDone(const Status& st) {
+  Slot& slot = *backup_;
+  slot.stanza_check = false;
+  if (!st.ok()) {
+    stanza_error_ = st.message();
+    spdlog::warn("pgBackRest stanza: {}", st.message());
+  }
+  if (!*slot.latest || slot.last) return;
+  // The repository's newest backup stands for the last one until this pgrt takes its own.
+  const BackupRecord& b = **slot.latest;
+  JobRecord r{.type = b.type,
+              .trigger = "repository",
+              .ok = true,
+              .label = b.label,
+              .size_bytes = b.repository_bytes,
+              .database_bytes = b.database_bytes};
+  r.started = std::chrono::system_clock::from_time_t(b.start_time);
+  r.finished = std::chrono::system_clock::from_time_t(b.stop_time);
+  slot.last = r;
+}
+
+JobRecord BackupManager::FinishRecord(JobKind kind, Slot& slot, const Status& st) {
+  JobRecord r = *slot.running;
+  r.finished = loop_.clock().WallNow();
+  r.ok = st.ok();
+  r.error = st.ok() ? "" : st.message();
+  if (kind == JobKind::kBackup && st.ok() && *slot.latest) {
+    const BackupRecord& b = **slot.latest;
+    r.label = b.label;
+    r.type = b.type;  // pgBackRest turns a first incr into a full
+    r.size_bytes = b.repository_bytes;
+    r.database_bytes = b.database_bytes;
+  }
+  if (kind == JobKind::kDump) {
+    r.files = slot.tally->files;
+    r.size_bytes = slot.tally->bytes;
+    if (!st.ok()) {
+      RemoveDumpTemps(ctx_.config.dump_dir, slot.stamp);
+    } else if (auto pruned = PruneDumps(ctx_.config.dump_dir, r.finished,
+                                        ctx_.config.dump_retention_days);
+               pruned.ok()) {
+      r.pruned = static_cast<int>(pruned->size());
+      for (const auto& name : *pruned) spdlog::info("dump retention: removed {}", name);
+    } else {
+      spdlog::warn("{}", pruned.status().message());
+    }
+  }
+  return r;
+}
+
 void BackupManager::OnJobDone(JobKind kind, const Status& st) {
   Slot& slot = SlotOf(kind);
-  const SystemTime now = loop_.clock().WallNow();
-  if (!slot.running) {  // the stanza check
-    if (!st.ok()) {
-      stanza_error_ = st.message();
-      spdlog::warn("pgBackRest stanza: {}", st.message());
-    }
-    if (*slot.latest && !slot.last) {
-      const BackupRecord& b = **slot.latest;
-      JobRecord r{.type = b.type,
-                  .trigger = "repository",
-                  .ok = true,
-                  .label = b.label,
-                  .size_bytes = b.repository_bytes,
-                  .database_bytes = b.database_bytes};
-      r.started = std::chrono::system_clock::from_time_t(b.start_time);
-      r.finished = std::chrono::system_clock::from_time_t(b.stop_time);
-      slot.last = r;
-    }
+  if (kind == JobKind::kBackup && slot.stanza_check) {
+    OnStanzaCheckDone(st);
   } else {
-    JobRecord r = *slot.running;
-    r.finished = now;
-    r.ok = st.ok();
-    r.error = st.ok() ? "" : st.message();
-    if (kind == JobKind::kBackup && st.ok() && *slot.latest) {
-      r.label = (*slot.latest)->label;
-      r.type = (*slot.latest)->type;  // pgBackRest turns a first incr into a full
-      r.size_bytes = (*slot.latest)->repository_bytes;
-      r.database_bytes = (*slot.latest)->database_bytes;
-    }
-    if (kind == JobKind::kDump) {
-      r.files = slot.tally->files;
-      r.size_bytes = slot.tally->bytes;
-      if (st.ok()) {
-        auto pruned = PruneDumps(ctx_.config.dump_dir, now, ctx_.config.dump_retention_days);
-        if (pruned.ok())
-          r.pruned = static_cast<int>(pruned->size());
-        else
-          spdlog::warn("{}", pruned.status().message());
-        for (const auto& name : pruned.ok() ? *pruned : std::vector<std::string>())
-          spdlog::info("dump retention: removed {}", name);
-      } else {
-        RemoveDumpTemps(ctx_.config.dump_dir, slot.stamp);
-      }
-    }
+    JobRecord r = FinishRecord(kind, slot, st);
     if (r.ok)
       spdlog::info("{} {} finished: {} ({} bytes)", ToString(kind), r.id,
                    kind == JobKind::kBackup ? r.label : std::to_string(r.files.size()) + " files",
@@ -207,24 +219,25 @@ void BackupManager::OnJobDone(JobKind kind, const Status& st) {
     slot.last = r;
     slot.running.reset();
   }
-  if (pending_backup_ && kind == JobKind::kBackup && !stopping_) {
-    // Not from inside the finished job's own callback: its object is replaced.
-    loop_.AddTimer(Millis(0), [this] {
-      if (!pending_backup_ || stopping_) return;
-      JobRecord r = pending_backup_->first;
-      pending_backup_.reset();
-      backup_->running.reset();
-      if (Status st = LaunchBackup(r, !stanza_ready_ && !IsReplica()); !st.ok()) {
-        r.error = st.message();
-        r.finished = loop_.clock().WallNow();
-        backup_->last = r;
-        spdlog::error("backup {} failed: {}", r.id, r.error);
-        Publish();
-      }
-    });
-  }
+  // Not from inside the finished job's own callback: LaunchBackup replaces that job.
+  if (kind == JobKind::kBackup && pending_backup_ && !stopping_)
+    loop_.AddTimer(Millis(0), [this] { LaunchPendingBackup(); });
   Publish();
   MaybeFinishStop();
+}
+
+void BackupManager::LaunchPendingBackup() {
+  if (!pending_backup_ || stopping_) return;
+  JobRecord r = *pending_backup_;
+  pending_backup_.reset();
+  if (Status st = LaunchBackup(r, !stanza_ready_ && !IsReplica()); !st.ok()) {
+    r.error = st.message();
+    r.finished = loop_.clock().WallNow();
+    backup_->running.reset();
+    backup_->last = r;
+    spdlog::error("backup {} failed: {}", r.id, r.error);
+    Publish();
+  }
 }
 
 void BackupManager::StartInfo() {

@@ -54,7 +54,7 @@ bool MetricsCollector::ScrapePostgres(MetricsPage& page) {
   }
   return WithConnection(postgres_, sources_.postgres, [&](PgConn& c) {
     MetricsPage attempt;  // all or nothing: a failed try leaves no half page behind
-    Status st = CollectPostgresMetrics(c, kQueryTimeout, attempt);
+    Status st = CollectPostgresMetrics(c, kQueryTimeout, clock_.Now(), sizes_, attempt);
     if (st.ok()) page.Merge(attempt);
     return st;
   });

@@ -9,13 +9,12 @@
 #include <optional>
 #include <string>
 
+#include "metrics/postgres_metrics.h"
 #include "node/state.h"
 #include "pg/connection.h"
 #include "util/clock.h"
 
 namespace pgrt {
-
-class MetricsPage;
 
 struct MetricsSources {
   ConnParams postgres;                  // pgrt's own parameters for POSTGRES_DB
@@ -48,6 +47,7 @@ class MetricsCollector {
   std::optional<PgConn> postgres_;
   std::optional<PgConn> pgbouncer_;
   std::optional<SystemTime> last_backup_;  // survives a later failed run
+  DatabaseSizeCache sizes_;
 };
 
 }  // namespace pgrt

@@ -43,9 +43,12 @@ constexpr const char* kActivity =
 
 constexpr const char* kDatabases =
     "SELECT d.datname, s.numbackends, s.xact_commit, s.xact_rollback, s.blks_read, s.blks_hit,"
-    " s.tup_returned, s.tup_fetched, s.tup_inserted, s.tup_updated, s.tup_deleted, s.deadlocks,"
-    " CASE WHEN has_database_privilege(d.oid, 'CONNECT') THEN pg_database_size(d.oid) END"
+    " s.tup_returned, s.tup_fetched, s.tup_inserted, s.tup_updated, s.tup_deleted, s.deadlocks"
     " FROM pg_database d LEFT JOIN pg_stat_database s ON s.datid = d.oid ORDER BY 1";
+
+constexpr const char* kSizes =
+    "SELECT datname, CASE WHEN has_database_privilege(oid, 'CONNECT')"
+    " THEN pg_database_size(oid) END FROM pg_database ORDER BY 1";
 
 constexpr const char* kStandbys =
     "SELECT COALESCE(application_name, ''), COALESCE(host(client_addr), ''),"
@@ -65,7 +68,7 @@ constexpr const char* kDatabaseFamilies[] = {
     "pg_stat_database_blks_hit",      "pg_stat_database_tup_returned",
     "pg_stat_database_tup_fetched",   "pg_stat_database_tup_inserted",
     "pg_stat_database_tup_updated",   "pg_stat_database_tup_deleted",
-    "pg_stat_database_deadlocks",     "pg_database_size_bytes"};
+    "pg_stat_database_deadlocks"};
 
 std::string Cell(const PgResult& r, int row, int col) {
   return r.IsNull(row, col) ? "" : r.Get(row, col);
@@ -131,14 +134,23 @@ void AddStatements(PgConn& conn, const std::string& schema, Millis timeout, Metr
 
 }  // namespace
 
-Status CollectPostgresMetrics(PgConn& conn, Millis timeout, MetricsPage& page) {
+Status CollectPostgresMetrics(PgConn& conn, Millis timeout, SteadyTime now,
+                              DatabaseSizeCache& sizes, MetricsPage& page) {
   static const std::string kBatch = std::string(kServer) + ";\n" + kActivity + ";\n" + kDatabases +
                                     ";\n" + kStandbys + ";\n" + kSlots;
-  auto rs = RunBatch(conn, kBatch, timeout);
+  const bool sizes_due = sizes.Due(now);
+  auto rs = RunBatch(conn, sizes_due ? kBatch + ";\n" + kSizes : kBatch, timeout);
   if (!rs.ok()) return rs.status();
-  if (rs->size() != 5) return Status::Error("metrics: expected 5 results");
+  if (rs->size() != (sizes_due ? 6u : 5u)) return Status::Error("metrics: results missing");
+  if (sizes_due) {
+    const PgResult& r = (*rs)[5];
+    sizes.sizes.clear();
+    for (int i = 0; i < r.rows(); ++i) sizes.sizes.emplace_back(r.Get(i, 0), Cell(r, i, 1));
+    sizes.fetched = now;
+  }
   AddServer((*rs)[0], page);
   AddRows(*rs, page);
+  for (const auto& [db, bytes] : sizes.sizes) page.AddText("pg_database_size_bytes", {db}, bytes);
   const PgResult& server = (*rs)[0];
   if (server.rows() == 1 && !server.IsNull(0, 9))
     AddStatements(conn, server.Get(0, 9), timeout, page);

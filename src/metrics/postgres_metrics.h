@@ -1,7 +1,13 @@
 // What /metrics reads from postgres: one round trip of five statements (server, activity,
-// databases, standbys, slots), plus one for pg_stat_statements when it is loaded. Works
-// on a primary and on a replica alike (WAL positions are chosen by pg_is_in_recovery()).
+// databases, standbys, slots; a sixth for database sizes when they are due), plus one for
+// pg_stat_statements when it is loaded. Works on a primary and on a replica alike (WAL
+// positions are chosen by pg_is_in_recovery()).
 #pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "metrics/exposition.h"
 #include "pg/connection.h"
@@ -9,8 +15,20 @@
 
 namespace pgrt {
 
+// Database sizes walk every file of every database, the costliest part of a scrape, and
+// change slowly: they are read at most once per kTtl (postgres_exporter users set
+// cache_seconds on the same query for the same reason).
+struct DatabaseSizeCache {
+  static constexpr Millis kTtl{30000};
+  std::optional<SteadyTime> fetched;
+  std::vector<std::pair<std::string, std::string>> sizes;  // datname, bytes
+
+  bool Due(SteadyTime now) const { return !fetched || now - *fetched >= kTtl; }
+};
+
 // Adds the postgres families to `page`; pg_up is the caller's to set. An error means the
 // main batch failed (pg_stat_statements failing only leaves its families out).
-Status CollectPostgresMetrics(PgConn& conn, Millis timeout, MetricsPage& page);
+Status CollectPostgresMetrics(PgConn& conn, Millis timeout, SteadyTime now,
+                              DatabaseSizeCache& sizes, MetricsPage& page);
 
 }  // namespace pgrt

@@ -14,7 +14,8 @@ namespace {
 
 constexpr const char* kService = "pgbouncer";
 constexpr Millis kRetryAfterGiveUp{30000};
-constexpr Millis kStopTimeout{10000};
+// Short: a container runtime allows ~10 s for the whole shutdown, and postgres comes after.
+constexpr Millis kStopTimeout{3000};
 
 Result<std::string> PgbouncerBinary() {
   for (const char* p : {"/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer"})

@@ -35,6 +35,7 @@ class Pooler {
   // Stops PgBouncer, then calls `done` (at once when it is not running). Fast: SIGINT in
   // transaction/statement mode, so running transactions finish (it waits for no idle
   // client); SIGTERM in session mode, where idle sessions would hold it; immediate: SIGTERM.
+  // Killed after kStopTimeout (3 s).
   void Stop(bool immediate, std::function<void()> done);
   // Rewrites the files and has a running PgBouncer reload them (SIGHUP).
   void Reload();

@@ -120,9 +120,14 @@ TEST(Pooler, ReloadsOnSighupAndStopsBeforePostgres) {
   EXPECT_EQ(PgbouncerPid(node), pid);
   EXPECT_TRUE(WaitPoolerAnswers(node, milliseconds(5000)));
 
+  // An idle client (transaction mode: it holds no server connection) does not hold up the
+  // shutdown; PgBouncer is not killed after its stop timeout.
+  auto idle = PgConn::Connect(PoolerConn(node));
+  ASSERT_TRUE(idle.ok() && idle->Exec("SELECT 1").ok());
   mark = node.LogSize();
   ASSERT_EQ(ExitCode(node.Stop(SIGTERM)), 0) << node.Log();
   std::string log = node.LogSince(mark);
+  EXPECT_EQ(log.find("did not stop in time"), std::string::npos) << log;
   size_t pooler_stopped = log.find("pgbouncer stopped");
   size_t postgres_stopped = log.find("postgres stopped");
   ASSERT_NE(pooler_stopped, std::string::npos) << log;
