@@ -2,8 +2,6 @@
 // each exit arriving as an event; a failing step ends the job with its stderr; Stop
 // terminates the step's whole process group. The test reaps with waitpid(-1) on a short
 // timer and hands the exits to the job, as pgrt's SIGCHLD handler does.
-#include "backup/job.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backup/job.h"
 #include "scratch_dir.h"
 #include "util/clock.h"
 
@@ -103,9 +102,8 @@ TEST_F(ChildJobTest, AFailingStepEndsTheJobWithItsStderrAndSkipsTheRest) {
 
 TEST_F(ChildJobTest, AnAfterStepErrorEndsTheJob) {
   std::vector<JobStep> steps;
-  steps.push_back(Sh("echo not-json", [](const std::string&) {
-    return Status::Error("not what was expected");
-  }));
+  steps.push_back(Sh("echo not-json",
+                     [](const std::string&) { return Status::Error("not what was expected"); }));
   ChildJob job(loop_, "test", dir_ / "out", std::move(steps), OnDone());
   auto st = Run(job);
   ASSERT_TRUE(st.has_value());

@@ -5,13 +5,12 @@
 #include <string>
 
 #include "config/descriptors.h"
+#include "config_test_env.h"
 
 namespace pgrt {
 namespace {
 
-Environment Minimal() {
-  return {{"POSTGRES_USER", "app"}, {"POSTGRES_PASSWORD", "pw"}, {"POSTGRES_DB", "appdb"}};
-}
+using config_test::Minimal;
 
 TEST(ConfigDescriptors, CoverEveryDocumentedVariable) {
   const char* kDocumented[] = {"POSTGRES_USER",

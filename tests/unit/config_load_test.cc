@@ -5,26 +5,14 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config_test_env.h"
 
 namespace pgrt {
 namespace {
 
-Environment Minimal() {
-  return {{"POSTGRES_USER", "app"}, {"POSTGRES_PASSWORD", "pw-Zq81"}, {"POSTGRES_DB", "appdb"}};
-}
-
-Environment With(std::initializer_list<std::pair<const std::string, std::string>> extra) {
-  Environment env = Minimal();
-  for (const auto& [k, v] : extra) env[k] = v;
-  return env;
-}
-
-// The message of a failed load; "" (and a test failure) when it loaded.
-std::string ErrorOf(const Environment& env) {
-  Result<Config> c = LoadConfig(env);
-  EXPECT_FALSE(c.ok()) << "loaded unexpectedly";
-  return c.ok() ? "" : c.status().message();
-}
+using config_test::ErrorOf;
+using config_test::Minimal;
+using config_test::With;
 
 TEST(LoadConfig, MinimalEnvironmentLoads) {
   Result<Config> c = LoadConfig(Minimal());
