@@ -26,6 +26,8 @@ test: deps
 
 bench: deps build
 	$(BUILD)/pgrt_bench
+	$(BUILD)/pgrt_bench replication
+	$(BUILD)/pgrt_bench pooling
 
 # The container image (deploy/Containerfile) with podman, or docker when a docker engine
 # answers; no registry is contacted. See docs/container.md.

@@ -55,22 +55,23 @@ Status BareCluster::Prepare() {
   return Chown(run_as_, pwfile_);
 }
 
-Status BareCluster::RunTool(const std::string& tool, std::vector<std::string> args,
-                            const testing::Env& extra_env, int timeout_s) {
-  int log = ::open(tool_log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log < 0) return ErrnoStatus("open " + tool_log_);
+Status RunPgTool(const std::string& tool, const std::vector<std::string>& args,
+                 const std::optional<Credentials>& run_as, const std::string& cwd,
+                 const std::string& log_path, const testing::Env& extra_env, int timeout_s) {
+  int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0) return ErrnoStatus("open " + log_path);
   SpawnSpec spec;
   spec.name = tool;
   spec.argv = {JoinPath(testing::PgBinDir(), tool)};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}, {"LANG", "C.UTF-8"}};
-  if (run_as_) {
-    spec.env["HOME"] = run_as_->home;
-    spec.env["USER"] = spec.env["LOGNAME"] = run_as_->name;
-    spec.run_as = *run_as_;
+  if (run_as) {
+    spec.env["HOME"] = run_as->home;
+    spec.env["USER"] = spec.env["LOGNAME"] = run_as->name;
+    spec.run_as = *run_as;
   }
   for (const auto& [k, v] : extra_env) spec.env[k] = v;
-  spec.cwd = root_;
+  spec.cwd = cwd;
   spec.stdout_fd = log;
   spec.stderr_fd = log;
   auto child = Child::Spawn(spec);
@@ -82,6 +83,11 @@ Status BareCluster::RunTool(const std::string& tool, std::vector<std::string> ar
   if (!ws.ok()) return ws.status();
   if (!ExitedCleanly(*ws)) return Status::Error(tool + " " + DescribeWaitStatus(*ws));
   return Status::Ok();
+}
+
+Status BareCluster::RunTool(const std::string& tool, std::vector<std::string> args,
+                            const testing::Env& extra_env, int timeout_s) {
+  return RunPgTool(tool, args, run_as_, root_, tool_log_, extra_env, timeout_s);
 }
 
 Status BareCluster::Initdb() {

@@ -24,6 +24,14 @@ struct BareSettings {
   std::string shared_buffers = "32MB";
 };
 
+// Runs a PostgreSQL tool from the build's bindir to completion, as `run_as` when set (root),
+// with a minimal environment plus `extra_env`, in `cwd`, output appended to `log_path`,
+// bounded by `timeout_s`.
+Status RunPgTool(const std::string& tool, const std::vector<std::string>& args,
+                 const std::optional<Credentials>& run_as, const std::string& cwd,
+                 const std::string& log_path, const testing::Env& extra_env = {},
+                 int timeout_s = 120);
+
 class BareCluster {
  public:
   explicit BareCluster(BareSettings settings = {});

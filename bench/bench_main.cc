@@ -10,6 +10,8 @@
 
 #include "backup_bench.h"
 #include "figures.h"
+#include "replication_bench.h"
+#include "pooling_bench.h"
 #include "report.h"
 
 namespace {
@@ -31,6 +33,8 @@ std::string Mb(const std::vector<double>& kb) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "backup") return pgrt::bench::RunBackupBench();
+  if (argc > 1 && std::string(argv[1]) == "replication") return pgrt::bench::RunReplicationBench();
+  if (argc > 1 && std::string(argv[1]) == "pooling") return pgrt::bench::RunPoolingBench();
   using namespace pgrt::bench;
   const int reps = Repetitions();
   std::cout << "pgrt bench  " << MachineLine() << "  reps=" << reps << "\n" << std::flush;

@@ -20,7 +20,7 @@ else
     # what pgrt drives
     postgresql-15 postgresql-contrib postgresql-client-15 pgbouncer pgbackrest
     # test and benchmark peers
-    haproxy prometheus prometheus-postgres-exporter curl iproute2 procps
+    haproxy prometheus prometheus-postgres-exporter curl iproute2 procps wrk
     # deploy/ validators (tests/deploy)
     python3 python3-yaml python3-kubernetes
   )
