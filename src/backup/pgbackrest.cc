@@ -1,20 +1,13 @@
 #include "backup/pgbackrest.h"
 
+#include "pg/passfile.h"
+
 #include <sstream>
 
 #include "util/fs.h"
 
 namespace pgrt {
 namespace {
-
-std::string PassfileField(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == ':' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
 
 // A word for a shell command line (archive_command runs through /bin/sh).
 std::string ShellWord(const std::string& s) {

@@ -1,5 +1,7 @@
 #include "replication/conninfo.h"
 
+#include "pg/passfile.h"
+
 #include <unistd.h>
 
 #include <cctype>
@@ -7,15 +9,6 @@
 
 namespace pgrt {
 namespace {
-
-std::string PassfileField(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == ':' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
 
 // The value of `key=` in a conninfo fragment, or "".
 std::string ConninfoGet(const std::string& conninfo, const std::string& key) {
