@@ -330,7 +330,12 @@ INSTANTIATE_TEST_SUITE_P(
     Signals, SupervisorStopTest,
     ::testing::Values(StopCase{SIGTERM, 0, "killed by signal 15 (Terminated)"},
                       StopCase{SIGINT, 0, "killed by signal 2 (Interrupt)"},
-                      StopCase{SIGTERM, SIGUSR1, "killed by signal 10 (User defined signal 1)"}));
+                      StopCase{SIGTERM, SIGUSR1, "killed by signal 10 (User defined signal 1)"}),
+    // Stable names: the default prints the struct's bytes, a pointer among them, so the
+    // names ctest discovered would not match the next run's under ASLR.
+    [](const ::testing::TestParamInfo<StopCase>& info) {
+      return "Case" + std::to_string(info.index);
+    });
 
 TEST_F(SupervisorTest, StopEscalatesToSigkillWhenTheStopSignalIsIgnored) {
   UniqueFd read_end, write_end;
