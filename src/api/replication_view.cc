@@ -61,8 +61,11 @@ std::optional<json> ReplicaView(PgConn& conn, json j) {
       " pg_last_xact_replay_timestamp()::text,"
       // Until the WAL receiver streams again after a restart, the receive position can
       // trail the replay position: nothing is pending then, so no lag (never a negative one).
-      " CASE WHEN pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn() THEN 0"
-      "  ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::float8,"
+      // clock_timestamp(), not now(): a commit replayed after this statement began would
+      // otherwise give a negative lag.
+      " CASE WHEN COALESCE(pg_last_wal_receive_lsn() <= pg_last_wal_replay_lsn(), true) THEN 0"
+      "  ELSE GREATEST(COALESCE(extract(epoch FROM clock_timestamp() -"
+      "   pg_last_xact_replay_timestamp()), 0), 0) END::float8,"
       " GREATEST(COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()),"
       "  0), 0)::int8,"
       " pg_is_wal_replay_paused()");

@@ -192,8 +192,8 @@ JobRecord BackupManager::FinishRecord(JobKind kind, Slot& slot, const Status& st
     r.size_bytes = slot.tally->bytes;
     if (!st.ok()) {
       RemoveDumpTemps(ctx_.config.dump_dir, slot.stamp);
-    } else if (auto pruned = PruneDumps(ctx_.config.dump_dir, r.finished,
-                                        ctx_.config.dump_retention_days);
+    } else if (auto pruned =
+                   PruneDumps(ctx_.config.dump_dir, r.finished, ctx_.config.dump_retention_days);
                pruned.ok()) {
       r.pruned = static_cast<int>(pruned->size());
       for (const auto& name : *pruned) spdlog::info("dump retention: removed {}", name);

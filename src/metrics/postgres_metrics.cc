@@ -18,7 +18,7 @@ constexpr const char* kServer =
     ", '0/0'),"
     " CASE WHEN pg_is_in_recovery() THEN CASE"
     "  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-    "  ELSE GREATEST(0, COALESCE(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0))"
+    "  ELSE GREATEST(0, COALESCE(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0))"
     " END END,"
     " CASE WHEN pg_is_in_recovery() THEN"
     "  GREATEST(0, COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), "

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include <cerrno>
 #include <csignal>
@@ -47,6 +48,10 @@ void RunChild(const SpawnSpec& spec, Prepared& p, pid_t parent, int report_fd) {
   if (::dup2(in, 0) < 0) ChildFail(report_fd, "dup2 stdin");
   if (spec.stdout_fd >= 0 && ::dup2(spec.stdout_fd, 1) < 0) ChildFail(report_fd, "dup2 stdout");
   if (spec.stderr_fd >= 0 && ::dup2(spec.stderr_fd, 2) < 0) ChildFail(report_fd, "dup2 stderr");
+
+  // Descriptors pgrt (or whoever started it) left inheritable must not reach the child;
+  // marking them close-on-exec keeps the report pipe working until exec.
+  ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 
   if (spec.run_as && ::geteuid() == 0) {
     const Credentials& c = *spec.run_as;

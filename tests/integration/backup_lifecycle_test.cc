@@ -38,6 +38,13 @@ TEST(BackupLifecycle, SigtermStopsARunningBackupCleanlyBeforePostgres) {
       milliseconds(15000)))
       << node->Log();
 
+  // The password reaches pgBackRest as a passfile path only.
+  for (pid_t pid : pids) {
+    EXPECT_EQ(ReadProcFile(pid, "environ").find(node->password()), std::string::npos) << pid;
+    EXPECT_EQ(ReadProcFile(pid, "cmdline").find(node->password()), std::string::npos) << pid;
+    EXPECT_NE(ReadProcFile(pid, "environ").find("PGPASSFILE="), std::string::npos) << pid;
+  }
+
   size_t mark = node->LogSize();
   auto exited = node->Stop(SIGTERM, milliseconds(30000));
   ASSERT_TRUE(exited.has_value()) << node->Log();

@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +20,12 @@
 
 namespace pgrt {
 namespace {
+
+// The file's content; "" when it does not exist (yet).
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 
 class ChildJobTest : public ::testing::Test {
  protected:
@@ -115,17 +125,25 @@ TEST_F(ChildJobTest, StopTerminatesTheWholeProcessGroupOfTheRunningStep) {
   // A helper in the background, as pgBackRest's workers are: SIGTERM must reach it too.
   steps.push_back(Sh("sleep 30 & echo $! > '" + (dir_ / "helper") + "'; wait"));
   ChildJob job(loop_, "test", dir_ / "out", std::move(steps), OnDone());
-  loop_.AddTimer(Millis(200), [&] { job.Stop(Millis(5000), "stopped by the test"); });
+  // Stop once the helper runs (its pid is written after it started).
+  std::function<void()> stop_when_ready = [&] {
+    if (Slurp(dir_ / "helper").find('\n') == std::string::npos)
+      return void(loop_.AddTimer(Millis(10), stop_when_ready));
+    job.Stop(Millis(5000), "stopped by the test");
+  };
+  loop_.AddTimer(Millis(10), stop_when_ready);
   const SteadyTime t0 = clock_.Now();
   auto st = Run(job);
   ASSERT_TRUE(st.has_value());
   EXPECT_EQ(st->message(), "test: stopped by the test");
   EXPECT_LT(clock_.Now() - t0, Millis(3000));
-  pid_t helper = std::stoi(test::ReadText(dir_ / "helper"));
-  EXPECT_TRUE(::kill(helper, 0) != 0 || [&] {  // gone, or a zombie about to be reaped
-    std::string stat = test::ReadText("/proc/" + std::to_string(helper) + "/stat");
-    return stat.find(") Z ") != std::string::npos;
-  }());
+  const pid_t helper = std::stoi(test::ReadText(dir_ / "helper"));
+  auto gone = [helper] {  // or a zombie waiting for whoever reaps orphans here
+    if (::kill(helper, 0) != 0) return true;
+    return Slurp("/proc/" + std::to_string(helper) + "/stat").find(") Z ") != std::string::npos;
+  };
+  for (int i = 0; i < 200 && !gone(); ++i) ::usleep(10000);
+  EXPECT_TRUE(gone()) << "helper " << helper << " outlived the job";
 }
 
 TEST_F(ChildJobTest, ATimeoutStopsTheJob) {
