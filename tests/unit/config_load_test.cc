@@ -60,7 +60,7 @@ TEST(LoadConfig, ParsesTypedValues) {
                        {"POSTGRES_TLS_KEY_FILE", "/tls/key"},
                        {"POSTGRES_HOT_STANDBY", "Off"},
                        {"POSTGRES_EXTENSIONS", " pg_stat_statements , uuid-ossp,"},
-                       {"POSTGRES_REPLICATION_ALLOWED_NETWORKS", "10.0.0.0/8,fd00::/8"},
+                       {"POSTGRES_REPLICATION_ALLOWED_NETWORKS", "198.51.100.0/24,fd00::/8"},
                        {"POSTGRES_REPLICATION_MODE", "replica"},
                        {"POSTGRES_PRIMARY_HOST", "db-0.internal"},
                        {"POSTGRES_REPLICATION_PASSWORD", "rep"}}));
@@ -69,7 +69,7 @@ TEST(LoadConfig, ParsesTypedValues) {
   EXPECT_TRUE(c->tls_required);
   EXPECT_FALSE(c->hot_standby);
   EXPECT_EQ(c->extensions, (std::vector<std::string>{"pg_stat_statements", "uuid-ossp"}));
-  EXPECT_EQ(c->replication_allowed_networks, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
+  EXPECT_EQ(c->replication_allowed_networks, (std::vector<std::string>{"198.51.100.0/24", "fd00::/8"}));
   EXPECT_EQ(c->replication_mode, ReplicationMode::kReplica);
 }
 
@@ -91,7 +91,7 @@ TEST(LoadConfig, AcceptsEveryLegalSpelling) {
       {"POSTGRES_SHARED_BUFFERS", "1 GB"},
       {"POSTGRES_SHARED_BUFFERS", "16384"},
       {"POSTGRES_WAL_KEEP_SIZE", "2TB"},
-      {"POSTGRES_REPLICATION_ALLOWED_NETWORKS", "192.168.1.0/24, ::1/128"},
+      {"POSTGRES_REPLICATION_ALLOWED_NETWORKS", "203.0.113.0/24, ::1/128"},
       {"POSTGRES_REPLICATION_SLOT_NAME", "replica_2"},
       {"POSTGRES_RECOVERY_TARGET_TIMELINE", "3"},
       {"POSTGRES_RECOVERY_TARGET_TIMELINE", "current"},
@@ -164,9 +164,9 @@ std::vector<BadCase> BadValues() {
       {"lower-case size unit", With({{"POSTGRES_SHARED_BUFFERS", "128mb"}}), "is not a size"},
       {"fractional size", With({{"POSTGRES_WAL_KEEP_SIZE", "1.5GB"}}), "is not a size"},
       {"relative PGDATA", With({{"PGDATA", "data"}}), "PGDATA: \"data\" is not an absolute path"},
-      {"CIDR without prefix", With({{"POSTGRES_REPLICATION_ALLOWED_NETWORKS", "10.0.0.1"}}),
+      {"CIDR without prefix", With({{"POSTGRES_REPLICATION_ALLOWED_NETWORKS", "198.51.100.1"}}),
        "has no /prefix"},
-      {"CIDR prefix too long", With({{"POSTGRES_REPLICATION_ALLOWED_NETWORKS", "10.0.0.0/33"}}),
+      {"CIDR prefix too long", With({{"POSTGRES_REPLICATION_ALLOWED_NETWORKS", "198.51.100.0/33"}}),
        "is not 0-32"},
       {"IPv6 prefix too long", With({{"POSTGRES_REPLICATION_ALLOWED_NETWORKS", "::/129"}}),
        "is not 0-128"},

@@ -50,11 +50,11 @@ SettingsInput Input(const Config& c) {
 TEST(RenderSettingsFile, CarriesTheNodesConnectionSettings) {
   Config c;
   c.port = 6543;
-  c.listen_addresses = "127.0.0.1,10.1.2.3";
+  c.listen_addresses = "127.0.0.1,198.51.100.3";
   c.max_connections = 42;
   auto s = Render(Input(c));
   EXPECT_EQ(s["port"], "'6543'");
-  EXPECT_EQ(s["listen_addresses"], "'127.0.0.1,10.1.2.3'");
+  EXPECT_EQ(s["listen_addresses"], "'127.0.0.1,198.51.100.3'");
   EXPECT_EQ(s["max_connections"], "'42'");
   EXPECT_EQ(s["unix_socket_directories"], "'/run/pgrt-test'");
   EXPECT_EQ(s["logging_collector"], "'off'");
@@ -275,7 +275,7 @@ TEST(RenderHbaFile, EveryLineUsesTheAuthMethod) {
     SCOPED_TRACE(method);
     Config c;
     c.host_auth_method = method;
-    c.replication_allowed_networks = {"10.0.0.0/8"};
+    c.replication_allowed_networks = {"198.51.100.0/24"};
     auto lines = ParseHba(RenderHbaFile(c));
     ASSERT_FALSE(lines.empty());
     for (const HbaLine& l : lines) EXPECT_EQ(l.method(), method) << l.type() << " " << l.address();
@@ -292,7 +292,7 @@ TEST(RenderHbaFile, RequiredTlsMakesRemoteLinesHostsslWhileLoopbackStaysHost) {
     SCOPED_TRACE(k.remote_type);
     Config c;
     c.tls_required = k.tls_required;
-    c.replication_allowed_networks = {"10.0.0.0/8"};
+    c.replication_allowed_networks = {"198.51.100.0/24"};
     int remote = 0, loopback = 0, local = 0;
     for (const HbaLine& l : ParseHba(RenderHbaFile(c))) {
       if (l.type() == "local") {
@@ -318,7 +318,7 @@ TEST(RenderHbaFile, AllowsReplicationFromEachConfiguredNetworkOnly) {
   const Case kCases[] = {
       {{}},
       {{"0.0.0.0/0"}},
-      {{"10.0.0.0/8", "192.168.1.0/24", "fd00::/8"}},
+      {{"198.51.100.0/24", "203.0.113.0/24", "fd00::/8"}},
   };
   for (const Case& k : kCases) {
     SCOPED_TRACE(k.networks.size());
@@ -336,7 +336,7 @@ TEST(RenderHbaFile, AllowsReplicationFromEachConfiguredNetworkOnly) {
 TEST(RenderHbaFile, TheCatchAllLineComesLast) {
   // pg_hba.conf is first-match: anything after "all all all" would never apply.
   Config c;
-  c.replication_allowed_networks = {"10.0.0.0/8"};
+  c.replication_allowed_networks = {"198.51.100.0/24"};
   auto lines = ParseHba(RenderHbaFile(c));
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines.back().database(), "all");
