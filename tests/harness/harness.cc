@@ -352,4 +352,15 @@ long ProcessUid(pid_t pid) {
   return -1;
 }
 
+void MakeCertificate(PgrtNode& node) {
+  const std::string cert = node.dir() + "/server.crt";
+  const std::string key = node.dir() + "/server.key";
+  auto gen = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                         "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"},
+                        {{"PATH", "/usr/bin:/bin"}, {"HOME", node.dir()}});
+  if (gen.exit_code != 0) throw std::runtime_error("openssl req: " + gen.output);
+  node.env()["POSTGRES_TLS_CERT_FILE"] = cert;
+  node.env()["POSTGRES_TLS_KEY_FILE"] = key;
+}
+
 }  // namespace pgrt::testing

@@ -141,4 +141,7 @@ std::string ReadProcFile(pid_t pid, const std::string& name);
 // The real uid of a live process (from /proc/PID/status); -1 when unknown.
 long ProcessUid(pid_t pid);
 
+// A self-signed certificate and key (openssl) in the node's directory, set as its TLS files.
+void MakeCertificate(PgrtNode& node);
+
 }  // namespace pgrt::testing

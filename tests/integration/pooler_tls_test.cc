@@ -7,16 +7,6 @@
 namespace pgrt::testing::pool {
 namespace {
 
-void MakeCertificate(PgrtNode& node) {
-  const std::string cert = node.dir() + "/server.crt";
-  const std::string key = node.dir() + "/server.key";
-  auto gen = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                         "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"},
-                        {{"PATH", "/usr/bin:/bin"}, {"HOME", node.dir()}});
-  ASSERT_EQ(gen.exit_code, 0) << gen.output;
-  node.env()["POSTGRES_TLS_CERT_FILE"] = cert;
-  node.env()["POSTGRES_TLS_KEY_FILE"] = key;
-}
 
 // Connects through the pooler with `sslmode`: nullopt when refused, else whether TLS is used.
 std::optional<bool> PooledTls(PgrtNode& node, const std::string& sslmode) {

@@ -12,17 +12,6 @@
 namespace pgrt::testing {
 namespace {
 
-// A self-signed certificate and key in the node's directory, set as its TLS files.
-void MakeCertificate(PgrtNode& node) {
-  const std::string cert = node.dir() + "/server.crt";
-  const std::string key = node.dir() + "/server.key";
-  auto gen = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                         "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"},
-                        {{"PATH", "/usr/bin:/bin"}, {"HOME", node.dir()}});
-  ASSERT_EQ(gen.exit_code, 0) << gen.output;
-  node.env()["POSTGRES_TLS_CERT_FILE"] = cert;
-  node.env()["POSTGRES_TLS_KEY_FILE"] = key;
-}
 
 std::string NonLoopbackIPv4() {
   ifaddrs* list = nullptr;
