@@ -16,7 +16,8 @@ build: $(BUILD)/CMakeCache.txt
 deps:
 	scripts/install-deps.sh
 
-run: deps build
+run: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target pgrt
 	scripts/run-local.sh
 
 test: deps

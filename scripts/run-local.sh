@@ -36,4 +36,5 @@ pgrt: starting a standalone node (data: $PGDATA)
   API:      http://$PGRT_API_ADDRESS:$PGRT_API_PORT/__opr/status
   stop:     Ctrl-C
 MSG
+unset PGRT_LOCAL_DIR  # this script's own setting, not one of pgrt's
 exec build/pgrt run "$@"
