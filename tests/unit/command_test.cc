@@ -23,6 +23,7 @@
 #include "scratch_dir.h"
 #include "util/clock.h"
 #include "util/unique_fd.h"
+#include "process_test_util.h"
 
 namespace pgrt {
 namespace {
@@ -38,16 +39,7 @@ SpawnSpec Sh(const std::string& script) {
   return spec;
 }
 
-// True once no process `pid` is left; reaps it when it came to this (subreaper) process.
-bool GoneWithin(pid_t pid, Millis limit = Millis(2000)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    ::waitpid(pid, nullptr, WNOHANG);  // ECHILD when not ours: nothing to reap
-    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-    std::this_thread::sleep_for(Millis(2));
-  }
-  return false;
-}
+using process_test::GoneWithin;
 
 class WaiterTest : public ::testing::Test {
  protected:

@@ -13,6 +13,7 @@
 
 #include "util/clock.h"
 #include "util/unique_fd.h"
+#include "process_test_util.h"
 
 namespace pgrt {
 namespace {
@@ -43,17 +44,7 @@ class EventLoopTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
 
   // Runs the loop until something quits it; false when `limit` passed first.
-  bool RunAtMost(Millis limit = Millis(2000)) {
-    bool timed_out = false;
-    EventLoop::TimerId guard = loop_.AddTimer(limit, [&] {
-      timed_out = true;
-      loop_.Quit();
-    });
-    Status st = loop_.Run();
-    EXPECT_TRUE(st.ok()) << st.message();
-    loop_.CancelTimer(guard);
-    return !timed_out;
-  }
+  bool RunAtMost(Millis limit = Millis(2000)) { return process_test::RunLoopAtMost(loop_, limit); }
 
   RealClock clock_;
   EventLoop loop_{clock_};

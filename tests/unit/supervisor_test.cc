@@ -26,6 +26,7 @@
 #include "scratch_dir.h"
 #include "util/clock.h"
 #include "util/unique_fd.h"
+#include "process_test_util.h"
 
 namespace pgrt {
 namespace {
@@ -83,16 +84,7 @@ struct Recorder {
   }
 };
 
-// True once no process `pid` is left; reaps it when it came to this (subreaper) process.
-bool GoneWithin(pid_t pid, Millis limit = Millis(2000)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    ::waitpid(pid, nullptr, WNOHANG);  // ECHILD when not ours: nothing to reap
-    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-    std::this_thread::sleep_for(Millis(2));
-  }
-  return false;
-}
+using process_test::GoneWithin;
 
 std::vector<pid_t> PidsIn(const std::string& path) {
   std::vector<pid_t> pids;
@@ -119,17 +111,7 @@ class SupervisorTest : public ::testing::Test {
   void TearDown() override { spdlog::set_level(log_level_); }
 
   // Runs the loop until something quits it; false when `limit` passed first.
-  bool RunAtMost(Millis limit = Millis(3000)) {
-    bool timed_out = false;
-    EventLoop::TimerId guard = loop_.AddTimer(limit, [&] {
-      timed_out = true;
-      loop_.Quit();
-    });
-    Status st = loop_.Run();
-    EXPECT_TRUE(st.ok()) << st.message();
-    loop_.CancelTimer(guard);
-    return !timed_out;
-  }
+  bool RunAtMost(Millis limit = Millis(3000)) { return process_test::RunLoopAtMost(loop_, limit); }
 
   // Runs the loop for exactly `d` (to see that nothing more happens).
   void RunFor(Millis d) {
