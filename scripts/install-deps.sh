@@ -14,8 +14,8 @@ if [ "${1:-}" = "--container" ]; then
 else
   packages=(
     # build
-    build-essential cmake pkg-config git
-    libpq-dev libssl-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+    build-essential cmake pkg-config git ccache
+    libpq-dev libssl-dev libevent-dev libhttp-parser-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
     libgtest-dev googletest
     # what pgrt drives
     postgresql-15 postgresql-contrib postgresql-client-15 pgbouncer pgbackrest
