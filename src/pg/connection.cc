@@ -24,12 +24,38 @@ std::string TrimmedError(const char* msg) {
 
 }  // namespace
 
+StatusCode CodeOfSqlState(std::string_view sqlstate) {
+  if (sqlstate == "42710" || sqlstate == "42P04" || sqlstate == "42P07" || sqlstate == "23505")
+    return StatusCode::kAlreadyExists;  // duplicate object, database, table; unique violation
+  if (sqlstate == "42704" || sqlstate == "3D000" || sqlstate == "42P01")
+    return StatusCode::kNotFound;  // undefined object, database, table
+  if (sqlstate == "55006") return StatusCode::kBusy;  // object in use
+  if (sqlstate == "55000" || sqlstate == "25006")
+    return StatusCode::kFailedPrecondition;  // wrong state, read-only transaction
+  if (sqlstate == "57014") return StatusCode::kDeadlineExceeded;  // statement_timeout, cancel
+  if (sqlstate.substr(0, 2) == "08" || sqlstate == "57P01" || sqlstate == "57P02" ||
+      sqlstate == "57P03")
+    return StatusCode::kUnavailable;  // connection exceptions, shutdown, cannot connect now
+  if (sqlstate.substr(0, 2) == "28" || sqlstate == "42501") return StatusCode::kPermissionDenied;
+  if (sqlstate == "53100") return StatusCode::kIoError;  // disk full
+  if (sqlstate.substr(0, 2) == "22" || sqlstate.substr(0, 2) == "42")
+    return StatusCode::kInvalidArgument;  // data exceptions, syntax errors
+  return StatusCode::kInternal;
+}
+
+Status ResultStatus(const PGresult* r) {
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  return Status::Make(CodeOfSqlState(state ? state : ""),
+                      TrimmedError(PQresultErrorMessage(r)));
+}
+
 Result<PgConn> PgConn::Connect(const ConnParams& params) {
   KeywordArrays kw(params);
   PGconn* raw = PQconnectdbParams(kw.keys.data(), kw.values.data(), 0);
   if (raw == nullptr) return Status::Error("connect: out of memory");
   PgConn conn(raw);
-  if (PQstatus(raw) != CONNECTION_OK) return conn.LastError("connect");
+  if (PQstatus(raw) != CONNECTION_OK)
+    return Status::Unavailable("connect: " + TrimmedError(PQerrorMessage(raw)));
   return conn;
 }
 
@@ -42,11 +68,13 @@ Result<PgResult> PgConn::Exec(const std::string& sql) {
 }
 
 Result<PgResult> PgConn::Check(PGresult* raw) const {
-  if (raw == nullptr) return LastError("query");
+  // No result at all: the connection broke.
+  if (raw == nullptr)
+    return Status::Unavailable("query: " + TrimmedError(PQerrorMessage(conn_.get())));
   PgResult r(raw);
   ExecStatusType st = PQresultStatus(raw);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) return r;
-  return Status::Error(TrimmedError(PQresultErrorMessage(raw)));
+  return ResultStatus(raw);
 }
 
 Result<PgResult> PgConn::ExecParams(const std::string& sql,

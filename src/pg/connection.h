@@ -39,6 +39,8 @@ class PgResult {
 class PgConn {
  public:
   static Result<PgConn> Connect(const ConnParams& params);
+  // Owns a connection made elsewhere (a non-blocking connect on the loop).
+  static PgConn Adopt(PGconn* c) { return PgConn(c); }
 
   // Runs one or more statements (simple protocol); the last result is returned.
   Result<PgResult> Exec(const std::string& sql);
@@ -61,6 +63,12 @@ class PgConn {
 
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn_;
 };
+
+// The code of a server error's SQLSTATE (duplicate object → AlreadyExists, ...): the one
+// place SQLSTATEs become codes.
+StatusCode CodeOfSqlState(std::string_view sqlstate);
+// The error a failed result carries, with its code.
+Status ResultStatus(const PGresult* r);
 
 // PQpingParams: is a server accepting connections at these parameters?
 bool PingAccepting(const ConnParams& params);

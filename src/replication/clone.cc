@@ -57,7 +57,7 @@ Status EnsureSlotOnPrimary(const Config& c) {
       "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
       "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
       {c.replication_slot_name});
-  if (!r.ok() && r.status().message().find("already exists") == std::string::npos)
+  if (!r.ok() && !r.status().IsAlreadyExists())
     return r.status().Wrap("create slot " + c.replication_slot_name + " on the primary");
   return Status::Ok();
 }

@@ -44,7 +44,7 @@ ControlOutcome RunControl(PgConn* conn, ControlVerb verb, const std::string& slo
       if (replica) return Fail(400, "not a primary: slots are managed on the primary");
       auto r = conn->ExecParams("SELECT pg_create_physical_replication_slot($1)", {slot});
       if (!r.ok()) {
-        if (r.status().message().find("already exists") != std::string::npos)
+        if (r.status().IsAlreadyExists())
           return Fail(409, "replication slot " + slot + " already exists");
         return Fail(500, r.status().message());
       }
@@ -54,12 +54,10 @@ ControlOutcome RunControl(PgConn* conn, ControlVerb verb, const std::string& slo
       if (replica) return Fail(400, "not a primary: slots are managed on the primary");
       auto r = conn->ExecParams("SELECT pg_drop_replication_slot($1)", {slot});
       if (!r.ok()) {
-        const std::string& m = r.status().message();
-        if (m.find("does not exist") != std::string::npos)
+        if (r.status().IsNotFound())
           return Fail(404, "replication slot " + slot + " does not exist");
-        if (m.find("is active") != std::string::npos)
-          return Fail(409, "replication slot " + slot + " is active");
-        return Fail(500, m);
+        if (r.status().IsBusy()) return Fail(409, "replication slot " + slot + " is active");
+        return Fail(500, r.status().message());
       }
       return {200, "Replication slot " + slot + " dropped"};
     }
