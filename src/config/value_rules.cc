@@ -151,12 +151,12 @@ bool IsControl(char c) {
 bool IsLineBreak(char c) { return c == '\n' || c == '\r'; }
 bool IsBlank(char c) { return c == ' ' || c == '\t'; }
 
-// The files of `rule` whose carry refuses `flag`, as "pgbackrest.conf, passfiles".
-std::string SinksRefusing(const ValueRule& rule, unsigned flag) {
+// The files of `rule` whose carry refuses any of `mask`, as "pgbackrest.conf, passfiles".
+std::string SinksRefusing(const ValueRule& rule, unsigned mask) {
   std::vector<std::string> names;
   for (const Reach& r : rule.reaches) {
     std::string name = ToString(r.sink);
-    if ((Refused(r.carry) & flag) && std::find(names.begin(), names.end(), name) == names.end())
+    if ((Refused(r.carry) & mask) && std::find(names.begin(), names.end(), name) == names.end())
       names.push_back(name);
   }
   std::string out;
@@ -306,11 +306,8 @@ std::optional<std::string> CheckValueCharacters(std::string_view variable, std::
         IsLineBreak(c) && (refused & kRefuseLineBreaks) ? kRefuseLineBreaks : kRefuseControlChars;
     if (!(refused & flag)) continue;
     // A line break also counts against the files that refuse every control character.
-    std::string sinks = SinksRefusing(*rule, flag);
-    if (flag == kRefuseLineBreaks) {
-      std::string more = SinksRefusing(*rule, kRefuseControlChars);
-      if (!more.empty()) sinks += ", " + more;
-    }
+    const unsigned mask = flag == kRefuseLineBreaks ? flag | kRefuseControlChars : flag;
+    const std::string sinks = SinksRefusing(*rule, mask);
     return shown + "contains " + (IsLineBreak(c) ? "a line break" : "a control character") + " (" +
            ByteName(c) + "), which " + sinks + " cannot carry";
   }

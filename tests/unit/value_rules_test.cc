@@ -400,8 +400,9 @@ struct RefusalCase {
 TEST(ValueRules, RefusalsNameTheVariableAndTheFilesThatCannotCarryTheValue) {
   const std::vector<RefusalCase> kCases = {
       {"POSTGRES_USER", "app\npg1-host=evil",
-       "POSTGRES_USER: \"app\\npg1-host=evil\" contains a line break (0x0a), which passfiles, "
-       "pgbackrest.conf, pgrt config cannot carry"},
+       "POSTGRES_USER: \"app\\npg1-host=evil\" contains a line break (0x0a), which "
+       "pgbackrest.conf, "
+       "passfiles, pgrt config cannot carry"},
       {"POSTGRES_DB", "db\nPOSTGRES_USER=root",
        "POSTGRES_DB: \"db\\nPOSTGRES_USER=root\" contains a line break (0x0a), which pgrt config "
        "cannot carry"},
