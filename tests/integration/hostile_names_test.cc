@@ -9,6 +9,7 @@
 
 #include "harness/harness.h"
 #include "integration/backup_helpers.h"
+#include "integration/replication_helpers.h"
 #include "unit/file_readers.h"
 
 namespace pgrt::testing {
@@ -163,6 +164,47 @@ TEST(HostileNames, NamesWithQuotesSeparatorsAndUnicodeReachEveryFileIntactAndBac
   for (const auto& e : std::filesystem::directory_iterator(dumps.Sub("dumps")))
     found = found || e.path().filename().string().rfind(encoded, 0) == 0;
   EXPECT_TRUE(found) << encoded;
+}
+
+// The replication role's name and password travel through primary_conninfo (inside
+// pgrt.conf) and the replica's passfile: both read back exactly, and the replica streams.
+TEST(HostileNames, AReplicationUserAndPasswordFullOfSeparatorsReachTheReplicaIntactAndItStreams) {
+  const std::string user = "rep 'user' \"#1\"; x=y:z*\\w";
+  const std::string password = "pw:\\#*' \"x %p";
+  const Env names = {{"POSTGRES_REPLICATION_USER", user},
+                     {"POSTGRES_REPLICATION_PASSWORD", password},
+                     {"POSTGRES_PRIMARY_CONNINFO_EXTRA", "application_name='replica #1'"}};
+  auto primary = repl::NewPrimary(names);
+  ASSERT_NO_FATAL_FAILURE(repl::StartHealthy(*primary));
+  auto replica = repl::NewReplica(*primary, "hostile_slot", names);
+  ASSERT_NO_FATAL_FAILURE(repl::StartHealthy(*replica, milliseconds(60000)));
+  ASSERT_TRUE(repl::WaitStreaming(*primary, *replica)) << replica->Log();
+
+  std::string error;
+  EXPECT_EQ(
+      primary->Query("SELECT usename || '|' || application_name FROM pg_stat_replication", &error),
+      user + "|replica #1")
+      << error;
+
+  test::Parsed settings = test::ReadConf(ReadFileOrEmpty(replica->pgdata() + "/pgrt.conf"));
+  ASSERT_EQ(settings.error, "");
+  ASSERT_NE(settings.Find("primary_conninfo"), nullptr);
+  test::Parsed conninfo = test::ReadConninfo(*settings.Find("primary_conninfo"));
+  ASSERT_EQ(conninfo.error, "");
+  EXPECT_EQ(*conninfo.Find("user"), user);
+  EXPECT_EQ(conninfo.Find("password"), nullptr) << "the password stays in the passfile";
+
+  test::Parsed pass =
+      test::ReadPassfile(ReadFileOrEmpty(replica->pgdata() + "/pgrt-replication.pgpass"));
+  ASSERT_EQ(pass.error, "");
+  ASSERT_EQ(pass.entries.size(), 5u);
+  EXPECT_EQ(*pass.Find("line1/user"), user);
+  EXPECT_EQ(*pass.Find("line1/password"), password);
+
+  primary->Query("CREATE TABLE crossed AS SELECT 1 AS one");
+  EXPECT_TRUE(WaitUntil([&] { return replica->Query("SELECT count(*) FROM crossed") == "1"; },
+                        milliseconds(30000)))
+      << replica->Log();
 }
 
 }  // namespace pgrt::testing
