@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   bool reference = false;
   auto* config = app.add_subcommand("config", "Validate the environment and print the effective settings (secrets redacted)");
   config->add_flag("--reference", reference, "Print the Markdown reference of every variable instead");
+  bool value_rules = false;
+  config->add_flag("--value-rules", value_rules,
+                   "Print the Markdown table of which characters each value may hold instead");
   app.add_subcommand("healthcheck", "Exit 0 when this node's /__opr/health answers 200");
   app.add_subcommand("status", "Print this node's /__opr/status");
   app.add_subcommand("promote", "Promote this replica (needs PGRT_API_TOKEN)");
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = app.get_subcommands().front()->get_name();
   if (cmd == "run") return pgrt::RunNodeCommand(pg_args);
+  if (cmd == "config" && value_rules) return pgrt::ValueRulesReferenceCommand();
   if (cmd == "config") return reference ? pgrt::ConfigReferenceCommand() : pgrt::ConfigCommand();
   if (cmd == "healthcheck") return pgrt::HealthcheckCommand();
   if (cmd == "version") return pgrt::VersionCommand();

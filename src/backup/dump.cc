@@ -51,14 +51,6 @@ std::string EncodeName(const std::string& db) {
   return out;
 }
 
-// host/port/user/dbname for pg_dump's --dbname, quoted as libpq wants: a database name
-// never turns into connection options.
-std::string LocalConninfo(const Config& c, const std::string& db) {
-  return "host=" + ConninfoValue(c.socket_dir) + " port=" + std::to_string(c.port) +
-         " user=" + ConninfoValue(c.user) + " dbname=" + ConninfoValue(db) +
-         " application_name=pgrt-dump";
-}
-
 JobStep Step(const NodeContext& ctx, const std::string& name, std::vector<std::string> argv,
              const std::string& final_name, const std::shared_ptr<DumpTally>& tally) {
   const std::string dir = ctx.config.dump_dir;
@@ -95,6 +87,12 @@ std::string DumpStamp(SystemTime t) {
 
 std::string DumpFileName(const std::string& database, const std::string& stamp) {
   return EncodeName(database) + "-" + stamp + ".dump";
+}
+
+std::string LocalConninfo(const Config& c, const std::string& db) {
+  return "host=" + ConninfoValue(c.socket_dir) + " port=" + std::to_string(c.port) +
+         " user=" + ConninfoValue(c.user) + " dbname=" + ConninfoValue(db) +
+         " application_name=pgrt-dump";
 }
 
 std::string GlobalsFileName(const std::string& stamp) { return "globals-" + stamp + ".sql"; }

@@ -25,6 +25,10 @@ std::string DumpFileName(const std::string& database, const std::string& stamp);
 std::string GlobalsFileName(const std::string& stamp);
 inline constexpr const char* kDumpTempPrefix = ".pgrt-tmp-";
 
+// host/port/user/dbname for pg_dump's --dbname, quoted as libpq wants: a database name never
+// turns into connection options.
+std::string LocalConninfo(const Config& c, const std::string& db);
+
 // Names pgrt itself writes: finished dumps and globals of the shapes above, and temp files.
 bool IsOwnDumpFile(const std::string& name);
 

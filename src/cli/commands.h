@@ -14,6 +14,7 @@ inline constexpr int kExitUsage = 2;
 int RunNodeCommand(const std::vector<std::string>& postgres_args);
 int ConfigCommand();
 int ConfigReferenceCommand();
+int ValueRulesReferenceCommand();  // docs/security.md's table of characters per variable
 int HealthcheckCommand();
 int VersionCommand();
 // status, promote, pause, resume: thin clients of the local management API.

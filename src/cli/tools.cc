@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/local_api.h"
 #include "config/config.h"
+#include "config/value_rules.h"
 #include "process/command.h"
 #include "util/fs.h"
 
@@ -27,6 +28,11 @@ int ConfigCommand() {
 
 int ConfigReferenceCommand() {
   std::cout << RenderConfigReference();
+  return kExitOk;
+}
+
+int ValueRulesReferenceCommand() {
+  std::cout << RenderValueRulesReference();
   return kExitOk;
 }
 
@@ -73,7 +79,8 @@ int ApiClientCommand(const std::string& verb) {
     return cli.Post(("/__opr/replication/" + verb).c_str(), headers, "", "application/json");
   }();
   if (!res) {
-    std::cerr << "pgrt " << verb << ": API unreachable: " << httplib::to_string(res.error()) << "\n";
+    std::cerr << "pgrt " << verb << ": API unreachable: " << httplib::to_string(res.error())
+              << "\n";
     return kExitFailure;
   }
   std::cout << res->body << (res->body.empty() || res->body.back() != '\n' ? "\n" : "");

@@ -113,7 +113,7 @@ std::string AllowedText(const Descriptor& d) {
     case VarType::kCron:
       return "minute hour day-of-month month day-of-week; each *, */n, a, a-b, a-b/n or a list";
     case VarType::kPgName:
-      return "1-63 bytes";
+      return "1-63 bytes (characters: docs/security.md)";
     case VarType::kSlotName:
       return "1-63 characters of a-z, 0-9 and _";
     case VarType::kOsUser:

@@ -7,6 +7,7 @@
 
 #include "config/descriptors.h"
 #include "config/validate.h"
+#include "config/value_rules.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -54,7 +55,18 @@ std::optional<std::string> LoadOne(const Descriptor& d, const Environment& env, 
     blame = name + " (default)";
   }
   if (auto problem = ApplyValue(d, text, config)) return blame + ": " + *problem;
+  // What the files this value reaches cannot carry (value_rules.h).
+  if (auto problem = CheckValueCharacters(d.name, text, d.secret())) return blame + ": " + *problem;
   return std::nullopt;
+}
+
+// The pass-through variables pgrt also writes into a file (PGBACKREST_STANZA); the others only
+// reach pgBackRest's environment.
+void CheckPassThrough(const Config& config, std::vector<std::string>& problems) {
+  for (const auto& [name, value] : config.pgbackrest_env) {
+    if (auto problem = CheckValueCharacters(name, value, false))
+      problems.push_back(name + ": " + *problem);
+  }
 }
 
 bool IsSecretFileVariable(std::string_view name) {
@@ -117,6 +129,7 @@ Result<Config> LoadConfig(const Environment& env) {
     }
   }
   CollectOthers(env, config);
+  CheckPassThrough(config, problems);
   for (std::string& problem : CheckCrossField(config, bad)) problems.push_back(std::move(problem));
   if (problems.empty()) return config;
   std::string message;

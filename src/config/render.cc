@@ -19,6 +19,16 @@ bool LooksSecret(const std::string& name) {
   return false;
 }
 
+// A control character other than tab: printed as it is, it could end the line or rewrite it
+// on a terminal.
+bool BreaksALine(const std::string& value) {
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
+  }
+  return false;
+}
+
 std::string EscapeCell(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -34,14 +44,20 @@ std::string RenderEffectiveConfig(const Config& config, const Environment& env) 
   std::string out;
   for (const Descriptor& d : Descriptors()) {
     std::string value = RenderValue(d, config);
-    if (d.secret() && !value.empty()) value = kMask;
+    if (d.secret() && !value.empty()) {
+      value = kMask;
+    } else if (BreaksALine(value)) {
+      // LoadConfig refuses these (value_rules.h); a Config built otherwise still prints one
+      // variable per line.
+      value = Quote(value);
+    }
     out += std::string(d.name) + "=" + value + "  # " + ToString(SourceOf(d, env)) + "\n";
   }
   for (const auto& [name, raw] : config.pgbackrest_env) {
     std::string value = raw;
     if (LooksSecret(name) && !value.empty()) {
       value = kMask;
-    } else if (HasControlChar(value)) {
+    } else if (BreaksALine(value)) {
       value = Quote(value);  // keep one variable per line
     }
     out += name + "=" + value + "  # env\n";

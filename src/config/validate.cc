@@ -1,5 +1,8 @@
 #include "config/validate.h"
 
+#include <libpq-fe.h>
+
+#include <memory>
 #include <optional>
 
 #include "config/values.h"
@@ -23,6 +26,21 @@ bool IsLsn(const std::string& s) {
            part.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
   };
   return hex(s.substr(0, slash)) && hex(s.substr(slash + 1));
+}
+
+// POSTGRES_PRIMARY_CONNINFO_EXTRA is appended to primary_conninfo as it is: a fragment libpq
+// cannot parse would leave the replica unable to connect, found only at its first attempt.
+Problem CheckConninfoFragment(const std::string& fragment) {
+  if (fragment.empty()) return std::nullopt;
+  char* error = nullptr;
+  std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
+      PQconninfoParse(fragment.c_str(), &error), &PQconninfoFree);
+  if (options != nullptr) return std::nullopt;
+  std::string why = error != nullptr ? error : "out of memory";
+  PQfreemem(error);
+  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  return "POSTGRES_PRIMARY_CONNINFO_EXTRA: " + Quote(fragment) +
+         " is not a connection string: " + why;
 }
 
 // Two listeners on one port fail at bind time with a less helpful message.
@@ -150,6 +168,8 @@ const std::vector<Rule>& Rules() {
          if (!c.pgbouncer_enabled) return std::nullopt;
          return SamePort("PGBOUNCER_PORT", c.pgbouncer_port, "PGRT_API_PORT", c.api_port);
        }},
+      {{"POSTGRES_PRIMARY_CONNINFO_EXTRA"},
+       [](const Config& c) { return CheckConninfoFragment(c.primary_conninfo_extra); }},
       {{"PGRT_SOCKET_DIR", "POSTGRES_PORT"},
        [](const Config& c) -> Problem {
          // sun_path holds 108 bytes with the NUL; PostgreSQL refuses longer paths at start.

@@ -200,7 +200,8 @@ std::optional<std::string> CheckCron(std::string_view text) {
 }
 
 bool IsPgName(std::string_view text) {
-  // Quoted later with libpq, so any byte but NUL is fine; 63 is NAMEDATALEN - 1.
+  // Quoted later with libpq, so any byte but NUL is fine here; 63 is NAMEDATALEN - 1. The
+  // files a name reaches refuse control characters (value_rules.h).
   return !text.empty() && text.size() <= 63 && text.find('\0') == std::string_view::npos;
 }
 

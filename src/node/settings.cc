@@ -14,14 +14,33 @@ void Set(std::ostringstream& out, const char* name, const std::string& value) {
 
 std::string Bool(bool b) { return b ? "on" : "off"; }
 
+// postgresql.conf's octal escape, which its reader turns back into the byte.
+std::string ConfOctal(unsigned char u) {
+  std::string out = "\\000";
+  out[1] = static_cast<char>('0' + (u >> 6));
+  out[2] = static_cast<char>('0' + ((u >> 3) & 7));
+  out[3] = static_cast<char>('0' + (u & 7));
+  return out;
+}
+
 }  // namespace
 
 std::string ConfQuote(const std::string& value) {
   std::string out = "'";
   for (char c : value) {
-    if (c == '\'') out += "''";
-    else if (c == '\\') out += "\\\\";
-    else out += c;
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\'')
+      out += "''";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";  // a raw line break would end the setting's line
+    else if (c == '\r')
+      out += "\\r";
+    else if (u < 0x20 || u == 0x7f)
+      out += ConfOctal(u);
+    else
+      out += c;
   }
   return out + "'";
 }

@@ -33,7 +33,8 @@ std::string RenderHbaFile(const Config& config);
 // PgBouncer's auth role by peer authentication (see src/pooler/).
 std::string RenderIdentFile(const Config& config, const std::string& os_user);
 
-// 'value' with quotes doubled, as postgresql.conf wants.
+// 'value' with quotes doubled and backslashes and control characters escaped, as
+// postgresql.conf reads it back: any byte but NUL.
 std::string ConfQuote(const std::string& value);
 
 // The line postgresql.conf needs so pgrt.conf is read (after the user's own settings).

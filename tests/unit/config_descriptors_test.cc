@@ -171,6 +171,8 @@ TEST(ConfigDescriptors, EveryVariableReachesItsOwnMember) {
   // Restore targets exclude each other (and have their own shapes): time alone here, the
   // others in RestoreTargetsReachTheirMembers.
   env["PGRT_RESTORE_TARGET_LSN"] = env["PGRT_RESTORE_TARGET_XID"] = "";
+  // Appended to primary_conninfo as it is, so it must be a connection string.
+  env["POSTGRES_PRIMARY_CONNINFO_EXTRA"] = "application_name=sample";
   Result<Config> loaded = LoadConfig(env);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   for (const Descriptor& d : Descriptors()) {
