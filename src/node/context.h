@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "node/layout.h"
 #include "process/user.h"
+#include "util/dir_ownership.h"
 
 namespace pgrt {
 
@@ -30,7 +31,16 @@ struct NodeContext {
 Status WriteOwnedFile(const NodeContext& ctx, const std::string& path, const std::string& content,
                       mode_t mode = 0600);
 
-// mkdir -p with the run-as account as owner of the last component.
+// The run-as account's directory request for EnsureDirectory (util/dir_ownership.h).
+DirRequest RunAsDirectory(const NodeContext& ctx, DirUse use, mode_t mode);
+
+// A directory of the run-as account's own (its owner, nobody else writes): created with
+// `mode`, or adopted when empty or holding a cluster, or used as it is; anything else is
+// refused. Never through a symbolic link.
 Status MakeOwnedDirectory(const NodeContext& ctx, const std::string& path, mode_t mode);
+
+// A directory the run-as account only creates entries in (sockets, dump files): as above,
+// but a directory it can already write to (a sticky, world-writable one) is used as it is.
+Status MakeSharedDirectory(const NodeContext& ctx, const std::string& path, mode_t mode);
 
 }  // namespace pgrt

@@ -37,7 +37,8 @@ Status RunInitdb(const NodeContext& ctx, Waiter& waiter, const std::string& scra
                "--auth-local=trust",      "--auth-host=scram-sha-256",
                "--no-instructions",       "--no-sync"};  // one syncfs() at the end instead
   if (!ctx.config.initdb_waldir.empty()) {
-    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.config.initdb_waldir, 0700), "initdb waldir");
+    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.config.initdb_waldir, 0700),
+                         "POSTGRES_INITDB_WALDIR");
     spec.argv.push_back("--waldir=" + ctx.config.initdb_waldir);
   }
   for (auto& w : SplitWords(ctx.config.initdb_args)) spec.argv.push_back(w);
