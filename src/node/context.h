@@ -1,6 +1,7 @@
 // What every node step needs to know: the config, where files live, who children run as.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -16,6 +17,13 @@ struct NodeContext {
   NodeLayout layout;
   Credentials run_as;
   std::map<std::string, std::string> child_env;  // scrubbed: no secrets
+  // Tells the operator about a lasting problem a step keeps retrying (the node's status
+  // `message`); "" when it is gone. Unset for tools and tests: then only the logs say it.
+  std::function<void(const std::string&)> report_problem;
+
+  void ReportProblem(const std::string& message) const {
+    if (report_problem) report_problem(message);
+  }
 
   std::string Bin(const std::string& tool) const { return JoinPath(config.pg_bindir, tool); }
   // libpq parameters for pgrt's own connections over the local socket.
