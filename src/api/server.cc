@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/bearer.h"
+
 namespace pgrt {
 namespace {
 constexpr size_t kApiThreads = 24;
@@ -17,9 +19,8 @@ void JsonError(httplib::Response& res, int status, const std::string& message) {
 }
 
 bool Authorize(const std::string& token, const httplib::Request& req, httplib::Response& res) {
-  const std::string header = req.get_header_value("Authorization");
-  const std::string prefix = "Bearer ";
-  if (header.rfind(prefix, 0) != 0) {
+  const std::optional<std::string> given = BearerToken(req.get_header_value("Authorization"));
+  if (!given) {
     res.set_header("WWW-Authenticate", "Bearer");
     JsonError(res, 401, "missing bearer token");
     return false;
@@ -28,12 +29,7 @@ bool Authorize(const std::string& token, const httplib::Request& req, httplib::R
     JsonError(res, 403, "mutating calls are disabled: PGRT_API_TOKEN is not set");
     return false;
   }
-  // Constant-time comparison: the token is a secret.
-  std::string given = header.substr(prefix.size());
-  unsigned char diff = given.size() == token.size() ? 0 : 1;
-  for (size_t i = 0; i < given.size(); ++i)
-    diff |= static_cast<unsigned char>(given[i] ^ token[i % token.size()]);
-  if (diff != 0) {
+  if (!TokensEqual(*given, token)) {
     JsonError(res, 403, "invalid token");
     return false;
   }

@@ -1,7 +1,5 @@
 #include "backup/backup_files.h"
 
-#include <unistd.h>
-
 #include "backup/pgbackrest.h"
 #include "util/fs.h"
 
@@ -11,15 +9,6 @@ namespace {
 std::string PgBackRestVar(const Config& c, const std::string& name) {
   auto it = c.pgbackrest_env.find(name);
   return it == c.pgbackrest_env.end() ? "" : it->second;
-}
-
-// A directory the run-as account writes into: created when missing; when pgrt is root and
-// it exists (a volume mounted by root), its top directory is handed over, as for PGDATA.
-Status EnsureWritableDirectory(const NodeContext& ctx, const std::string& path) {
-  if (!PathExists(path)) return MakeOwnedDirectory(ctx, path, 0700);
-  if (::geteuid() == 0 && ::chown(path.c_str(), ctx.run_as.uid, ctx.run_as.gid) != 0)
-    return ErrnoStatus("chown " + path);
-  return Status::Ok();
 }
 
 }  // namespace
@@ -39,7 +28,9 @@ Status WriteBackupFiles(const NodeContext& ctx) {
       !PathExists(repo_path))
     PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, repo_path, 0700), "pgBackRest repository");
   if (!c.dump_dir.empty())
-    PGRT_RETURN_IF_ERROR(EnsureWritableDirectory(ctx, c.dump_dir), "PGRT_DUMP_DIR");
+    // Created when missing, handed over when empty (a volume mounted by root), else used as
+    // it is when the run-as account can write there, or refused: never chowned with content.
+    PGRT_RETURN_IF_ERROR(MakeSharedDirectory(ctx, c.dump_dir, 0700), "PGRT_DUMP_DIR");
   return Status::Ok();
 }
 

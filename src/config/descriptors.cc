@@ -72,7 +72,8 @@ std::vector<Descriptor> BuildTable() {
       Path("POSTGRES_INITDB_WALDIR", &C::initdb_waldir, "", "initdb --waldir."),
       Enum("POSTGRES_HOST_AUTH_METHOD", &C::host_auth_method, "scram-sha-256",
            {"scram-sha-256", "md5", "trust", "password", "reject"},
-           "pg_hba.conf method for remote connections."),
+           "pg_hba.conf method for TCP connections, loopback included; the socket always "
+           "asks for a password (see docs/security.md)."),
       Typed("POSTGRES_EXTENSIONS", T::kNameList, &C::extensions, "",
             "Extensions created in POSTGRES_DB at first init."),
       Path("POSTGRES_INITDB_SCRIPTS", &C::initdb_scripts, "/docker-entrypoint-initdb.d",

@@ -1,12 +1,14 @@
 // What every node step needs to know: the config, where files live, who children run as.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 
 #include "config/config.h"
 #include "node/layout.h"
 #include "process/user.h"
+#include "util/dir_ownership.h"
 
 namespace pgrt {
 
@@ -15,6 +17,13 @@ struct NodeContext {
   NodeLayout layout;
   Credentials run_as;
   std::map<std::string, std::string> child_env;  // scrubbed: no secrets
+  // Tells the operator about a lasting problem a step keeps retrying (the node's status
+  // `message`); "" when it is gone. Unset for tools and tests: then only the logs say it.
+  std::function<void(const std::string&)> report_problem;
+
+  void ReportProblem(const std::string& message) const {
+    if (report_problem) report_problem(message);
+  }
 
   std::string Bin(const std::string& tool) const { return JoinPath(config.pg_bindir, tool); }
   // libpq parameters for pgrt's own connections over the local socket.
@@ -30,7 +39,16 @@ struct NodeContext {
 Status WriteOwnedFile(const NodeContext& ctx, const std::string& path, const std::string& content,
                       mode_t mode = 0600);
 
-// mkdir -p with the run-as account as owner of the last component.
+// The run-as account's directory request for EnsureDirectory (util/dir_ownership.h).
+DirRequest RunAsDirectory(const NodeContext& ctx, DirUse use, mode_t mode);
+
+// A directory of the run-as account's own (its owner, nobody else writes): created with
+// `mode`, or adopted when empty or holding a cluster, or used as it is; anything else is
+// refused. Never through a symbolic link.
 Status MakeOwnedDirectory(const NodeContext& ctx, const std::string& path, mode_t mode);
+
+// A directory the run-as account only creates entries in (sockets, dump files): as above,
+// but a directory it can already write to (a sticky, world-writable one) is used as it is.
+Status MakeSharedDirectory(const NodeContext& ctx, const std::string& path, mode_t mode);
 
 }  // namespace pgrt

@@ -27,24 +27,32 @@ std::vector<std::string> SplitWords(const std::string& s) {
 
 Status RunInitdb(const NodeContext& ctx, Waiter& waiter, const std::string& scratch,
                  const std::string& private_dir) {
-  const std::string pwfile = JoinPath(private_dir, "pwfile");
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, pwfile, ctx.config.password + "\n", 0600), "initdb");
+  // The password reaches initdb as its stdin, a file without a name: nothing on disk holds
+  // it, whenever pgrt dies.
+  auto pwfile = UnnamedSecretFile(ctx, private_dir, ctx.config.password + "\n");
+  if (!pwfile.ok()) return pwfile.status().Wrap("initdb");
   SpawnSpec spec;
   spec.name = "initdb";
-  spec.argv = {ctx.Bin("initdb"),         "-D",
-               scratch,                   "--username=" + ctx.config.user,
-               "--pwfile=" + pwfile,      "--encoding=UTF8",
-               "--auth-local=trust",      "--auth-host=scram-sha-256",
-               "--no-instructions",       "--no-sync"};  // one syncfs() at the end instead
+  spec.stdin_fd = pwfile->get();
+  spec.argv = {ctx.Bin("initdb"),
+               "-D",
+               scratch,
+               "--username=" + ctx.config.user,
+               "--pwfile=/dev/stdin",
+               "--encoding=UTF8",
+               "--auth-local=trust",
+               "--auth-host=scram-sha-256",
+               "--no-instructions",
+               "--no-sync"};  // one syncfs() at the end instead
   if (!ctx.config.initdb_waldir.empty()) {
-    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.config.initdb_waldir, 0700), "initdb waldir");
+    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.config.initdb_waldir, 0700),
+                         "POSTGRES_INITDB_WALDIR");
     spec.argv.push_back("--waldir=" + ctx.config.initdb_waldir);
   }
   for (auto& w : SplitWords(ctx.config.initdb_args)) spec.argv.push_back(w);
   spec.env = ctx.child_env;
   spec.run_as = ctx.run_as;
   auto r = waiter.Run(spec, /*capture=*/true);
-  ::unlink(pwfile.c_str());  // initdb has read it; best effort, the directory goes too
   if (!r.ok()) return r.status();
   if (!ExitedCleanly(r->wait_status))
     return Status::Error("initdb " + DescribeWaitStatus(r->wait_status) + ": " + Tail(r->output));

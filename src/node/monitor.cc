@@ -1,12 +1,28 @@
 #include "node/monitor.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <chrono>
+
+#include "replication/clone.h"
+#include "replication/login_failure.h"
 
 namespace pgrt {
 
 namespace {
 constexpr Millis kInterval{1000};
+// The WAL receiver restarts every wal_retrieve_retry_interval (5 s): a few seconds without
+// streaming are normal after a start or a primary restart.
+constexpr int kTicksBeforeLoginCheck = 3;
+constexpr Millis kLoginCheckEvery{10000};
+constexpr Millis kLoginCheckWhileRefused{30000};
+
+std::string TryReplicationLogin(ConnParams params) {
+  auto conn = PgConn::Connect(params);
+  return conn.ok() ? std::string() : conn.status().message();
 }
+}  // namespace
 
 void Monitor::Start() {
   loop_.AddTimer(kInterval, [this] {
@@ -51,6 +67,42 @@ void Monitor::Observe() {
     o.streaming = r->Get(0, 2) == "t";
   }
   state_.SetObservation(o);
+  if (o.role == PgRole::kReplica) CheckReplicationLogin(o.streaming);
+}
+
+void Monitor::CheckReplicationLogin(bool streaming) {
+  if (login_check_.valid() &&
+      login_check_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    const std::string error = login_check_.get();
+    const bool refused = !error.empty() && IsAuthenticationFailure(error);
+    if (refused) {
+      const std::string warning = ReplicationLoginWarning(ctx_.config, error);
+      spdlog::warn("{}", warning);
+      state_.SetMessage(warning);
+    } else if (login_refused_) {
+      state_.SetMessage("");
+    }
+    login_refused_ = refused;
+  }
+  if (streaming) {
+    not_streaming_ticks_ = 0;
+    if (login_refused_) {
+      spdlog::info("the primary accepts the replication login again");
+      state_.SetMessage("");
+      login_refused_ = false;
+    }
+    return;
+  }
+  const SteadyTime now = loop_.clock().Now();
+  if (++not_streaming_ticks_ < kTicksBeforeLoginCheck || login_check_.valid() ||
+      now < next_login_check_)
+    return;
+  next_login_check_ = now + (login_refused_ ? kLoginCheckWhileRefused : kLoginCheckEvery);
+  // A replication connection, as the WAL receiver makes: the same pg_hba.conf line decides.
+  ConnParams params = PrimaryConn(ctx_.config);
+  params["replication"] = "true";
+  params["application_name"] = "pgrt-login-check";
+  login_check_ = std::async(std::launch::async, TryReplicationLogin, std::move(params));
 }
 
 }  // namespace pgrt

@@ -24,7 +24,9 @@ class Pooler;
 class Node {
  public:
   Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clock)
-      : ctx_(std::move(ctx)), state_(state), timings_(timings), clock_(clock) {}
+      : ctx_(std::move(ctx)), state_(state), timings_(timings), clock_(clock) {
+    ctx_.report_problem = [&state](const std::string& m) { state.SetMessage(m); };
+  }
 
   Status Prepare(Waiter& waiter);
 

@@ -113,15 +113,13 @@ Status WriteManagedFiles(const NodeContext& ctx) {
 Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
                             const Clock& clock) {
   const NodeLayout& l = ctx.layout;
-  PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.socket_dir, 0755), "socket directory");
+  // Decided before anything changes: created, or handed over (the top directory only) when
+  // empty or holding a cluster, with the mode postgres demands; anything else is refused.
+  PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.pgdata, 0700), "PGDATA");
+  // postgres only creates its socket and lock file there: a shared directory such as a
+  // sticky /tmp is used as it is.
+  PGRT_RETURN_IF_ERROR(MakeSharedDirectory(ctx, l.socket_dir, 0755), "PGRT_SOCKET_DIR");
   PGRT_RETURN_IF_ERROR(WriteBackupFiles(ctx), "PGDATA");
-  if (!PathExists(l.pgdata)) {
-    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.pgdata, 0700), "PGDATA");
-  } else if (::geteuid() == 0) {
-    // The top directory only: a volume mounted by root; postgres checks the rest itself.
-    if (::chown(l.pgdata.c_str(), ctx.run_as.uid, ctx.run_as.gid) != 0)
-      return ErrnoStatus("chown " + l.pgdata);
-  }
   auto state = InspectDataDir(l);
   if (!state.ok()) return state.status();
   switch (*state) {
@@ -142,10 +140,6 @@ Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& tim
         spdlog::info("PGRT_RESTORE_FROM is ignored: PGDATA already holds a cluster");
       break;
   }
-  struct stat st {};
-  if (::stat(l.pgdata.c_str(), &st) == 0 && (st.st_mode & 0077) != 0 &&
-      ::chmod(l.pgdata.c_str(), 0700) != 0)
-    return ErrnoStatus("chmod " + l.pgdata);  // postgres refuses a group/world-open PGDATA
   PGRT_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
   auto role = ApplyRoleFiles(ctx, waiter);
   if (!role.ok()) return role.status();

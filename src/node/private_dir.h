@@ -5,6 +5,7 @@
 #include <string>
 
 #include "node/context.h"
+#include "util/unique_fd.h"
 
 namespace pgrt {
 
@@ -23,6 +24,14 @@ class PrivateDir {
   explicit PrivateDir(std::string p) : path_(std::move(p)) {}
   std::string path_;
 };
+
+// A file holding `content` (a password) with no name in any directory, readable by the
+// run-as account only, positioned at its start: a child reads it as its stdin through
+// /dev/stdin (initdb --pwfile=/dev/stdin). Made with O_TMPFILE in `dir`, or, where the file
+// system cannot, created and unlinked at once; either way a kill -9 of pgrt leaves no file
+// with the secret behind: it is freed when the last descriptor closes.
+Result<UniqueFd> UnnamedSecretFile(const NodeContext& ctx, const std::string& dir,
+                                   const std::string& content);
 
 // An empty PGDATA/.pgrt-init owned by the run-as account. An unfinished one left by an
 // earlier attempt is ours and was never a live cluster: it is discarded.

@@ -54,8 +54,7 @@ std::string RenderSettingsFile(const SettingsInput& in) {
   Set(out, "port", std::to_string(c.port));
   Set(out, "max_connections", std::to_string(c.max_connections));
   Set(out, "unix_socket_directories", in.socket_dir);
-  Set(out, "password_encryption",
-      c.host_auth_method == "md5" ? "md5" : "scram-sha-256");
+  Set(out, "password_encryption", SocketAuthMethod(c));
   Set(out, "shared_buffers", c.shared_buffers.empty() ? in.memory.shared_buffers : c.shared_buffers);
   Set(out, "effective_cache_size", in.memory.effective_cache_size);
   Set(out, "maintenance_work_mem", in.memory.maintenance_work_mem);
@@ -105,8 +104,13 @@ std::string RenderSettingsFile(const SettingsInput& in) {
   return out.str();
 }
 
+std::string SocketAuthMethod(const Config& c) {
+  return c.host_auth_method == "md5" ? "md5" : "scram-sha-256";  // as password_encryption
+}
+
 std::string RenderHbaFile(const Config& c) {
   const std::string& m = c.host_auth_method;
+  const std::string local = SocketAuthMethod(c);
   const std::string remote = c.tls_required ? "hostssl" : "host";
   std::ostringstream out;
   out << "# Managed by pgrt: rewritten at every start from its environment.\n"
@@ -116,10 +120,10 @@ std::string RenderHbaFile(const Config& c) {
   if (c.pgbouncer_enabled)
     out << "local      all          " << kPoolerAuthRole << "         peer map=" << kPoolerAuthRole
         << "\n";
-  out << "local      all          all                    " << m << "\n";
+  out << "local      all          all                    " << local << "\n";
   out << "host       all          all   127.0.0.1/32     " << m << "\n";
   out << "host       all          all   ::1/128          " << m << "\n";
-  out << "local      replication  all                    " << m << "\n";
+  out << "local      replication  all                    " << local << "\n";
   out << "host       replication  all   127.0.0.1/32     " << m << "\n";
   out << "host       replication  all   ::1/128          " << m << "\n";
   // Only roles with the REPLICATION attribute can use these lines.

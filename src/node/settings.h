@@ -28,7 +28,14 @@ struct SettingsInput {
 };
 
 std::string RenderSettingsFile(const SettingsInput& in);
+// pg_hba.conf. POSTGRES_HOST_AUTH_METHOD governs TCP connections (`host`/`hostssl`, loopback
+// included), as the reference image's `host all all all $POSTGRES_HOST_AUTH_METHOD` does; the
+// Unix socket always asks for a password (SocketAuthMethod), so neither `trust` opens the
+// socket to every account on the host nor `reject` locks pgrt out of its own node.
 std::string RenderHbaFile(const Config& config);
+// The method of the `local` lines: md5 when passwords are stored as MD5
+// (POSTGRES_HOST_AUTH_METHOD=md5), else scram-sha-256.
+std::string SocketAuthMethod(const Config& config);
 // pg_ident.conf: with PgBouncer, the map that lets the run-as account `os_user` log in as
 // PgBouncer's auth role by peer authentication (see src/pooler/).
 std::string RenderIdentFile(const Config& config, const std::string& os_user);

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "node/settings.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -62,7 +63,11 @@ std::string RenderIni(const PoolerFilesInput& in) {
 }
 
 std::string RenderHba(const Config& c) {
-  const std::string& m = c.host_auth_method;
+  // PgBouncer logs in to postgres over its socket on the client's behalf, which takes the
+  // SCRAM keys of the client's own login: a client let in by `trust` could not be served,
+  // so pooled connections always authenticate. The socket asks as postgres's does.
+  const std::string local = SocketAuthMethod(c);
+  const std::string m = c.host_auth_method == "trust" ? local : c.host_auth_method;
   std::ostringstream out;
   out << "# Managed by pgrt: rewritten from its environment at every start and reload.\n"
          "# pgrt's console account: the admin console, over the Unix socket, and nothing else.\n"
@@ -75,7 +80,7 @@ std::string RenderHba(const Config& c) {
          "host   pgbouncer  all  0.0.0.0/0  reject\n"
          "host   pgbouncer  all  ::/0       reject\n"
          "# Clients: the method postgres uses, against the secret postgres stores.\n"
-      << "local  all  all  " << m << "\n"
+      << "local  all  all  " << local << "\n"
       << "host   all  all  0.0.0.0/0  " << m << "\n"
       << "host   all  all  ::/0       " << m << "\n";
   return out.str();

@@ -9,6 +9,7 @@
 #include "node/data_dir.h"
 #include "node/private_dir.h"
 #include "replication/conninfo.h"
+#include "replication/login_failure.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -23,17 +24,30 @@ ConnParams PrimaryConn(const Config& c, const std::string& dbname) {
           {"application_name", "pgrt-clone"}};
 }
 
-Status WaitForPrimary(const Config& c, Waiter& waiter) {
+Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter) {
+  const Config& c = ctx.config;
   RealClock clock;
   SteadyTime next_log = clock.Now();
   Millis delay(50);
-  std::string last_error;
+  bool refused = false;  // the operator was told the password is refused
   auto reachable = [&] {
     auto conn = PgConn::Connect(PrimaryConn(c));
-    if (conn.ok()) return true;
-    last_error = conn.status().message();
-    if (clock.Now() >= next_log) {
-      spdlog::info("waiting for the primary {}:{}: {}", c.primary_host, c.primary_port, last_error);
+    if (conn.ok()) {
+      if (refused) ctx.ReportProblem("");
+      return true;
+    }
+    const std::string& error = conn.status().message();
+    const bool auth = IsAuthenticationFailure(error);
+    if (clock.Now() >= next_log || (auth && !refused)) {
+      if (auth) {
+        std::string warning = ReplicationLoginWarning(c, error);
+        spdlog::warn("{} (retrying)", warning);
+        ctx.ReportProblem(warning);
+      } else {
+        spdlog::info("waiting for the primary {}:{}: {}", c.primary_host, c.primary_port, error);
+        if (refused) ctx.ReportProblem("");
+      }
+      refused = auth;
       next_log = clock.Now() + Millis(10000);
     }
     return false;
@@ -82,9 +96,12 @@ Status RunBaseBackup(const NodeContext& ctx, Waiter& waiter, const std::string& 
   spec.run_as = ctx.run_as;
   auto r = waiter.Run(spec, /*capture=*/true);
   if (!r.ok()) return r.status();
-  if (!ExitedCleanly(r->wait_status))
+  if (!ExitedCleanly(r->wait_status)) {
+    if (IsAuthenticationFailure(r->output))
+      return Status::Error("pg_basebackup: " + ReplicationLoginWarning(c, Tail(r->output)));
     return Status::Error("pg_basebackup " + DescribeWaitStatus(r->wait_status) + ": " +
                          Tail(r->output));
+  }
   return Status::Ok();
 }
 
@@ -94,7 +111,7 @@ Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings
                         const Clock& clock) {
   const NodeLayout& l = ctx.layout;
   const Config& c = ctx.config;
-  PGRT_RETURN_IF_ERROR(WaitForPrimary(c, waiter), "clone");
+  PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, waiter), "clone");
   timings.EndPhase("wait_primary", clock.Now());
   PGRT_RETURN_IF_ERROR(EnsureSlotOnPrimary(c), "clone");
 

@@ -17,8 +17,10 @@ namespace pgrt {
 ConnParams PrimaryConn(const Config& c, const std::string& dbname = "postgres");
 
 // Waits until the primary accepts the replication user (backoff up to 1 s between tries,
-// a log line every ~10 s). Fails only on a termination signal.
-Status WaitForPrimary(const Config& c, Waiter& waiter);
+// a log line every ~10 s). A refused password is a warning and the node's status message
+// (ctx.ReportProblem) while it keeps trying: the primary may still be creating the role.
+// Fails only on a termination signal.
+Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter);
 
 Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings,
                         const Clock& clock);

@@ -75,7 +75,7 @@ Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, Waiter& waiter) 
   // Data that is not a standby yet (a former primary or standalone) becomes one only after
   // the primary confirmed it is the same cluster: wait for it rather than guess.
   bool was_standby = PathExists(l.standby_signal);
-  if (!was_standby) PGRT_RETURN_IF_ERROR(WaitForPrimary(c, waiter), "replica");
+  if (!was_standby) PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, waiter), "replica");
   auto primary = PrimarySystemIdentifier(c);
   if (!was_standby && !primary)
     return Status::Error("replica: cannot read the primary's cluster identity to confirm "

@@ -30,10 +30,14 @@ Result<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode) {
+Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode,
+                       const FileOwner* owner) {
   const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove " + tmp);
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
   if (!fd) return ErrnoStatus("create " + tmp);
+  if (owner != nullptr && ::fchown(fd.get(), owner->uid, owner->gid) != 0)
+    return ErrnoStatus("chown " + tmp);
   if (::fchmod(fd.get(), mode) != 0) return ErrnoStatus("chmod " + tmp);
   size_t off = 0;
   while (off < content.size()) {
@@ -52,14 +56,15 @@ Status WriteFileAtomic(const std::string& path, const std::string& content, mode
   return Status::Ok();
 }
 
-Result<bool> WriteFileIfChanged(const std::string& path, const std::string& content,
-                                mode_t mode) {
-  auto old = ReadFile(path);
-  if (old.ok() && *old == content) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 07777) == mode) return false;
+Result<bool> WriteFileIfChanged(const std::string& path, const std::string& content, mode_t mode,
+                                const FileOwner* owner) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode &&
+      (owner == nullptr || (st.st_uid == owner->uid && st.st_gid == owner->gid))) {
+    auto old = ReadFile(path);
+    if (old.ok() && *old == content) return false;
   }
-  PGRT_RETURN_IF_ERROR(WriteFileAtomic(path, content, mode), "write");
+  PGRT_RETURN_IF_ERROR(WriteFileAtomic(path, content, mode, owner), "write");
   return true;
 }
 

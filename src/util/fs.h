@@ -13,13 +13,24 @@ namespace pgrt {
 
 Result<std::string> ReadFile(const std::string& path);
 
-// Writes to "path.tmp" (mode `mode`), fsyncs, renames over `path`. A reader sees the
-// old file or the new one, never a half-written one.
-Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode = 0600);
+// The owner a file is given (by root) before it takes its name.
+struct FileOwner {
+  uid_t uid;
+  gid_t gid;
+};
 
-// Writes only when the content differs; returns whether it changed anything.
+// Writes to a fresh "path.tmp" (mode `mode`, owner `owner` when given), fsyncs, renames over
+// `path`. A reader sees the old file or the new one, never a half-written one. Nothing is
+// written or chowned through a link: a stale "path.tmp" (a link someone planted included) is
+// removed and the new one created with O_EXCL | O_NOFOLLOW; owner and mode are set on the
+// descriptor; the rename replaces a link at `path` rather than following it.
+Status WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode = 0600,
+                       const FileOwner* owner = nullptr);
+
+// Writes only when `path` is not already a regular file with this content, mode (and owner);
+// returns whether it changed anything.
 Result<bool> WriteFileIfChanged(const std::string& path, const std::string& content,
-                                mode_t mode = 0600);
+                                mode_t mode = 0600, const FileOwner* owner = nullptr);
 
 bool PathExists(const std::string& path);
 bool IsDirectory(const std::string& path);

@@ -1,8 +1,10 @@
 // Logical dumps through `pgrt dump`: every database but the templates plus the globals,
 // complete files only, restorable with pg_restore into a fresh node, and retention that
 // removes only pgrt's own old dumps.
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -90,6 +92,13 @@ TEST(Dump, RetentionRemovesOnlyPgrtsOwnDumpsOlderThanTheLimit) {
   Backdate(dir + "/appdb-20200102T000000Z.dump", 2);    // pgrt's, recent: kept
   Backdate(dir + "/notes.txt", 30);                     // someone else's: kept
   Backdate(dir + "/appdb-manual.dump", 30);             // someone else's: kept
+  // A directory holding files is used as it is, never chowned: the operator gives it to the
+  // account that writes the dumps.
+  if (::geteuid() == 0) {
+    const passwd* pw = ::getpwnam("postgres");
+    ASSERT_NE(pw, nullptr) << "no postgres account";
+    ASSERT_EQ(::chown(dir.c_str(), pw->pw_uid, pw->pw_gid), 0);
+  }
 
   auto node = DumpingNode(dir, {{"PGRT_DUMP_RETENTION_DAYS", "7"}});
   node->Start();

@@ -151,10 +151,21 @@ TEST(PgbouncerIni, RefusesValuesThatWouldBreakItsLines) {
 }
 
 TEST(PgbouncerHba, ConsoleOnlyForPgrtOverTheSocketAndClientsWithPostgresMethod) {
-  for (const char* method : {"scram-sha-256", "md5", "trust"}) {
-    SCOPED_TRACE(method);
+  struct Case {
+    const char* method;
+    const char* tcp;     // pooled TCP clients
+    const char* socket;  // pooled socket clients
+  };
+  // PgBouncer needs the SCRAM keys of a client's login to log in for it: `trust` clients
+  // authenticate all the same.
+  const Case kCases[] = {{"scram-sha-256", "scram-sha-256", "scram-sha-256"},
+                         {"md5", "md5", "md5"},
+                         {"trust", "scram-sha-256", "scram-sha-256"},
+                         {"reject", "reject", "scram-sha-256"}};
+  for (const Case& k : kCases) {
+    SCOPED_TRACE(k.method);
     Config c;
-    c.host_auth_method = method;
+    c.host_auth_method = k.method;
     auto lines = Lines(Render(c).hba);
     ASSERT_GE(lines.size(), 4u);
     // First match wins: the console account's line comes first, and only it is accepted.
@@ -167,7 +178,7 @@ TEST(PgbouncerHba, ConsoleOnlyForPgrtOverTheSocketAndClientsWithPostgresMethod) 
       if (console || stats_user) {
         EXPECT_EQ(l.back(), "reject") << l[0] << " " << l[1];
       } else {
-        EXPECT_EQ(l.back(), method);
+        EXPECT_EQ(l.back(), l[0] == "local" ? k.socket : k.tcp) << l[0];
       }
     }
   }

@@ -270,15 +270,36 @@ bool IsLoopback(const std::string& address) {
   return address == "127.0.0.1/32" || address == "::1/128";
 }
 
-TEST(RenderHbaFile, EveryLineUsesTheAuthMethod) {
-  for (const char* method : {"scram-sha-256", "md5", "trust"}) {
-    SCOPED_TRACE(method);
+TEST(RenderHbaFile, TheHostAuthMethodGovernsTcpLinesAndTheSocketAlwaysAsksForAPassword) {
+  struct Case {
+    const char* method;
+    const char* socket;  // what the `local` lines ask
+  };
+  const Case kCases[] = {{"scram-sha-256", "scram-sha-256"},
+                         {"md5", "md5"},  // passwords are stored as MD5 then
+                         {"password", "scram-sha-256"},
+                         {"trust", "scram-sha-256"},
+                         {"reject", "scram-sha-256"}};
+  for (const Case& k : kCases) {
+    SCOPED_TRACE(k.method);
     Config c;
-    c.host_auth_method = method;
+    c.host_auth_method = k.method;
     c.replication_allowed_networks = {"198.51.100.0/24"};
     auto lines = ParseHba(RenderHbaFile(c));
     ASSERT_FALSE(lines.empty());
-    for (const HbaLine& l : lines) EXPECT_EQ(l.method(), method) << l.type() << " " << l.address();
+    int local = 0, tcp = 0;
+    for (const HbaLine& l : lines) {
+      if (l.type() == "local") {
+        ++local;
+        EXPECT_EQ(l.method(), k.socket) << l.database();
+      } else {
+        ++tcp;  // loopback included, as in the reference image's `host all all all`
+        EXPECT_EQ(l.method(), k.method) << l.type() << " " << l.address();
+      }
+    }
+    EXPECT_EQ(local, 2);
+    EXPECT_EQ(tcp, 6);
+    EXPECT_EQ(SocketAuthMethod(c), k.socket);
   }
 }
 
