@@ -90,15 +90,12 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
 std::optional<std::string> Node::CheckDisks() {
   std::vector<VolumeUsage> volumes = StatVolumes(NodeVolumes(ctx_.config));
   std::optional<std::string> fault = DiskFault(volumes);
-  std::string now = fault.value_or("");
-  if (now != state_.disk_fault()) {
-    if (fault) {
-      spdlog::error("{}; postgres cannot write until this is fixed", now);
-    } else {
-      spdlog::info("disk space is back ({} is over)", state_.disk_fault());
-    }
-    state_.SetDiskFault(now);
-  }
+  // Logged when a fault begins or ends; the free bytes it quotes change all the time.
+  const bool had_fault = !state_.disk_fault().empty();
+  if (fault && !had_fault) spdlog::error("{}; postgres cannot write until this is fixed", *fault);
+  if (!fault && had_fault)
+    spdlog::info("the data and WAL volumes are writable and have space again");
+  state_.SetDiskFault(fault.value_or(""));
   state_.SetVolumes(std::move(volumes));
   return fault;
 }
