@@ -30,8 +30,8 @@ std::vector<Route> BuildRoutes(ApiContext& ctx) {
   return {
       {"GET", "/__opr/health", false,
        [c](const httplib::Request&, httplib::Response& res) {
-         if (!c->state.ready()) return Text(res, 503, "PostgreSQL is starting");
-         if (!AcceptsQueries(*c)) return Text(res, 503, "Database unavailable");
+         if (!c->state.ready()) return Text(res, 503, c->state.NotReadyText());
+         if (!AcceptsQueries(*c)) return Text(res, 503, c->state.UnavailableText());
          Text(res, 200, "OK");
        }},
       {"GET", "/__opr/status", false,

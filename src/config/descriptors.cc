@@ -98,7 +98,8 @@ std::vector<Descriptor> BuildTable() {
       Path("PGRT_SOCKET_DIR", &C::socket_dir, "/var/run/postgresql",
            "Directory of PostgreSQL's Unix socket."),
       Int("PGRT_RESTART_MAX", &C::restart_max, "5", 1, 1000,
-          "Crashes of a child tolerated within PGRT_RESTART_WINDOW before pgrt exits."),
+          "Crashes of a child tolerated within PGRT_RESTART_WINDOW before pgrt exits (exits "
+          "while the data or WAL volume is full or read-only do not count)."),
       Int("PGRT_RESTART_WINDOW", &C::restart_window_seconds, "60", 1, 86400,
           "Window, in seconds, for PGRT_RESTART_MAX."),
 

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "metrics/disk_metrics.h"
 #include "metrics/exposition.h"
 #include "metrics/pgbouncer_metrics.h"
 #include "metrics/postgres_metrics.h"
@@ -80,6 +81,7 @@ std::string MetricsCollector::Scrape(const BackupFacts& backups) {
   page.Add("pgrt_up", {}, 1);
   page.Add("pgrt_build_info", {PGRT_VERSION}, 1);
   page.Add("pgrt_postgres_restarts_total", {}, state_.restarts());
+  AddDiskMetrics(state_.volumes(), page);
   if (backups.last_success && (!last_backup_ || *backups.last_success > *last_backup_))
     last_backup_ = backups.last_success;
   if (last_backup_) {

@@ -37,6 +37,21 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
        {},
        "Seconds since the newest successful backup finished (shown once a backup exists)."},
       {"pgrt_last_backup_failed", T::kGauge, {}, "1 when the most recent backup run failed."},
+      // pgrt: the volumes it writes to (disk_metrics.cc); volume is data, wal or backup.
+      {"pgrt_filesystem_avail_bytes",
+       T::kGauge,
+       {"volume", "path"},
+       "Bytes available to postgres on the volume's file system."},
+      {"pgrt_filesystem_size_bytes", T::kGauge, {"volume", "path"}, "Size of the file system."},
+      {"pgrt_filesystem_files_free",
+       T::kGauge,
+       {"volume", "path"},
+       "Free inodes on the file system (0 of 0: no fixed number)."},
+      {"pgrt_filesystem_files", T::kGauge, {"volume", "path"}, "Inodes of the file system."},
+      {"pgrt_filesystem_readonly",
+       T::kGauge,
+       {"volume", "path"},
+       "1 when the file system is mounted read-only."},
 
       // postgres: the server.
       {"pg_up", T::kGauge, {}, "1 when postgres answered this scrape's queries, else 0."},

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "node/disk_space.h"
 #include "node/orphans.h"
 #include "node/postgres_process.h"
 #include "node/prepare.h"
@@ -16,6 +17,9 @@ namespace {
 constexpr const char* kService = "postgres";
 constexpr Millis kReadinessPoll{2};
 constexpr Millis kFinishRetry{500};
+// How often the volumes are looked at: soon enough to restart within a second or two of
+// space returning, cheap enough (a statvfs per volume) to do forever.
+constexpr Millis kDiskCheck{1000};
 }  // namespace
 
 Status Node::Prepare(Waiter& waiter) {
@@ -35,10 +39,28 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   spec.max_restarts = ctx_.config.restart_max;
   spec.restart_window = Millis(ctx_.config.restart_window_seconds * 1000LL);
   const std::string datadir = ctx_.layout.pgdata;
-  spec.before_start = [this, datadir] {
-    PGRT_RETURN_IF_ERROR(KillOrphanedPostgresChildren(clock_, Millis(5000)), "clean up");
-    return ClearStaleLockFile(datadir);
+  const uid_t owner = ctx_.run_as.uid;
+  const std::string socket_lock =
+      JoinPath(ctx_.layout.socket_dir, ".s.PGSQL." + std::to_string(ctx_.config.port) + ".lock");
+  // On loop timers: the leftovers of a postmaster that died (ours a moment ago, or one a
+  // killed pgrt left) hold the shared memory a new postmaster needs.
+  spec.before_start = [this, datadir, owner, socket_lock](ServiceSpec::DoneCallback done) {
+    LeftoverCleanup how;
+    how.datadir = datadir;
+    how.owner = owner;
+    EndLeftovers(*loop_, how, [datadir, owner, socket_lock, done = std::move(done)](Status st) {
+      if (!st.ok()) return done(st.Wrap("clean up"));
+      st = ClearStaleLockFile(JoinPath(datadir, "postmaster.pid"), datadir, owner);
+      if (st.ok()) st = ClearStaleLockFile(socket_lock, datadir, owner);
+      done(st);
+    });
   };
+  // Why postgres stopped is judged from the volumes at exit time (statvfs), not from the
+  // words of its log: those are translated (lc_messages), pass through pgrt's stderr
+  // unread (capturing them would put a pipe pgrt must drain in postgres's way), and lag
+  // behind a fault that was fixed meanwhile. statvfs tells what holds now, and is what
+  // decides when to try again.
+  spec.lasting_fault = [this]() -> std::optional<std::string> { return CheckDisks(); };
 
   ServiceEvents events;
   events.on_start = [this](pid_t pid) {
@@ -61,7 +83,33 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   };
   supervisor.Add(kService, std::move(spec), std::move(events));
   timings_.EndPhase("prepare", clock_.Now());
+  WatchDisks();
   return supervisor.Start(kService);
+}
+
+std::optional<std::string> Node::CheckDisks() {
+  std::vector<VolumeUsage> volumes = StatVolumes(NodeVolumes(ctx_.config));
+  std::optional<std::string> fault = DiskFault(volumes);
+  // Logged when a fault begins or ends; the free bytes it quotes change all the time.
+  const bool had_fault = !state_.disk_fault().empty();
+  if (fault && !had_fault) spdlog::error("{}; postgres cannot write until this is fixed", *fault);
+  if (!fault && had_fault)
+    spdlog::info("the data and WAL volumes are writable and have space again");
+  state_.SetDiskFault(fault.value_or(""));
+  state_.SetVolumes(std::move(volumes));
+  return fault;
+}
+
+void Node::WatchDisks() {
+  // A statvfs per volume: no waiting worth a thread (a hung network file system would hang
+  // postgres first).
+  disk_timer_ = loop_->AddTimer(kDiskCheck, [this] {
+    disk_timer_ = 0;
+    bool fault = CheckDisks().has_value();
+    // postgres waits for its next try during a fault: once it is over, try now.
+    if (!fault && supervisor_->fault_restarts(kService) > 0) supervisor_->RetryNow(kService);
+    WatchDisks();
+  });
 }
 
 void Node::WatchReadiness(pid_t pid, Millis delay) {
@@ -139,6 +187,8 @@ void Node::AfterControl(ControlVerb verb) {
 
 void Node::Shutdown(int sig, std::function<void()> done) {
   state_.SetPhase(NodePhase::kStopping);
+  if (disk_timer_) loop_->CancelTimer(disk_timer_);
+  disk_timer_ = 0;
   if (readiness_timer_) loop_->CancelTimer(readiness_timer_);
   readiness_timer_ = 0;
   if (supervisor_ == nullptr) {

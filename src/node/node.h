@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ class Node {
 
  private:
   void WatchReadiness(pid_t pid, Millis delay);
+  // Looks at the volumes, publishes them and their fault (if any) in NodeState, logs a
+  // change; returns the fault. WatchDisks does it every second.
+  std::optional<std::string> CheckDisks();
+  void WatchDisks();
   // Work that must be done before the node counts as ready; false: retry shortly.
   bool FinishStart(const std::string& postmaster_status);
   void StartPooler();
@@ -67,6 +72,7 @@ class Node {
   EventLoop* loop_ = nullptr;
   Supervisor* supervisor_ = nullptr;
   EventLoop::TimerId readiness_timer_ = 0;
+  EventLoop::TimerId disk_timer_ = 0;
   std::unique_ptr<Monitor> monitor_;
   Pooler* pooler_ = nullptr;
   std::function<void()> on_ready_;

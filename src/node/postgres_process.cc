@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "backup/pgbackrest.h"
+#include "node/orphans.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -21,15 +22,6 @@ std::string Line(const std::string& text, int index) {
   }
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
-}
-
-// Alive and not a zombie: /proc/PID/status says so ("kill -0" succeeds on zombies).
-bool IsLivePostgres(pid_t pid) {
-  auto status = ReadFile("/proc/" + std::to_string(pid) + "/status");
-  if (!status.ok()) return false;
-  if (status->find("\nState:\tZ") != std::string::npos) return false;
-  auto comm = ReadFile("/proc/" + std::to_string(pid) + "/comm");
-  return comm.ok() && comm->rfind("postgres", 0) == 0;
 }
 
 }  // namespace
@@ -53,18 +45,16 @@ std::string PostmasterStatus(const std::string& datadir, pid_t pid) {
   return Line(*text, 7);
 }
 
-Status ClearStaleLockFile(const std::string& datadir) {
-  std::string path = JoinPath(datadir, "postmaster.pid");
+Status ClearStaleLockFile(const std::string& path, const std::string& datadir, uid_t owner) {
   auto text = ReadFile(path);
   if (!text.ok()) return Status::Ok();  // no lock file: nothing to clear
-  pid_t pid = 0;
-  try {
-    pid = static_cast<pid_t>(std::stol(Line(*text, 0)));
-  } catch (...) {
-    pid = 0;  // unreadable: postgres itself decides (it reports a clear error)
-  }
-  if (pid <= 0 || IsLivePostgres(pid)) return Status::Ok();
-  spdlog::warn("removing stale postmaster.pid (pid {} is not a running postgres)", pid);
+  std::optional<LockFileFacts> facts = ParseLockFile(*text);
+  // Unreadable: postgres itself decides (it reports a clear error). A socket's lock file of
+  // another data directory is another cluster's: postgres refuses to share the socket.
+  if (!facts || PostmasterRuns(*facts, datadir, owner)) return Status::Ok();
+  if (facts->datadir != datadir && path != JoinPath(datadir, "postmaster.pid")) return Status::Ok();
+  spdlog::warn("removing stale {} (pid {} is not a postmaster of this PGDATA)", path,
+               facts->postmaster);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove " + path);
   return Status::Ok();
 }

@@ -18,8 +18,11 @@ SpawnSpec PostgresSpawnSpec(const NodeContext& ctx, const std::string& datadir,
 // belongs to another postmaster than `pid` (a stale file still says "ready").
 std::string PostmasterStatus(const std::string& datadir, pid_t pid);
 
-// Removes postmaster.pid when the pid it names is not a live postgres process (a pid
-// reused after a crash or a container restart would otherwise block the start).
-Status ClearStaleLockFile(const std::string& datadir);
+// Removes a lock file of postgres — PGDATA/postmaster.pid, or the socket's
+// `.s.PGSQL.<port>.lock` when it names this PGDATA — when the pid it names is not a running
+// postmaster of this PGDATA owned by `owner`. postgres takes any live pid there for a
+// running postmaster: a pid reused after a container restart, or a dead postmaster that
+// nobody reaped yet (after a kill -9 of pgrt), would otherwise block the start.
+Status ClearStaleLockFile(const std::string& path, const std::string& datadir, uid_t owner);
 
 }  // namespace pgrt

@@ -22,4 +22,15 @@ const char* ToString(PgRole r) {
   return "unknown";
 }
 
+std::string NodeState::NotReadyText() const {
+  // Postgres cannot start on a full disk: that is an outage, not a start-up.
+  if (std::string fault = disk_fault(); !fault.empty()) return "Database unavailable: " + fault;
+  return "PostgreSQL is starting";
+}
+
+std::string NodeState::UnavailableText() const {
+  std::string fault = disk_fault();
+  return fault.empty() ? "Database unavailable" : "Database unavailable: " + fault;
+}
+
 }  // namespace pgrt

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "node/volume.h"
 #include "util/clock.h"
 
 namespace pgrt {
@@ -58,10 +60,36 @@ class NodeState {
     std::lock_guard<std::mutex> lock(mu_);
     message_ = m;
   }
+  // What status shows: a disk fault first (it explains everything else), then the message.
   std::string message() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return message_;
+    if (disk_fault_.empty()) return message_;
+    return message_.empty() ? disk_fault_ : disk_fault_ + "; " + message_;
   }
+
+  // A full or read-only volume ("disk full: ..."); empty when there is none.
+  void SetDiskFault(const std::string& fault) {
+    std::lock_guard<std::mutex> lock(mu_);
+    disk_fault_ = fault;
+  }
+  std::string disk_fault() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return disk_fault_;
+  }
+  // The node's last look at its volumes (statvfs), for /metrics.
+  void SetVolumes(std::vector<VolumeUsage> v) {
+    std::lock_guard<std::mutex> lock(mu_);
+    volumes_ = std::move(v);
+  }
+  std::vector<VolumeUsage> volumes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return volumes_;
+  }
+
+  // 503 bodies of the health check. Their first words stay what clients match on
+  // ("PostgreSQL is starting", "Database unavailable"); a disk fault says why after them.
+  std::string NotReadyText() const;
+  std::string UnavailableText() const;
 
  private:
   std::atomic<NodePhase> phase_{NodePhase::kStarting};
@@ -70,6 +98,8 @@ class NodeState {
   std::atomic<SteadyTime::rep> heartbeat_{0};
   mutable std::mutex mu_;
   std::string message_;
+  std::string disk_fault_;
+  std::vector<VolumeUsage> volumes_;
   Observation observation_;
 };
 

@@ -87,9 +87,9 @@ ServiceSpec Pooler::Spec() const {
   spec.max_restarts = ctx_.config.restart_max;
   spec.restart_window = Millis(ctx_.config.restart_window_seconds * 1000LL);
   const int max_clients = ctx_.config.pgbouncer_max_client_conn;
-  spec.before_start = [max_clients] {
+  spec.before_start = [max_clients](ServiceSpec::DoneCallback done) {
     RaiseFileLimit(max_clients);
-    return Status::Ok();
+    done(Status::Ok());
   };
   return spec;
 }

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <memory>
 
 namespace pgrt {
 
@@ -28,12 +30,42 @@ Status Supervisor::Start(const std::string& name) {
   if (s == nullptr) return Status::Error("start " + name + ": unknown service");
   if (s->child && s->child->running()) return Status::Ok();
   s->stopping = false;
-  if (s->spec.before_start) PGRT_RETURN_IF_ERROR(s->spec.before_start(), "start " + name);
-  auto child = Child::Spawn(s->spec.spawn);
+  if (s->preparing) return Status::Ok();  // a start is under way; it spawns when prepared
+  if (!s->spec.before_start) return Spawn(name, *s);
+  s->preparing = true;
+  const uint64_t attempt = ++s->attempt;
+  // A `done` called before before_start returns hands its outcome to our caller (a failed
+  // first start is the caller's to report); a later one handles a failure as a crash.
+  auto in_start = std::make_shared<bool>(true);
+  auto outcome = std::make_shared<Status>();
+  s->spec.before_start([this, name, attempt, in_start, outcome](Status prepared) {
+    Status st = AfterPrepare(name, attempt, std::move(prepared), *in_start);
+    if (*in_start) *outcome = std::move(st);
+  });
+  *in_start = false;
+  return *outcome;
+}
+
+Status Supervisor::AfterPrepare(const std::string& name, uint64_t attempt, Status prepared,
+                                bool in_start) {
+  Service* s = Find(name);
+  if (s == nullptr || !s->preparing || s->attempt != attempt) return Status::Ok();  // stale
+  s->preparing = false;
+  if (s->stopping) return Status::Ok();  // stopped while preparing: nothing to start
+  Status st = prepared.ok() ? Spawn(name, *s) : prepared.Wrap("start " + name);
+  if (st.ok() || in_start) return st;
+  spdlog::error("{}", st.message());
+  s->child.reset();  // the previous run's pid must not be taken for this start's group
+  HandleCrash(name, *s, st.message());
+  return st;
+}
+
+Status Supervisor::Spawn(const std::string& name, Service& s) {
+  auto child = Child::Spawn(s.spec.spawn);
   if (!child.ok()) return child.status().Wrap("start " + name);
-  s->child.emplace(std::move(*child));
-  spdlog::info("{} started (pid {})", name, s->child->pid());
-  if (s->events.on_start) s->events.on_start(s->child->pid());
+  s.child.emplace(std::move(*child));
+  spdlog::info("{} started (pid {})", name, s.child->pid());
+  if (s.events.on_start) s.events.on_start(s.child->pid());
   return Status::Ok();
 }
 
@@ -65,6 +97,15 @@ void Supervisor::Stop(const std::string& name, int sig, std::function<void()> do
       svc->child->Signal(SIGKILL).IgnoreError();
     });
   }
+}
+
+void Supervisor::RetryNow(const std::string& name) {
+  Service* s = Find(name);
+  if (s == nullptr || s->stopping || s->restart_timer == 0) return;
+  loop_.CancelTimer(s->restart_timer);
+  s->restart_timer = 0;
+  s->faults = 0;
+  Restart(name);
 }
 
 Status Supervisor::Signal(const std::string& name, int sig) {
@@ -101,22 +142,39 @@ bool Supervisor::OnChildExit(pid_t pid, int wait_status) {
   return false;
 }
 
+namespace {
+Millis BackoffAt(const std::vector<Millis>& backoff, size_t n) {
+  return backoff.empty() ? Millis(0) : backoff[std::min(n, backoff.size() - 1)];
+}
+}  // namespace
+
 void Supervisor::HandleCrash(const std::string& name, Service& s, const std::string& why) {
-  SteadyTime now = loop_.clock().Now();
-  std::erase_if(s.crashes, [&](SteadyTime t) { return now - t > s.spec.restart_window; });
-  s.crashes.push_back(now);
   // Orphans of the dead child still hold its resources (postgres: shared memory); they go
   // whether or not a restart follows (after a give-up nobody would ever stop them).
   if (s.child) ::kill(-s.child->pid(), SIGKILL);
-  if (static_cast<int>(s.crashes.size()) > s.spec.max_restarts) {
-    std::string reason = name + " failed " + std::to_string(s.crashes.size()) + " times within " +
-                         std::to_string(s.spec.restart_window.count() / 1000) + " s (last: " +
-                         why + ")";
-    if (s.events.on_give_up) s.events.on_give_up(reason);
-    return;
+  std::optional<std::string> fault = s.spec.lasting_fault ? s.spec.lasting_fault() : std::nullopt;
+  Millis delay(0);
+  if (fault) {
+    // Restarting cannot help until the environment changes, and counting these exits would
+    // give the service up (and take pgrt down) while the cause is outside it.
+    delay = BackoffAt(s.spec.fault_backoff, static_cast<size_t>(s.faults));
+    s.faults++;
+    spdlog::warn("{} cannot run: {} (last: {}); not counted as a crash, next try in {} ms", name,
+                 *fault, why, delay.count());
+  } else {
+    s.faults = 0;
+    SteadyTime now = loop_.clock().Now();
+    std::erase_if(s.crashes, [&](SteadyTime t) { return now - t > s.spec.restart_window; });
+    s.crashes.push_back(now);
+    if (static_cast<int>(s.crashes.size()) > s.spec.max_restarts) {
+      std::string reason = name + " failed " + std::to_string(s.crashes.size()) + " times within " +
+                           std::to_string(s.spec.restart_window.count() / 1000) +
+                           " s (last: " + why + ")";
+      if (s.events.on_give_up) s.events.on_give_up(reason);
+      return;
+    }
+    delay = BackoffAt(s.spec.backoff, s.crashes.size() - 1);
   }
-  size_t idx = std::min(s.crashes.size() - 1, s.spec.backoff.size() - 1);
-  Millis delay = s.spec.backoff.empty() ? Millis(0) : s.spec.backoff[idx];
   auto restart_later = [this, name, delay] {
     Service* svc = Find(name);
     if (svc == nullptr || svc->stopping) return;
@@ -164,6 +222,11 @@ std::optional<pid_t> Supervisor::pid(const std::string& name) const {
 int Supervisor::restarts(const std::string& name) const {
   const Service* s = Find(name);
   return s ? s->restarts : 0;
+}
+
+int Supervisor::fault_restarts(const std::string& name) const {
+  const Service* s = Find(name);
+  return s ? s->faults : 0;
 }
 
 }  // namespace pgrt

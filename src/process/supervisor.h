@@ -5,6 +5,11 @@
 // hold resources a restart needs), waits until the group is gone, then restarts after a
 // backoff that grows with the crashes in the window. More than `max_restarts` crashes
 // within `restart_window` → the service is given up and on_give_up says why.
+//
+// An exit during a lasting fault of the environment (its owner's `lasting_fault` names one:
+// a full disk) is no crash loop: it is not counted, and restarts follow `fault_backoff`
+// (capped) for as long as the fault lasts, so the service comes back by itself once the
+// environment is fixed; RetryNow() cuts the wait short when the owner sees it fixed.
 #pragma once
 
 #include <signal.h>
@@ -30,8 +35,16 @@ struct ServiceSpec {
   // Delay before the n-th restart within the window (the last entry repeats).
   std::vector<Millis> backoff = {Millis(0), Millis(100), Millis(500), Millis(1000), Millis(2000),
                                  Millis(5000)};
-  // Runs before every start (e.g. clearing a stale lock file); an error counts as a crash.
-  std::function<Status()> before_start;
+  // Runs before every start (e.g. ending what a previous run left behind). It may finish
+  // later, from loop timers: the child is spawned once `done` is called with Ok; an error
+  // counts as a crash. Nothing is spawned when the service was stopped meanwhile.
+  using DoneCallback = std::function<void(Status)>;
+  std::function<void(DoneCallback done)> before_start;
+  // Asked after every unexpected exit or failed start: a lasting environmental fault that
+  // explains it (nullopt: none, a crash like any other).
+  std::function<std::optional<std::string>()> lasting_fault;
+  // Delay before the n-th restart in a row during a lasting fault (the last entry repeats).
+  std::vector<Millis> fault_backoff = {Millis(1000), Millis(2000), Millis(5000)};
 };
 
 struct ServiceEvents {
@@ -53,12 +66,18 @@ class Supervisor {
   void Stop(const std::string& name, int sig, std::function<void()> done);
   // Forwards a signal (e.g. SIGHUP for a reload) to a running service.
   Status Signal(const std::string& name, int sig);
+  // A restart waiting for its backoff happens now (the fault that delayed it is gone).
+  // No-op when none is pending.
+  void RetryNow(const std::string& name);
 
   // Called with every reaped child; returns whether it belonged to a service.
   bool OnChildExit(pid_t pid, int wait_status);
 
   std::optional<pid_t> pid(const std::string& name) const;
   int restarts(const std::string& name) const;
+  // Exits in a row that a lasting fault explained (reset by a crash it did not explain, and
+  // by RetryNow).
+  int fault_restarts(const std::string& name) const;
 
  private:
   struct Service {
@@ -67,7 +86,10 @@ class Supervisor {
     std::optional<Child> child;
     std::vector<SteadyTime> crashes;  // within the window
     int restarts = 0;
+    int faults = 0;  // exits in a row explained by a lasting fault
     bool stopping = false;
+    bool preparing = false;  // before_start runs; the spawn follows its `done`
+    uint64_t attempt = 0;    // tells a stale `done` (of a start stopped meanwhile) apart
     std::vector<std::function<void()>> on_stopped;
     EventLoop::TimerId stop_timer = 0;
     EventLoop::TimerId restart_timer = 0;
@@ -75,6 +97,9 @@ class Supervisor {
 
   Service* Find(const std::string& name);
   const Service* Find(const std::string& name) const;
+  Status Spawn(const std::string& name, Service& s);
+  // before_start finished for start number `attempt`; `in_start`: still inside Start().
+  Status AfterPrepare(const std::string& name, uint64_t attempt, Status prepared, bool in_start);
   void HandleCrash(const std::string& name, Service& s, const std::string& why);
   void Restart(const std::string& name);
   // Calls `then` once no process of group `pgid` is left (or after ~5 s of 2 ms checks).

@@ -218,9 +218,9 @@ TEST_F(SupervisorTest, AFailingBeforeStartCountsAsACrash) {
   ServiceSpec spec = ShService("exit 0");
   spec.max_restarts = 2;
   int calls = 0;
-  spec.before_start = [&calls]() -> Status {
-    if (++calls == 1) return Status::Ok();
-    return Status::Error("remove stale lock: Permission denied");
+  spec.before_start = [&calls](ServiceSpec::DoneCallback done) {
+    if (++calls == 1) return done(Status::Ok());
+    done(Status::Error("remove stale lock: Permission denied"));
   };
   Recorder rec;
   rec.after_give_up = [this] { Quit(); };
@@ -232,6 +232,135 @@ TEST_F(SupervisorTest, AFailingBeforeStartCountsAsACrash) {
   ASSERT_TRUE(rec.give_up.has_value());
   EXPECT_NE(rec.give_up->find("remove stale lock: Permission denied"), std::string::npos)
       << *rec.give_up;
+}
+
+TEST_F(SupervisorTest, AnAsynchronousBeforeStartSpawnsOnlyOnceItIsDone) {
+  ServiceSpec spec = SleepService();
+  SteadyTime prepared_at{};
+  spec.before_start = [&](ServiceSpec::DoneCallback done) {
+    loop_.AddTimer(Millis(100), [&, done = std::move(done)] {
+      prepared_at = clock_.Now();
+      done(Status::Ok());
+    });
+  };
+  Recorder rec;
+  rec.after_start = [this] { Quit(); };
+  supervisor_.Add(kSvc, spec, rec.Events());
+  const SteadyTime asked = clock_.Now();
+  ASSERT_TRUE(supervisor_.Start(kSvc).ok());
+  EXPECT_TRUE(rec.starts.empty()) << "spawned before before_start was done";
+  EXPECT_FALSE(supervisor_.pid(kSvc).has_value());
+  ASSERT_TRUE(supervisor_.Start(kSvc).ok()) << "a second Start while preparing";
+  ASSERT_TRUE(RunAtMost());
+  ASSERT_EQ(rec.starts.size(), 1u) << "the second Start spawned a second child";
+  EXPECT_GE(rec.start_times[0], prepared_at);
+  EXPECT_GE(rec.start_times[0] - asked, Millis(100));
+  supervisor_.Stop(kSvc, SIGKILL, [this] { Quit(); });
+  ASSERT_TRUE(RunAtMost());
+}
+
+TEST_F(SupervisorTest, AnAsynchronousBeforeStartFailureCountsAsACrash) {
+  ServiceSpec spec = ShService("exit 0");
+  spec.max_restarts = 1;
+  int calls = 0;
+  spec.before_start = [&](ServiceSpec::DoneCallback done) {
+    bool fail = ++calls > 1;
+    loop_.AddTimer(Millis(5), [fail, done = std::move(done)] {
+      done(fail ? Status::Error("leftovers did not exit") : Status::Ok());
+    });
+  };
+  Recorder rec;
+  rec.after_give_up = [this] { Quit(); };
+  supervisor_.Add(kSvc, spec, rec.Events());
+  ASSERT_TRUE(supervisor_.Start(kSvc).ok());
+  ASSERT_TRUE(RunAtMost());
+  EXPECT_EQ(rec.starts.size(), 1u);
+  EXPECT_EQ(calls, 2);
+  ASSERT_TRUE(rec.give_up.has_value());
+  EXPECT_NE(rec.give_up->find("start svc: leftovers did not exit"), std::string::npos)
+      << *rec.give_up;
+}
+
+TEST_F(SupervisorTest, StopWhileBeforeStartRunsIsDoneAtOnceAndSpawnsNothing) {
+  ServiceSpec spec = SleepService();
+  spec.before_start = [&](ServiceSpec::DoneCallback done) {
+    loop_.AddTimer(Millis(50), [done = std::move(done)] { done(Status::Ok()); });
+  };
+  Recorder rec;
+  supervisor_.Add(kSvc, spec, rec.Events());
+  ASSERT_TRUE(supervisor_.Start(kSvc).ok());
+  bool stopped = false;
+  supervisor_.Stop(kSvc, 0, [&] { stopped = true; });
+  EXPECT_TRUE(stopped);
+  RunFor(Millis(150));
+  EXPECT_TRUE(rec.starts.empty()) << "spawned after Stop";
+}
+
+// ---------------------------------------------------------------------------------------
+// Lasting faults (a full disk): not a crash loop
+
+TEST_F(SupervisorTest, ExitsDuringALastingFaultAreNotCountedAndRetriedWithCappedBackoff) {
+  ServiceSpec spec = ShService("exit 1");
+  spec.max_restarts = 1;
+  spec.fault_backoff = {Millis(20), Millis(60)};
+  bool fault = true;
+  spec.lasting_fault = [&]() -> std::optional<std::string> {
+    if (!fault) return std::nullopt;
+    return "disk full: the data volume has 0 B available";
+  };
+  Recorder rec;
+  rec.after_start = [&] {
+    if (rec.starts.size() == 6) fault = false;  // fixed: from now on exits are crashes
+  };
+  rec.after_give_up = [this] { Quit(); };
+  supervisor_.Add(kSvc, spec, rec.Events());
+  ASSERT_TRUE(supervisor_.Start(kSvc).ok());
+  ASSERT_TRUE(RunAtMost(Millis(5000)));
+
+  // Five exits under the fault, then the crashes count: max_restarts 1 gives up at the second.
+  EXPECT_EQ(rec.starts.size(), 7u);
+  ASSERT_TRUE(rec.give_up.has_value());
+  EXPECT_NE(rec.give_up->find("failed 2 times"), std::string::npos) << *rec.give_up;
+  ASSERT_GE(rec.exit_times.size(), 5u);
+  EXPECT_GE(rec.start_times[1] - rec.exit_times[0], Millis(20));
+  EXPECT_LT(rec.start_times[1] - rec.exit_times[0], Millis(60)) << "the first try waited longest";
+  for (size_t i = 2; i < 5; ++i)
+    EXPECT_GE(rec.start_times[i] - rec.exit_times[i - 1], Millis(60))
+        << "try " << i << " ignored the cap of the backoff";
+}
+
+TEST_F(SupervisorTest, RetryNowCutsTheWaitOfAFaultShort) {
+  ServiceSpec spec = ShService("exit 1");
+  spec.fault_backoff = {Millis(30000)};
+  spec.lasting_fault = [] { return std::optional<std::string>("read-only file system"); };
+  Recorder rec;
+  rec.after_exit = [&] {
+    if (rec.exit_statuses.size() == 1)
+      loop_.AddTimer(Millis(100), [this] {
+        EXPECT_EQ(supervisor_.fault_restarts(kSvc), 1);
+        supervisor_.RetryNow(kSvc);
+      });
+  };
+  rec.after_start = [&] {
+    if (rec.starts.size() == 2) supervisor_.Stop(kSvc, SIGKILL, [this] { Quit(); });
+  };
+  supervisor_.Add(kSvc, spec, rec.Events());
+  ASSERT_TRUE(supervisor_.Start(kSvc).ok());
+  ASSERT_TRUE(RunAtMost(Millis(5000))) << "RetryNow did not restart";
+  ASSERT_EQ(rec.starts.size(), 2u);
+  EXPECT_LT(rec.start_times[1] - rec.exit_times[0], Millis(2000));
+  EXPECT_FALSE(rec.give_up.has_value());
+}
+
+TEST_F(SupervisorTest, RetryNowWithoutAPendingRestartDoesNothing) {
+  Recorder rec;
+  supervisor_.Add(kSvc, SleepService(), rec.Events());
+  ASSERT_TRUE(supervisor_.Start(kSvc).ok());
+  auto pid = supervisor_.pid(kSvc);
+  supervisor_.RetryNow(kSvc);
+  supervisor_.RetryNow("unknown");
+  EXPECT_EQ(supervisor_.pid(kSvc), pid);
+  EXPECT_EQ(rec.starts.size(), 1u);
 }
 
 TEST_F(SupervisorTest, AnUnexpectedExitKillsTheRestOfItsGroupBeforeRestarting) {
