@@ -62,6 +62,8 @@ const char* ToString(StatusCode code) {
       return "already exists";
     case StatusCode::kFailedPrecondition:
       return "failed precondition";
+    case StatusCode::kBusy:
+      return "busy";
     case StatusCode::kUnavailable:
       return "unavailable";
     case StatusCode::kDeadlineExceeded:
