@@ -1,31 +1,31 @@
-// The management API: a table of routes served over HTTP on its own threads. Handlers ask
-// the node's state (NodeState, Timings) and postgres (DbProbe); they never change state
-// directly. Errors are JSON {"error": "..."}; nothing in an answer reveals a secret.
+// The management API: a table of routes served by an HttpServer on pgrt's event loop.
+// Handlers ask the node's state (NodeState, Timings) and postgres (DbProbe); they never
+// change state directly. Errors are JSON {"error": "..."}; nothing in an answer reveals a
+// secret. HTTP status codes exist only in this directory.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "api/db_probe.h"
 #include "config/config.h"
+#include "http/message.h"
+#include "http/server.h"
 #include "node/state.h"
 #include "node/timings.h"
 #include "replication/control.h"
 #include "util/clock.h"
 
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
-
 namespace pgrt {
 
 class BackupManager;
+class EventLoop;
 class MetricsCollector;
+class Router;
 
 struct ApiContext {
   const Config& config;
@@ -41,12 +41,19 @@ struct ApiContext {
   MetricsCollector* metrics = nullptr;
 };
 
+using RouteHandler = std::function<void(const HttpRequest&, Responder)>;
+
 struct Route {
   const char* method;  // GET (also answers HEAD and OPTIONS), POST, DELETE
-  const char* path;    // exact, or a regex when it contains '('
-  bool mutating;       // needs the bearer token
-  std::function<void(const httplib::Request&, httplib::Response&)> handler;
+  // Exact, or a prefix ending in '/' whose remainder (without '/') is the route's parameter,
+  // as in /__opr/replication/slot/{name}.
+  const char* path;
+  bool mutating;  // needs the bearer token, checked before the body is read
+  RouteHandler handler;
 };
+
+// A handler that answers at once with a view of the request.
+RouteHandler Sync(std::function<HttpResponse(const HttpRequest&)> view);
 
 std::vector<Route> BuildRoutes(ApiContext& ctx);
 std::vector<Route> BuildReplicationRoutes(ApiContext& ctx);
@@ -54,27 +61,30 @@ std::vector<Route> BuildRoleCheckRoutes(ApiContext& ctx);
 std::vector<Route> BuildBackupRoutes(ApiContext& ctx);
 std::vector<Route> BuildMetricsRoutes(ApiContext& ctx);
 
-// 401 without a bearer token, 403 when it is wrong or no token is configured; else ok.
-bool Authorize(const std::string& configured_token, const httplib::Request& req,
-               httplib::Response& res);
+// 401 without a bearer token, 403 when it is wrong or no token is configured; else nullopt.
+std::optional<HttpResponse> Authorize(const std::string& configured_token, const HttpRequest& req);
 
-void JsonError(httplib::Response& res, int status, const std::string& message);
+HttpResponse JsonError(int status, const std::string& message);
+HttpResponse Json(int status, const nlohmann::json& body);
+
+// The limits of the API's connections (see HttpLimits); the defaults suit a node.
+HttpLimits ApiLimits();
 
 class ApiServer {
  public:
-  explicit ApiServer(ApiContext ctx);
+  ApiServer(ApiContext ctx, EventLoop& loop, HttpLimits limits = ApiLimits());
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
-  // Binds now (a taken port is a start-up error) and serves on a background thread.
+  // Binds now (a taken port is a start-up error); requests are served while the loop runs.
   Status Start(const std::string& address, int port);
   void Stop();
 
  private:
   ApiContext ctx_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace pgrt

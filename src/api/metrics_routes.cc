@@ -1,6 +1,4 @@
 // GET /metrics: Prometheus's text format, without authentication (like every exporter).
-#include <httplib.h>
-
 #include "api/api.h"
 #include "backup/manager.h"
 #include "metrics/collector.h"
@@ -23,13 +21,13 @@ BackupFacts ReadBackupFacts(BackupManager* backups) {
 std::vector<Route> BuildMetricsRoutes(ApiContext& ctx) {
   ApiContext* c = &ctx;
   return {
-      {"GET", "/metrics", false,
-       [c](const httplib::Request&, httplib::Response& res) {
-         if (c->metrics == nullptr) return JsonError(res, 503, "metrics are not available");
-         res.status = 200;
-         res.set_content(c->metrics->Scrape(ReadBackupFacts(c->backups)),
-                         "text/plain; version=0.0.4; charset=utf-8");
-       }},
+      {"GET", "/metrics", false, Sync([c](const HttpRequest&) {
+         if (c->metrics == nullptr) return JsonError(503, "metrics are not available");
+         HttpResponse r;
+         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+         r.body = c->metrics->Scrape(ReadBackupFacts(c->backups));
+         return r;
+       })},
   };
 }
 

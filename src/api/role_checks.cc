@@ -1,7 +1,5 @@
 #include "api/role_checks.h"
 
-#include <httplib.h>
-
 #include <cctype>
 #include <nlohmann/json.hpp>
 
@@ -17,12 +15,18 @@ std::optional<int64_t> ParseLag(const std::string& text) {
   std::string unit = text.substr(i);
   while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
   int64_t mult = 1;
-  if (unit.empty() || unit == "B") mult = 1;
-  else if (unit == "kB" || unit == "KB") mult = 1024;
-  else if (unit == "MB") mult = 1024LL * 1024;
-  else if (unit == "GB") mult = 1024LL * 1024 * 1024;
-  else if (unit == "TB") mult = 1024LL * 1024 * 1024 * 1024;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    mult = 1;
+  else if (unit == "kB" || unit == "KB")
+    mult = 1024;
+  else if (unit == "MB")
+    mult = 1024LL * 1024;
+  else if (unit == "GB")
+    mult = 1024LL * 1024 * 1024;
+  else if (unit == "TB")
+    mult = 1024LL * 1024 * 1024 * 1024;
+  else
+    return std::nullopt;
   if (n > INT64_MAX / mult) return std::nullopt;
   return n * mult;
 }
@@ -46,18 +50,17 @@ int RoleCheckStatus(RoleCheck check, bool ready, const Observation& o,
 std::vector<Route> BuildRoleCheckRoutes(ApiContext& ctx) {
   ApiContext* c = &ctx;
   auto check = [c](RoleCheck kind) {
-    return [c, kind](const httplib::Request& req, httplib::Response& res) {
+    return Sync([c, kind](const HttpRequest& req) {
       std::optional<int64_t> max_lag;
-      if (req.has_param("lag")) {
-        max_lag = ParseLag(req.get_param_value("lag"));
-        if (!max_lag) return JsonError(res, 400, "lag: expected bytes or a size like 16MB");
+      if (auto lag = req.QueryParam("lag")) {
+        max_lag = ParseLag(*lag);
+        if (!max_lag) return JsonError(400, "lag: expected bytes or a size like 16MB");
       }
       Observation o = c->state.observation();
-      res.status = RoleCheckStatus(kind, c->state.ready(), o, max_lag);
       nlohmann::json body = {{"state", ToString(c->state.phase())}, {"role", ToString(o.role)}};
       if (o.role == PgRole::kReplica) body["lagBytes"] = o.replay_lag_bytes;
-      res.set_content(body.dump(), "application/json");
-    };
+      return Json(RoleCheckStatus(kind, c->state.ready(), o, max_lag), body);
+    });
   };
   std::vector<Route> routes;
   for (const char* p : {"/primary", "/leader", "/master", "/read-write"})

@@ -1,20 +1,8 @@
-#include <httplib.h>
-
 #include "api/api.h"
 #include "api/views.h"
 
 namespace pgrt {
 namespace {
-
-void Text(httplib::Response& res, int status, const std::string& body) {
-  res.status = status;
-  res.set_content(body, "text/plain; charset=utf-8");
-}
-
-void Json(httplib::Response& res, int status, const nlohmann::json& body) {
-  res.status = status;
-  res.set_content(body.dump(), "application/json");
-}
 
 // Does postgres answer a query right now?
 bool AcceptsQueries(ApiContext& ctx) {
@@ -28,37 +16,30 @@ bool AcceptsQueries(ApiContext& ctx) {
 std::vector<Route> BuildRoutes(ApiContext& ctx) {
   ApiContext* c = &ctx;
   return {
-      {"GET", "/__opr/health", false,
-       [c](const httplib::Request&, httplib::Response& res) {
-         if (!c->state.ready()) return Text(res, 503, c->state.NotReadyText());
-         if (!AcceptsQueries(*c)) return Text(res, 503, c->state.UnavailableText());
-         Text(res, 200, "OK");
-       }},
-      {"GET", "/__opr/status", false,
-       [c](const httplib::Request&, httplib::Response& res) {
+      {"GET", "/__opr/health", false, Sync([c](const HttpRequest&) {
+         if (!c->state.ready()) return HttpResponse::Text(503, c->state.NotReadyText());
+         if (!AcceptsQueries(*c)) return HttpResponse::Text(503, c->state.UnavailableText());
+         return HttpResponse::Text(200, "OK");
+       })},
+      {"GET", "/__opr/status", false, Sync([c](const HttpRequest&) {
          nlohmann::json j = StatusView(*c);
-         Json(res, j["ready"].get<bool>() ? 200 : 503, j);
-       }},
+         return Json(j["ready"].get<bool>() ? 200 : 503, j);
+       })},
       {"GET", "/__opr/timings", false,
-       [c](const httplib::Request&, httplib::Response& res) {
-         Text(res, 200, c->timings.Render());
-       }},
+       Sync([c](const HttpRequest&) { return HttpResponse::Text(200, c->timings.Render()); })},
       // Patroni's meanings: /health = postgres is running; /liveness = pgrt's loop is
       // alive; /readiness = the node can take traffic.
-      {"GET", "/health", false,
-       [c](const httplib::Request&, httplib::Response& res) {
-         Json(res, c->state.ready() ? 200 : 503, {{"state", ToString(c->state.phase())}});
-       }},
-      {"GET", "/liveness", false,
-       [c](const httplib::Request&, httplib::Response& res) {
+      {"GET", "/health", false, Sync([c](const HttpRequest&) {
+         return Json(c->state.ready() ? 200 : 503, {{"state", ToString(c->state.phase())}});
+       })},
+      {"GET", "/liveness", false, Sync([c](const HttpRequest&) {
          bool alive = c->clock.Now() - c->state.last_beat() < std::chrono::seconds(10);
-         Json(res, alive ? 200 : 503, {{"alive", alive}});
-       }},
-      {"GET", "/readiness", false,
-       [c](const httplib::Request&, httplib::Response& res) {
+         return Json(alive ? 200 : 503, {{"alive", alive}});
+       })},
+      {"GET", "/readiness", false, Sync([c](const HttpRequest&) {
          bool ready = AcceptsQueries(*c);
-         Json(res, ready ? 200 : 503, {{"ready", ready}});
-       }},
+         return Json(ready ? 200 : 503, {{"ready", ready}});
+       })},
   };
 }
 

@@ -8,8 +8,6 @@ namespace pgrt {
 namespace {
 
 constexpr Millis kStopGrace{10000};  // pgBackRest and pg_dump stop in well under this
-constexpr auto kRequestWait = std::chrono::seconds(10);
-constexpr auto kInfoWait = std::chrono::seconds(90);
 
 }  // namespace
 
@@ -129,27 +127,15 @@ bool BackupManager::OnChildExit(pid_t pid, int wait_status) {
 }
 
 JobRequest BackupManager::Request(JobKind kind, const std::string& type) {
-  auto p = std::make_shared<std::promise<JobRequest>>();
-  auto f = p->get_future();
-  loop_.Post([this, p, kind, type] { p->set_value(StartJob(kind, type, "api")); });
-  if (f.wait_for(kRequestWait) != std::future_status::ready)
-    return {503, "pgrt did not answer in time", 0};
-  return f.get();
+  return StartJob(kind, type, "api");
 }
 
-Result<std::string> BackupManager::Info() {
-  auto p = std::make_shared<std::promise<Result<std::string>>>();
-  auto f = p->get_future();
-  loop_.Post([this, p] {
-    if (!PgBackRestEnabled(ctx_.config))
-      return p->set_value(Status::Error("backups are off: set PGRT_BACKUP=pgbackrest"));
-    if (stopping_) return p->set_value(Status::Error("pgrt is shutting down"));
-    info_waiters_.push_back(p);
-    if (!info_job_ || !info_job_->running()) StartInfo();
-  });
-  if (f.wait_for(kInfoWait) != std::future_status::ready)
-    return Status::Error("pgbackrest info did not answer in time");
-  return f.get();
+void BackupManager::Info(std::function<void(Result<std::string>)> done) {
+  if (!PgBackRestEnabled(ctx_.config))
+    return done(Status::Error("backups are off: set PGRT_BACKUP=pgbackrest"));
+  if (stopping_) return done(Status::Error("pgrt is shutting down"));
+  info_waiters_.push_back(std::move(done));
+  if (!info_job_ || !info_job_->running()) StartInfo();
 }
 
 void BackupManager::Stop(bool immediate, std::function<void()> done) {
@@ -180,8 +166,9 @@ void BackupManager::Stop(bool immediate, std::function<void()> done) {
 
 void BackupManager::MaybeFinishStop() {
   if (!stopping_ || backup_->busy() || dump_->busy() || (info_job_ && info_job_->running())) return;
-  for (auto& w : info_waiters_) w->set_value(Status::Error("pgrt is shutting down"));
+  auto waiters = std::move(info_waiters_);
   info_waiters_.clear();
+  for (auto& w : waiters) w(Status::Error("pgrt is shutting down"));
   auto done = std::move(on_stopped_);
   on_stopped_ = nullptr;
   if (done) done();

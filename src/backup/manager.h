@@ -9,12 +9,11 @@
 // the newest backup in the repository read, so the status is right after a restart; a
 // backup asked for meanwhile waits for that and then runs.
 //
-// Thread-safety: Start, OnPostgresReady, OnChildExit and Stop run on the loop. Snapshot,
-// Request and Info may be called from any thread (the API's): they post to the loop.
+// Thread-safety: everything runs on the loop (the API's handlers run there too), except
+// Snapshot, which any thread may call.
 #pragma once
 
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -80,10 +79,11 @@ class BackupManager {
   void Stop(bool immediate, std::function<void()> done);
 
   BackupSnapshot Snapshot() const;
-  // `type`: full, diff, incr or "" (backups); ignored for dumps.
+  // `type`: full, diff, incr or "" (backups); ignored for dumps. Answers at once.
   JobRequest Request(JobKind kind, const std::string& type);
-  // `pgbackrest info --output=json` of the stanza; concurrent callers share one run.
-  Result<std::string> Info();
+  // `pgbackrest info --output=json` of the stanza, to `done` when it has run (or failed);
+  // concurrent callers share one run.
+  void Info(std::function<void(Result<std::string>)> done);
 
  private:
   struct Slot;
@@ -111,7 +111,7 @@ class BackupManager {
   std::unique_ptr<Slot> backup_, dump_;
   std::vector<std::unique_ptr<Schedule>> schedules_;
   std::unique_ptr<ChildJob> info_job_;
-  std::vector<std::shared_ptr<std::promise<Result<std::string>>>> info_waiters_;
+  std::vector<std::function<void(Result<std::string>)>> info_waiters_;
   uint64_t next_id_ = 1;
   bool started_ = false;
   bool stopping_ = false;

@@ -252,18 +252,20 @@ void BackupManager::StartInfo() {
   const BackupPaths p = BackupPaths::From(ctx_.config);
   info_job_ = std::make_unique<ChildJob>(loop_, "info", Output(p, "info"), std::move(steps),
                                          [this, out](const Status& st) {
-                                           for (auto& w : info_waiters_) {
-                                             if (st.ok())
-                                               w->set_value(*out);
-                                             else
-                                               w->set_value(st);
-                                           }
+                                           auto waiters = std::move(info_waiters_);
                                            info_waiters_.clear();
+                                           for (auto& w : waiters) {
+                                             if (st.ok())
+                                               w(*out);
+                                             else
+                                               w(st);
+                                           }
                                            MaybeFinishStop();
                                          });
   if (Status st = info_job_->Start(kInfoTimeout); !st.ok()) {
-    for (auto& w : info_waiters_) w->set_value(st);
+    auto waiters = std::move(info_waiters_);
     info_waiters_.clear();
+    for (auto& w : waiters) w(st);
   }
 }
 

@@ -21,8 +21,8 @@ constexpr int kLostLimit = 30;  // polls (3 s) in which the node knows nothing o
 
 json Parse(const std::string& body) { return json::parse(body, nullptr, false); }
 
-std::string ErrorOf(const httplib::Result& res) {
-  if (!res) return "API unreachable: " + httplib::to_string(res.error());
+std::string ErrorOf(const Result<HttpAnswer>& res) {
+  if (!res.ok()) return "API unreachable: " + res.status().message();
   json j = Parse(res->body);
   if (j.is_object() && j.contains("error")) return j["error"].get<std::string>();
   return "HTTP " + std::to_string(res->status) + " " + res->body;
@@ -35,12 +35,12 @@ uint64_t IdOf(const json& j, const char* key) {
 }
 
 // Polls GET /__opr/<what> until `id` is the last run; prints it; its exit code.
-int Follow(httplib::Client& cli, const std::string& what, uint64_t id) {
+int Follow(HttpClient& cli, const std::string& what, uint64_t id) {
   int unreachable = 0, lost = 0;
   for (;;) {
     std::this_thread::sleep_for(kPoll);
-    auto res = cli.Get(("/__opr/" + what).c_str());
-    if (!res || res->status != 200) {
+    auto res = cli.Get("/__opr/" + what);
+    if (!res.ok() || res->status != 200) {
       if (++unreachable < kUnreachableLimit) continue;
       std::cerr << "pgrt " << what << ": " << ErrorOf(res) << "\n";
       return kExitFailure;
@@ -66,10 +66,9 @@ int Follow(httplib::Client& cli, const std::string& what, uint64_t id) {
 int JobCommand(const std::string& what, const std::string& type) {
   Environment env = ProcessEnvironment();
   auto cli = LocalApi(env, 30);
-  httplib::Headers headers = {{"Authorization", "Bearer " + ApiToken(env)}};
   std::string path = "/__opr/" + what + (type.empty() ? "" : "?type=" + type);
-  auto res = cli.Post(path.c_str(), headers, "", "application/json");
-  if (!res || res->status != 202) {
+  auto res = cli.Request("POST", path, {{"Authorization", "Bearer " + ApiToken(env)}});
+  if (!res.ok() || res->status != 202) {
     std::cerr << "pgrt " << what << ": " << ErrorOf(res) << "\n";
     return kExitFailure;
   }
@@ -86,7 +85,7 @@ int JobCommand(const std::string& what, const std::string& type) {
 int BackupsCommand() {
   auto cli = LocalApi(ProcessEnvironment(), 100);
   auto res = cli.Get("/__opr/backups");
-  if (!res || res->status != 200) {
+  if (!res.ok() || res->status != 200) {
     std::cerr << "pgrt backups: " << ErrorOf(res) << "\n";
     return kExitFailure;
   }

@@ -11,15 +11,12 @@ std::string EnvOr(const Environment& env, const std::string& name, const std::st
   return it == env.end() || it->second.empty() ? fallback : it->second;
 }
 
-httplib::Client LocalApi(const Environment& env, int read_timeout_s) {
+HttpClient LocalApi(const Environment& env, int read_timeout_s) {
   std::string addr = EnvOr(env, "PGRT_API_ADDRESS", "127.0.0.1");
   if (addr == "0.0.0.0" || addr == "*") addr = "127.0.0.1";
   if (addr == "::") addr = "::1";
   int port = std::atoi(EnvOr(env, "PGRT_API_PORT", "3000").c_str());
-  httplib::Client cli(addr, port);
-  cli.set_connection_timeout(2, 0);
-  cli.set_read_timeout(read_timeout_s, 0);
-  return cli;
+  return HttpClient(addr, port, Millis(2000), Millis(read_timeout_s * 1000LL));
 }
 
 std::string ApiToken(const Environment& env) {

@@ -3,10 +3,9 @@
 // health check), and the bearer token from PGRT_API_TOKEN or PGRT_API_TOKEN_FILE.
 #pragma once
 
-#include <httplib.h>
-
 #include <string>
 
+#include "cli/http_client.h"
 #include "config/config.h"
 
 namespace pgrt {
@@ -14,7 +13,7 @@ namespace pgrt {
 std::string EnvOr(const Environment& env, const std::string& name, const std::string& fallback);
 
 // `read_timeout_s`: how long one answer may take.
-httplib::Client LocalApi(const Environment& env, int read_timeout_s = 10);
+HttpClient LocalApi(const Environment& env, int read_timeout_s = 10);
 
 std::string ApiToken(const Environment& env);
 

@@ -1,7 +1,10 @@
 // `pgrt run`: the node. Wires config → node → supervisor → API in dependency order.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 
 #include "api/api.h"
@@ -16,6 +19,18 @@
 #include "util/log.h"
 
 namespace pgrt {
+namespace {
+
+// Every API connection is a descriptor: the soft limit (often 1024) goes up to the hard one.
+void RaiseOpenFileLimit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) return;
+  lim.rlim_cur = lim.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &lim) != 0)
+    spdlog::warn("cannot raise the open file limit: {}", std::strerror(errno));
+}
+
+}  // namespace
 
 int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   RealClock clock;
@@ -38,6 +53,7 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   }
   timings.EndPhase("validate", clock.Now());
 
+  RaiseOpenFileLimit();
   // Before any thread exists: every thread inherits the blocked signal mask.
   auto signals = SignalSource::Install();
   if (!signals.ok()) {
@@ -70,20 +86,19 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
       {ctx.LocalConn(config->db),
        pooler ? std::optional<ConnParams>(pooler->ConsoleParams()) : std::nullopt},
       state, clock);
-  // Control actions run on API threads; what the node records afterwards runs on the loop.
-  auto after_control = [&loop, &node](ControlVerb verb) {
-    loop.Post([&node, verb] { node.AfterControl(verb); });
-  };
+  // The API runs on the loop: what the node records after a control action runs there too.
+  auto after_control = [&node](ControlVerb verb) { node.AfterControl(verb); };
   ApiContext api_ctx{*config, state, timings, db, clock, after_control, &backups};
   api_ctx.metrics = &metrics;
-  ApiServer api(api_ctx);
+  ApiServer api(api_ctx, loop);
   if (Status st = api.Start(config->api_address, config->api_port); !st.ok()) {
     spdlog::critical("{}", st.message());
     return kExitFailure;
   }
   spdlog::info("management API on {}:{}", config->api_address, config->api_port);
 
-  Waiter waiter(*signals);
+  // The loop runs while start-up waits, so the API answers (503) from the first moment.
+  Waiter waiter(*signals, &loop);
   if (Status st = node.Prepare(waiter); !st.ok()) {
     if (waiter.termination_signal() != 0) {
       spdlog::info("stopped during start-up by signal {}", waiter.termination_signal());

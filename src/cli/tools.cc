@@ -1,6 +1,4 @@
 // The small subcommands: config, healthcheck, version, and the API clients.
-#include <httplib.h>
-
 #include <cstdlib>
 #include <iostream>
 
@@ -39,8 +37,8 @@ int ValueRulesReferenceCommand() {
 int HealthcheckCommand() {
   auto cli = LocalApi(ProcessEnvironment());
   auto res = cli.Get("/__opr/health");
-  if (!res) {
-    std::cerr << "pgrt healthcheck: API unreachable: " << httplib::to_string(res.error()) << "\n";
+  if (!res.ok()) {
+    std::cerr << "pgrt healthcheck: API unreachable: " << res.status().message() << "\n";
     return kExitFailure;
   }
   if (res->status != 200) {
@@ -73,14 +71,13 @@ int VersionCommand() {
 int ApiClientCommand(const std::string& verb) {
   Environment env = ProcessEnvironment();
   auto cli = LocalApi(env);
-  httplib::Result res = [&] {
+  Result<HttpAnswer> res = [&] {
     if (verb == "status") return cli.Get("/__opr/status");
-    httplib::Headers headers = {{"Authorization", "Bearer " + ApiToken(env)}};
-    return cli.Post(("/__opr/replication/" + verb).c_str(), headers, "", "application/json");
+    return cli.Request("POST", "/__opr/replication/" + verb,
+                       {{"Authorization", "Bearer " + ApiToken(env)}});
   }();
-  if (!res) {
-    std::cerr << "pgrt " << verb << ": API unreachable: " << httplib::to_string(res.error())
-              << "\n";
+  if (!res.ok()) {
+    std::cerr << "pgrt " << verb << ": API unreachable: " << res.status().message() << "\n";
     return kExitFailure;
   }
   std::cout << res->body << (res->body.empty() || res->body.back() != '\n' ? "\n" : "");

@@ -26,15 +26,27 @@ bool Waiter::Drain(Child* watched) {
   return termination_signal_ == 0;
 }
 
+int Waiter::Poll(pollfd* fds, int n, int timeout_ms) {
+  if (loop_ == nullptr) return ::poll(fds, n, timeout_ms);
+  // Level-triggered watches that do nothing but end the loop's wait; poll(2) with no
+  // timeout then reports what is ready, as the plain poll would have.
+  // A failed Watch (the loop watches that fd already) leaves the bounded timeout.
+  for (int i = 0; i < n; ++i) loop_->Watch(fds[i].fd, [] {}).IgnoreError();
+  loop_->RunOnce(Millis(timeout_ms)).IgnoreError();  // on failure the poll below still reports
+  for (int i = 0; i < n; ++i) loop_->Unwatch(fds[i].fd);
+  return ::poll(fds, n, 0);
+}
+
 Result<int> Waiter::WaitFor(Child& child, Millis timeout) {
   RealClock clock;
   SteadyTime deadline = clock.Now() + timeout;
   while (child.running()) {
-    if (!Drain(&child)) return Status::Error("interrupted by signal " + std::to_string(termination_signal_));
+    if (!Drain(&child))
+      return Status::Error("interrupted by signal " + std::to_string(termination_signal_));
     if (!child.running()) break;
     if (timeout.count() > 0 && clock.Now() >= deadline) return Status::Error("timed out");
     pollfd p{signals_.fd(), POLLIN, 0};
-    ::poll(&p, 1, 50);  // SIGCHLD wakes us at once; 50 ms bounds a missed wake-up
+    Poll(&p, 1, 50);  // SIGCHLD wakes us at once; 50 ms bounds a missed wake-up
   }
   return *child.exit_status();
 }
@@ -73,7 +85,7 @@ Result<CommandResult> Waiter::Run(SpawnSpec spec, bool capture, Millis timeout) 
                            std::to_string(timeout.count() / 1000) + " s");
     }
     pollfd p[2] = {{signals_.fd(), POLLIN, 0}, {read_end.get(), POLLIN, 0}};
-    int n = ::poll(p, read_end ? 2 : 1, 50);
+    int n = Poll(p, read_end ? 2 : 1, 50);
     if (n > 0 && read_end && (p[1].revents & (POLLIN | POLLHUP))) {
       char buf[4096];
       ssize_t got = ::read(read_end.get(), buf, sizeof buf);
@@ -104,7 +116,7 @@ Status Waiter::WaitUntil(const std::function<bool()>& done, Millis timeout, Mill
       return Status::Error(what + ": interrupted by signal " + std::to_string(termination_signal_));
     if (clock.Now() >= deadline) return Status::Error(what + ": timed out");
     pollfd p{signals_.fd(), POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(step.count()));
+    Poll(&p, 1, static_cast<int>(step.count()));
   }
 }
 

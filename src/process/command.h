@@ -3,10 +3,13 @@
 // and the caller gets an error that says so, instead of pgrt hanging until it ends.
 #pragma once
 
+#include <poll.h>
+
 #include <functional>
 #include <string>
 
 #include "process/child.h"
+#include "process/event_loop.h"
 #include "process/signals.h"
 #include "util/clock.h"
 
@@ -18,10 +21,12 @@ struct CommandResult {
 };
 
 // Waits for synchronous work. Termination signals seen here are remembered so the caller
-// (and later the event loop) knows a shutdown was asked for.
+// (and later the event loop) knows a shutdown was asked for. Given the event loop, it runs
+// the loop while it waits, so what already lives there (the HTTP API) keeps answering.
 class Waiter {
  public:
-  explicit Waiter(SignalSource& signals) : signals_(signals) {}
+  explicit Waiter(SignalSource& signals, EventLoop* loop = nullptr)
+      : signals_(signals), loop_(loop) {}
 
   // Runs spec to completion. capture: collect stdout+stderr (else inherited).
   // Fails when the command cannot start, when `timeout` passes, or on SIGTERM/SIGINT/SIGQUIT
@@ -41,8 +46,11 @@ class Waiter {
  private:
   // Reads pending signals and reaps; returns false when termination was asked for.
   bool Drain(Child* watched);
+  // poll(2), or the loop's events until one of `fds` is readable or the time is up.
+  int Poll(pollfd* fds, int n, int timeout_ms);
 
   SignalSource& signals_;
+  EventLoop* loop_;
   int termination_signal_ = 0;
 };
 

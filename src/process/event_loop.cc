@@ -201,4 +201,21 @@ Status EventLoop::Run() {
   return result;
 }
 
+Status EventLoop::RunOnce(Millis max_wait) {
+  running_ = true;
+  thread_ = std::this_thread::get_id();
+  RunDueTimers();
+  ArmTimer();
+  // A timer of its own bounds the wait: EVLOOP_ONCE returns after the first batch of events.
+  event* bound = evtimer_new(base_, &EventLoop::OnTimer, this);
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(max_wait).count();
+  timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+  if (bound != nullptr) evtimer_add(bound, &tv);
+  int rc = event_base_loop(base_, EVLOOP_ONCE);
+  if (bound != nullptr) event_free(bound);
+  RunDueTimers();
+  running_ = false;
+  return rc < 0 ? Status::Error("event loop: libevent failed") : Status::Ok();
+}
+
 }  // namespace pgrt

@@ -64,6 +64,10 @@ class EventLoop {
 
   // Runs until Quit(). Returns the first error of the event library itself.
   Status Run();
+  // Runs what is due and ready, waiting at most `max_wait` for something to happen. For
+  // start-up code that still waits synchronously (Waiter) while the HTTP API, already on
+  // the loop, keeps answering. Never from inside Run().
+  Status RunOnce(Millis max_wait);
   void Quit();
 
   const Clock& clock() const { return clock_; }
