@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   app.add_subcommand("promote", "Promote this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("pause", "Pause WAL replay on this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("resume", "Resume WAL replay on this replica (needs PGRT_API_TOKEN)");
+  app.add_subcommand("hibernate", "Stop postgres cleanly and keep pgrt serving (needs PGRT_API_TOKEN)");
+  app.add_subcommand("wake", "Start a hibernated postgres again (needs PGRT_API_TOKEN)");
   std::string backup_type;
   auto* backup = app.add_subcommand("backup", "Take a pgBackRest backup now, through the local API (needs PGRT_API_TOKEN)");
   backup->add_option("--type", backup_type, "full, diff or incr (default: pgBackRest's, incr after a full)")

@@ -1,5 +1,6 @@
 // The management API: a table of routes served by an HttpServer on pgrt's event loop.
-// Handlers ask the node's state (NodeState, Timings) and postgres (DbProbe); they never
+// Handlers render the node's state (NodeState, Timings) or ask postgres asynchronously
+// (LiveProbe, the control connection); they never
 // change state directly. Errors are JSON {"error": "..."}; nothing in an answer reveals a
 // secret. HTTP status codes exist only in this directory.
 #pragma once
@@ -11,10 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "api/db_probe.h"
+#include "api/live_probe.h"
 #include "config/config.h"
 #include "http/message.h"
 #include "http/server.h"
+#include "node/controller.h"
 #include "node/state.h"
 #include "node/timings.h"
 #include "replication/control.h"
@@ -31,10 +33,15 @@ struct ApiContext {
   const Config& config;
   NodeState& state;
   Timings& timings;
-  DbProbe& db;
+  LiveProbe& probe;        // "can a client connect now?" (/__opr/health, /readiness)
+  AsyncPgConn& control;    // replication control's connection
   const Clock& clock;
   // Tells the node a control action succeeded (it records a promotion, re-observes).
-  std::function<void(ControlVerb)> after_control;
+  // `then` runs once the node has observed postgres again (a view read next agrees).
+  std::function<void(ControlVerb, std::function<void()> then)> after_control;
+  // The lifecycle (the node's controller): `done` gets the mode reached.
+  std::function<void(std::string why, std::function<void(Mode)> done)> hibernate;
+  std::function<void(std::string why, std::function<void(Mode)> done)> wake;
   // Backups and dumps (null: none; the routes answer 503).
   BackupManager* backups = nullptr;
   // /metrics (null: the route answers 503).

@@ -39,27 +39,10 @@ nlohmann::json LastView(const std::optional<JobRecord>& r, bool dump) {
   return j;
 }
 
-// pg_stat_archiver; null when postgres cannot be asked.
+// pg_stat_archiver from the monitor's last observation; null when postgres cannot be asked.
 nlohmann::json ArchiveView(ApiContext& ctx) {
   if (!ctx.state.ready()) return nullptr;
-  auto iso = [](const char* col) {
-    return std::string("to_char(") + col + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
-  };
-  auto r =
-      ctx.db.Query("SELECT current_setting('archive_mode'), archived_count, last_archived_wal, " +
-                   iso("last_archived_time") + ", failed_count, last_failed_wal, " +
-                   iso("last_failed_time") + " FROM pg_stat_archiver");
-  if (!r.ok() || r->rows() != 1) return nullptr;
-  auto text = [&](int col) {
-    return r->IsNull(0, col) ? nlohmann::json(nullptr) : nlohmann::json(r->Get(0, col));
-  };
-  return {{"mode", r->Get(0, 0)},
-          {"archivedCount", std::stoll(r->Get(0, 1))},
-          {"lastArchivedWal", text(2)},
-          {"lastArchivedTime", text(3)},
-          {"failedCount", std::stoll(r->Get(0, 4))},
-          {"lastFailedWal", text(5)},
-          {"lastFailedTime", text(6)}};
+  return ctx.state.observation().archive;
 }
 
 }  // namespace

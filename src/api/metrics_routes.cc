@@ -21,13 +21,16 @@ BackupFacts ReadBackupFacts(BackupManager* backups) {
 std::vector<Route> BuildMetricsRoutes(ApiContext& ctx) {
   ApiContext* c = &ctx;
   return {
-      {"GET", "/metrics", false, Sync([c](const HttpRequest&) {
-         if (c->metrics == nullptr) return JsonError(503, "metrics are not available");
-         HttpResponse r;
-         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-         r.body = c->metrics->Scrape(ReadBackupFacts(c->backups));
-         return r;
-       })},
+      {"GET", "/metrics", false,
+       [c](const HttpRequest&, Responder respond) {
+         if (c->metrics == nullptr) return respond(JsonError(503, "metrics are not available"));
+         c->metrics->Scrape(ReadBackupFacts(c->backups), [respond](std::string text) {
+           HttpResponse r;
+           r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+           r.body = std::move(text);
+           respond(std::move(r));
+         });
+       }},
   };
 }
 

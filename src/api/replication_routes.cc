@@ -1,31 +1,32 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
+#include "api/http_status.h"
 #include "api/replication_view.h"
 #include "replication/control.h"
 
 namespace pgrt {
 namespace {
-
 constexpr const char* kSlotPrefix = "/__opr/replication/slot/";
-
 }  // namespace
 
 std::vector<Route> BuildReplicationRoutes(ApiContext& ctx) {
   ApiContext* c = &ctx;
   auto control = [c](ControlVerb verb) {
-    return Sync([c, verb](const HttpRequest& req) {
+    return RouteHandler([c, verb](const HttpRequest& req, Responder respond) {
       const std::string_view prefix = kSlotPrefix;
       std::string slot = req.path.rfind(prefix, 0) == 0 ? req.path.substr(prefix.size()) : "";
-      if (!c->state.ready()) return JsonError(503, "PostgreSQL is starting");
-      ControlOutcome out = c->db.With([&](PgConn* conn) { return RunControl(conn, verb, slot); });
-      if (!out.ok()) return JsonError(out.http_status, out.message);
-      if (c->after_control) c->after_control(verb);
-      nlohmann::json body = {{"success", true}, {"message", out.message}};
-      if (!slot.empty()) body["slotName"] = slot;
-      if (verb == ControlVerb::kPause || verb == ControlVerb::kResume)
-        body["paused"] = verb == ControlVerb::kPause;
-      return Json(out.http_status, body);
+      if (!c->state.ready()) return respond(JsonError(503, "PostgreSQL is starting"));
+      RunControl(c->control, verb, slot, [c, verb, slot, respond](Result<std::string> r) {
+        if (!r.ok()) return respond(JsonError(HttpStatusOf(r.status()), r.status().message()));
+        nlohmann::json body = {{"success", true}, {"message", *r}};
+        if (!slot.empty()) body["slotName"] = slot;
+        if (verb == ControlVerb::kPause || verb == ControlVerb::kResume)
+          body["paused"] = verb == ControlVerb::kPause;
+        const int status = verb == ControlVerb::kCreateSlot ? 201 : 200;
+        // Answered once the node has observed the change: a view read right after agrees.
+        c->after_control(verb, [respond, status, body] { respond(Json(status, body)); });
+      });
     });
   };
   return {

@@ -1,14 +1,18 @@
 #include "api/api.h"
+#include "api/live_probe.h"
 #include "api/views.h"
 
 namespace pgrt {
 namespace {
 
-// Does postgres answer a query right now?
-bool AcceptsQueries(ApiContext& ctx) {
-  if (!ctx.state.ready()) return false;
-  auto r = ctx.db.Query("SELECT 1");
-  return r.ok();
+// The answer to a hibernate or wake request, once the node got where it was sent (or
+// ended somewhere else instead: a crash loop, a shutdown).
+HttpResponse LifecycleAnswer(Mode reached, Mode wanted, const char* what) {
+  if (reached == wanted)
+    return Json(200, {{"success", true},
+                      {"phase", ToString(reached == Mode::kRunning ? NodePhase::kReady
+                                                                   : NodePhase::kHibernated)}});
+  return JsonError(503, std::string(what) + " did not complete: the node is " + ToString(reached));
 }
 
 }  // namespace
@@ -16,11 +20,15 @@ bool AcceptsQueries(ApiContext& ctx) {
 std::vector<Route> BuildRoutes(ApiContext& ctx) {
   ApiContext* c = &ctx;
   return {
-      {"GET", "/__opr/health", false, Sync([c](const HttpRequest&) {
-         if (!c->state.ready()) return HttpResponse::Text(503, c->state.NotReadyText());
-         if (!AcceptsQueries(*c)) return HttpResponse::Text(503, c->state.UnavailableText());
-         return HttpResponse::Text(200, "OK");
-       })},
+      // A live probe: can a client connect and run a query now (fresh connection, deadline).
+      {"GET", "/__opr/health", false,
+       [c](const HttpRequest&, Responder respond) {
+         if (!c->state.ready()) return respond(HttpResponse::Text(503, c->state.NotReadyText()));
+         c->probe.Check([c, respond](const Status& st) {
+           respond(st.ok() ? HttpResponse::Text(200, "OK")
+                           : HttpResponse::Text(503, c->state.UnavailableText()));
+         });
+       }},
       {"GET", "/__opr/status", false, Sync([c](const HttpRequest&) {
          nlohmann::json j = StatusView(*c);
          return Json(j["ready"].get<bool>() ? 200 : 503, j);
@@ -36,10 +44,27 @@ std::vector<Route> BuildRoutes(ApiContext& ctx) {
          bool alive = c->clock.Now() - c->state.last_beat() < std::chrono::seconds(10);
          return Json(alive ? 200 : 503, {{"alive", alive}});
        })},
-      {"GET", "/readiness", false, Sync([c](const HttpRequest&) {
-         bool ready = AcceptsQueries(*c);
-         return Json(ready ? 200 : 503, {{"ready", ready}});
-       })},
+      {"GET", "/readiness", false,
+       [c](const HttpRequest&, Responder respond) {
+         if (!c->state.ready()) return respond(Json(503, {{"ready", false}}));
+         c->probe.Check([respond](const Status& st) {
+           respond(Json(st.ok() ? 200 : 503, {{"ready", st.ok()}}));
+         });
+       }},
+      // The lifecycle: postgres stops (cleanly) and starts again while pgrt keeps serving.
+      // Idempotent; each answers once the node got there.
+      {"POST", "/__opr/hibernate", true,
+       [c](const HttpRequest&, Responder respond) {
+         c->hibernate("hibernate requested through the API", [respond](Mode reached) {
+           respond(LifecycleAnswer(reached, Mode::kHibernated, "hibernate"));
+         });
+       }},
+      {"POST", "/__opr/wake", true,
+       [c](const HttpRequest&, Responder respond) {
+         c->wake("wake requested through the API", [respond](Mode reached) {
+           respond(LifecycleAnswer(reached, Mode::kRunning, "wake"));
+         });
+       }},
   };
 }
 

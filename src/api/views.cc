@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "api/backup_view.h"
+#include "backup/cron.h"
 
 namespace pgrt {
 
@@ -37,24 +38,27 @@ nlohmann::json StatusView(ApiContext& ctx) {
   j["replication"] = {{"mode", ToString(ctx.config.replication_mode)}, {"enabled", replication}};
   j["backup"] = BackupView(ctx);
   j["dump"] = DumpView(ctx);
+  // The controller's last moves, oldest first.
+  nlohmann::json moves = nlohmann::json::array();
+  for (const NodeState::Move& m : ctx.state.transitions())
+    moves.push_back({{"at", FormatUtc(m.at)}, {"from", m.from}, {"to", m.to}, {"why", m.why}});
+  j["transitions"] = moves;
   std::string message = ctx.state.message();
   if (!message.empty()) j["message"] = message;
   if (!ctx.state.ready()) return j;
-
-  auto r = ctx.db.Query(
-      "SELECT current_setting('server_version'),"
-      " extract(epoch FROM now() - pg_postmaster_start_time())::float8,"
-      " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),"
-      " current_setting('max_connections')::int, pg_is_in_recovery()");
-  if (!r.ok() || r->rows() != 1) {
+  // From the monitor's last observation: a status request never queries postgres.
+  const Observation o = ctx.state.observation();
+  if (o.role == PgRole::kUnknown) {
     j["error"] = "Database unavailable";
     return j;
   }
   j["ready"] = true;
-  j["version"] = r->Get(0, 0);
-  j["uptime"] = std::stod(r->Get(0, 1));
-  j["connections"] = {{"current", std::stoi(r->Get(0, 2))}, {"max", std::stoi(r->Get(0, 3))}};
-  j["replication"]["role"] = r->Get(0, 4) == "t" ? "replica" : "primary";
+  j["version"] = o.version;
+  double uptime = std::chrono::duration<double>(ctx.clock.WallNow().time_since_epoch()).count() -
+                  o.started_epoch;
+  j["uptime"] = uptime < 0 ? 0 : uptime;
+  j["connections"] = {{"current", o.connections}, {"max", o.max_connections}};
+  j["replication"]["role"] = ToString(o.role);
   return j;
 }
 

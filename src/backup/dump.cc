@@ -104,12 +104,9 @@ bool IsOwnDumpFile(const std::string& name) {
   return StampedWith(n, ".dump");
 }
 
-Result<std::vector<std::string>> ListDumpableDatabases(PgConn& conn) {
-  auto r = conn.Exec(
-      "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1");
-  if (!r.ok()) return r.status().Wrap("list databases");
+std::vector<std::string> DumpableDatabases(const PgResult& r) {
   std::vector<std::string> out;
-  for (int i = 0; i < r->rows(); ++i) out.push_back(r->Get(i, 0));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.Get(i, 0));
   return out;
 }
 

@@ -32,8 +32,10 @@ std::string LocalConninfo(const Config& c, const std::string& db);
 // Names pgrt itself writes: finished dumps and globals of the shapes above, and temp files.
 bool IsOwnDumpFile(const std::string& name);
 
-// Databases that accept connections, templates excluded, by name.
-Result<std::vector<std::string>> ListDumpableDatabases(PgConn& conn);
+// Databases that accept connections, templates excluded, by name: the query and its answer.
+inline constexpr const char* kDumpableDatabasesSql =
+    "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1";
+std::vector<std::string> DumpableDatabases(const PgResult& r);
 
 // What a dump run produced so far (filled by the steps as they finish).
 struct DumpTally {

@@ -93,6 +93,7 @@ class BackupManager {
   JobRequest StartJob(JobKind kind, const std::string& type, const std::string& trigger);
   Status LaunchBackup(JobRecord record, bool create_stanza);
   Status LaunchDump(JobRecord record);
+  Status StartDumpJob(const std::vector<std::string>& dbs);
   void LaunchStanzaCheck();
   void OnJobDone(JobKind kind, const Status& st);
   void OnStanzaCheckDone(const Status& st);

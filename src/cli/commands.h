@@ -17,7 +17,7 @@ int ConfigReferenceCommand();
 int ValueRulesReferenceCommand();  // docs/security.md's table of characters per variable
 int HealthcheckCommand();
 int VersionCommand();
-// status, promote, pause, resume: thin clients of the local management API.
+// status, promote, pause, resume, hibernate, wake: thin clients of the local management API.
 int ApiClientCommand(const std::string& verb);
 // backup [--type], dump: start one through the local API and follow it to its end.
 int JobCommand(const std::string& what, const std::string& type);

@@ -70,7 +70,13 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   state.Beat(clock.Now());
   NodeContext ctx{*config, NodeLayout::From(*config), *creds, ScrubbedEnvironment(env, *creds)};
   Node node(ctx, state, timings, clock);
-  DbProbe db(ctx.LocalConn(config->db));
+  // pgrt's own round trips from the API, asynchronous with deadlines (pg/async_conn.h).
+  LiveProbe probe(loop, ctx.LocalConn(config->db));
+  AsyncPgConn control(loop, [&] {
+    ConnParams p = ctx.LocalConn(config->db);
+    p["application_name"] = "pgrt-control";
+    return p;
+  }());
   BackupManager backups(node.context(), state, loop);
   std::unique_ptr<Pooler> pooler;
   if (config->pgbouncer_enabled) {
@@ -85,10 +91,19 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   MetricsCollector metrics(
       {ctx.LocalConn(config->db),
        pooler ? std::optional<ConnParams>(pooler->ConsoleParams()) : std::nullopt},
-      state, clock);
+      state, loop);
   // The API runs on the loop: what the node records after a control action runs there too.
-  auto after_control = [&node](ControlVerb verb) { node.AfterControl(verb); };
-  ApiContext api_ctx{*config, state, timings, db, clock, after_control, &backups};
+  ApiContext api_ctx{*config, state, timings, probe, control, clock};
+  api_ctx.after_control = [&node](ControlVerb verb, std::function<void()> then) {
+    node.AfterControl(verb, std::move(then));
+  };
+  api_ctx.hibernate = [&node](std::string why, std::function<void(Mode)> done) {
+    node.Hibernate(std::move(why), std::move(done));
+  };
+  api_ctx.wake = [&node](std::string why, std::function<void(Mode)> done) {
+    node.Wake(std::move(why), std::move(done));
+  };
+  api_ctx.backups = &backups;
   api_ctx.metrics = &metrics;
   ApiServer api(api_ctx, loop);
   if (Status st = api.Start(config->api_address, config->api_port); !st.ok()) {
@@ -97,6 +112,12 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   }
   spdlog::info("management API on {}:{}", config->api_address, config->api_port);
 
+  // The loop's heartbeat (/liveness) beats from the start: start-up runs the loop too.
+  std::function<void()> beat = [&] {
+    state.Beat(clock.Now());
+    loop.AddTimer(Millis(1000), beat);
+  };
+  beat();
   // The loop runs while start-up waits, so the API answers (503) from the first moment.
   Waiter waiter(*signals, &loop);
   if (Status st = node.Prepare(waiter); !st.ok()) {
@@ -111,13 +132,25 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   Supervisor supervisor(loop);
   int exit_code = kExitOk;
   bool stopping = false;
-  auto shutdown = [&](int pg_signal) {
+  int stop_signal = SIGINT;
+  // The controller's Shutdown action: a running backup or dump stops first (cleanly, or at
+  // once for SIGQUIT), then PgBouncer and postgres, then the loop.
+  node.OnShutdown([&] {
+    spdlog::info("shutting down ({})", stop_signal == SIGQUIT ? "immediate" : "fast");
+    backups.Stop(stop_signal == SIGQUIT, [&node, &loop, &stop_signal] {
+      node.Shutdown(stop_signal, [&loop] { loop.Quit(); });
+    });
+  });
+  auto shutdown = [&](int pg_signal, const char* why) {
     if (stopping && pg_signal != SIGQUIT) return;
+    stop_signal = pg_signal;
+    if (stopping) {  // SIGQUIT while a fast shutdown runs: make it immediate
+      spdlog::info("shutting down (immediate)");
+      backups.Stop(true, [&node, &loop] { node.Shutdown(SIGQUIT, [&loop] { loop.Quit(); }); });
+      return;
+    }
     stopping = true;
-    spdlog::info("shutting down ({})", pg_signal == SIGQUIT ? "immediate" : "fast");
-    // A running backup or dump stops first (cleanly, or at once for SIGQUIT), then postgres.
-    backups.Stop(pg_signal == SIGQUIT,
-                 [&node, &loop, pg_signal] { node.Shutdown(pg_signal, [&loop] { loop.Quit(); }); });
+    node.RequestStop(why);
   };
   Status watch = loop.Watch(signals->fd(), [&] {
     for (int sig : signals->ReadPending()) {
@@ -125,9 +158,9 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
         for (auto [pid, ws] : ReapExited())
           if (!supervisor.OnChildExit(pid, ws)) backups.OnChildExit(pid, ws);
       } else if (sig == SIGTERM || sig == SIGINT) {
-        shutdown(SIGINT);
+        shutdown(SIGINT, sig == SIGTERM ? "SIGTERM received" : "SIGINT received");
       } else if (sig == SIGQUIT) {
-        shutdown(SIGQUIT);
+        shutdown(SIGQUIT, "SIGQUIT received");
       } else if (sig == SIGHUP) {
         node.Reload();  // postgres and PgBouncer
       }
@@ -137,11 +170,6 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
     spdlog::critical("{}", watch.message());
     return kExitFailure;
   }
-  std::function<void()> beat = [&] {
-    state.Beat(clock.Now());
-    loop.AddTimer(Millis(1000), beat);
-  };
-  beat();
 
   node.OnReady([&backups] { backups.OnPostgresReady(); });
   backups.Start();

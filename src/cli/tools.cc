@@ -73,7 +73,8 @@ int ApiClientCommand(const std::string& verb) {
   auto cli = LocalApi(env);
   Result<HttpAnswer> res = [&] {
     if (verb == "status") return cli.Get("/__opr/status");
-    return cli.Request("POST", "/__opr/replication/" + verb,
+    const bool lifecycle = verb == "hibernate" || verb == "wake";
+    return cli.Request("POST", (lifecycle ? "/__opr/" : "/__opr/replication/") + verb,
                        {{"Authorization", "Bearer " + ApiToken(env)}});
   }();
   if (!res.ok()) {

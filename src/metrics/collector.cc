@@ -7,90 +7,121 @@
 #include "metrics/disk_metrics.h"
 #include "metrics/exposition.h"
 #include "metrics/pgbouncer_metrics.h"
-#include "metrics/postgres_metrics.h"
 
 namespace pgrt {
 namespace {
 
 constexpr Millis kQueryTimeout{3000};
 
-// Runs `collect` on the cached connection, reconnecting once when the cached one has died
-// (postgres or PgBouncer restarted since the last scrape).
-template <typename F>
-bool WithConnection(std::optional<PgConn>& conn, const ConnParams& params, F&& collect) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    bool fresh = false;
-    if (!conn || !conn->ok()) {
-      conn.reset();
-      auto c = PgConn::Connect(params);
-      if (!c.ok()) return false;
-      conn.emplace(std::move(*c));
-      fresh = true;
-    }
-    Status st = collect(*conn);
-    if (st.ok()) return true;
-    spdlog::debug("metrics: {}", st.message());
-    conn.reset();  // a timeout leaves it mid-query; an error may mean it died
-    if (fresh) return false;
-  }
-  return false;
-}
-
-}  // namespace
-
-MetricsCollector::MetricsCollector(MetricsSources sources, const NodeState& state,
-                                   const Clock& clock)
-    : sources_(std::move(sources)), state_(state), clock_(clock) {
-  ConnParams& p = sources_.postgres;
+ConnParams PostgresParams(ConnParams p) {
   p["connect_timeout"] = "2";
   p["application_name"] = "pgrt-metrics";
   // The server gives up too, so a slow statement does not outlive the scrape.
   p["options"] = "-c statement_timeout=" + std::to_string(kQueryTimeout.count());
+  return p;
 }
 
-bool MetricsCollector::ScrapePostgres(MetricsPage& page) {
-  if (!state_.ready()) {
-    postgres_.reset();  // starting, restarting or stopping: nothing to ask
-    return false;
-  }
-  return WithConnection(postgres_, sources_.postgres, [&](PgConn& c) {
-    MetricsPage attempt;  // all or nothing: a failed try leaves no half page behind
-    Status st = CollectPostgresMetrics(c, kQueryTimeout, clock_.Now(), sizes_, attempt);
-    if (st.ok()) page.Merge(attempt);
-    return st;
-  });
-}
+// A kept connection that died (postgres or PgBouncer restarted since the last scrape)
+// fails once with kUnavailable; a new one is then worth one more try. A deadline is not:
+// the server is stuck, and asking again would only double the wait.
+bool WorthRetrying(const Status& st) { return st.IsUnavailable(); }
 
-bool MetricsCollector::ScrapePgbouncer(MetricsPage& page) {
-  MetricsPage pools;
-  bool up = WithConnection(pgbouncer_, *sources_.pgbouncer, [&](PgConn& c) {
-    pools = MetricsPage();
-    return CollectPgbouncerMetrics(c, kQueryTimeout, pools);
-  });
-  if (up) page.Merge(pools);
-  return up;
-}
+}  // namespace
 
-std::string MetricsCollector::Scrape(const BackupFacts& backups) {
-  std::lock_guard<std::mutex> lock(mu_);
+struct MetricsCollector::Round {
   MetricsPage page;
-  bool pg_up = ScrapePostgres(page);
-  page.Add("pg_up", {}, pg_up ? 1 : 0);
-  if (sources_.pgbouncer) page.Add("pgbouncer_up", {}, ScrapePgbouncer(page) ? 1 : 0);
+  bool pg_up = false;
+  bool pgbouncer_up = false;
+};
 
+MetricsCollector::MetricsCollector(MetricsSources sources, const NodeState& state, EventLoop& loop)
+    : state_(state), loop_(loop), postgres_(loop, PostgresParams(std::move(sources.postgres))) {
+  if (sources.pgbouncer) pgbouncer_.emplace(loop, *sources.pgbouncer);
+}
+
+void MetricsCollector::Scrape(const BackupFacts& backups, std::function<void(std::string)> done) {
+  waiting_.push_back(std::move(done));
+  if (waiting_.size() > 1) return;  // one is out: this request shares its page
+  facts_ = backups;
+  auto s = std::make_shared<Round>();
+  // Starting, restarting or stopping, or the monitor's fresh connection failed (a client
+  // cannot connect, whatever this kept connection's backend still answers): down.
+  if (!state_.ready() || !state_.observation().error.empty()) {
+    postgres_.Reset();
+    return ScrapePgbouncer(s, true);
+  }
+  ScrapePostgres(s, true);
+}
+
+void MetricsCollector::ScrapePostgres(std::shared_ptr<Round> s, bool retry) {
+  const SteadyTime now = loop_.clock().Now();
+  const bool sizes_due = sizes_.Due(now);
+  postgres_.Query(PostgresMetricsSql(sizes_due), kQueryTimeout,
+                  [this, s, retry, sizes_due, now](Result<AsyncPgConn::Results> r) {
+                    if (!r.ok()) {
+                      spdlog::debug("metrics: {}", r.status().message());
+                      if (retry && WorthRetrying(r.status())) return ScrapePostgres(s, false);
+                      return ScrapePgbouncer(s, true);
+                    }
+                    MetricsPage attempt;  // all or nothing: a bad answer leaves no half page
+                    auto schema = AddPostgresMetrics(*r, sizes_due, now, sizes_, attempt);
+                    if (!schema.ok()) return ScrapePgbouncer(s, true);
+                    s->page.Merge(attempt);
+                    s->pg_up = true;
+                    if (*schema) return ScrapeStatements(s, **schema);
+                    ScrapePgbouncer(s, true);
+                  });
+}
+
+void MetricsCollector::ScrapeStatements(std::shared_ptr<Round> s, const std::string& schema) {
+  postgres_.Query(StatementsSql(schema), kQueryTimeout, [this, s](Result<AsyncPgConn::Results> r) {
+    if (r.ok() && r->size() == 1)
+      AddStatementsMetrics((*r)[0], s->page);
+    else  // an old extension version (no `toplevel`): its families are left out
+      spdlog::debug("metrics: pg_stat_statements: {}", r.status().message());
+    ScrapePgbouncer(s, true);
+  });
+}
+
+void MetricsCollector::ScrapePgbouncer(std::shared_ptr<Round> s, bool retry) {
+  if (!pgbouncer_) return Finish(s);
+  pgbouncer_->Query(kPgbouncerMetricsSql, kQueryTimeout,
+                    [this, s, retry](Result<AsyncPgConn::Results> r) {
+                      if (!r.ok() && retry && WorthRetrying(r.status()))
+                        return ScrapePgbouncer(s, false);
+                      MetricsPage pools;
+                      if (r.ok() && AddPgbouncerMetrics(*r, pools).ok()) {
+                        s->page.Merge(pools);
+                        s->pgbouncer_up = true;
+                      }
+                      Finish(s);
+                    });
+}
+
+void MetricsCollector::Finish(std::shared_ptr<Round> s) {
+  MetricsPage& page = s->page;
+  page.Add("pg_up", {}, s->pg_up ? 1 : 0);
+  if (pgbouncer_) page.Add("pgbouncer_up", {}, s->pgbouncer_up ? 1 : 0);
   page.Add("pgrt_up", {}, 1);
   page.Add("pgrt_build_info", {PGRT_VERSION}, 1);
   page.Add("pgrt_postgres_restarts_total", {}, state_.restarts());
   AddDiskMetrics(state_.volumes(), page);
-  if (backups.last_success && (!last_backup_ || *backups.last_success > *last_backup_))
-    last_backup_ = backups.last_success;
+  // The worst lateness of a loop timer since the previous scrape: how long something held
+  // the loop that must never wait.
+  page.Add("pgrt_loop_lag_seconds", {},
+           std::chrono::duration<double>(loop_.TakeWorstLag()).count());
+  if (facts_.last_success && (!last_backup_ || *facts_.last_success > *last_backup_))
+    last_backup_ = facts_.last_success;
   if (last_backup_) {
-    double age = std::chrono::duration<double>(clock_.WallNow() - *last_backup_).count();
+    double age = std::chrono::duration<double>(loop_.clock().WallNow() - *last_backup_).count();
     page.Add("pgrt_last_backup_age_seconds", {}, age < 0 ? 0 : age);
   }
-  if (last_backup_ || backups.last_failed)
-    page.Add("pgrt_last_backup_failed", {}, backups.last_failed ? 1 : 0);
-  return page.Render();
+  if (last_backup_ || facts_.last_failed)
+    page.Add("pgrt_last_backup_failed", {}, facts_.last_failed ? 1 : 0);
+  std::string text = page.Render();
+  std::vector<std::function<void(std::string)>> waiting;
+  waiting.swap(waiting_);
+  for (auto& done : waiting) done(text);
 }
 
 }  // namespace pgrt

@@ -1,18 +1,19 @@
-// MetricsCollector: one /metrics scrape. It has its own connections (to postgres and to
-// PgBouncer's console), so a scrape never waits on, or holds up, the API's other queries;
-// scrapes themselves run one at a time. Every wait is bounded (connect_timeout, a query
-// deadline and statement_timeout). What cannot be read is reported as down (pg_up 0,
-// pgbouncer_up 0) in a page that is still whole.
+// MetricsCollector: one /metrics scrape, on the event loop. It has its own connections (to
+// postgres and to PgBouncer's console), asynchronous and with deadlines, so a scrape never
+// waits on, or holds up, anything else; scrapes that arrive while one is out share its
+// page. What cannot be read is reported as down (pg_up 0, pgbouncer_up 0) in a page that
+// is still whole.
 #pragma once
 
-#include <mutex>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "metrics/postgres_metrics.h"
 #include "node/state.h"
-#include "pg/connection.h"
-#include "util/clock.h"
+#include "pg/async_conn.h"
+#include "process/event_loop.h"
 
 namespace pgrt {
 
@@ -29,24 +30,27 @@ struct BackupFacts {
 
 class MetricsCollector {
  public:
-  MetricsCollector(MetricsSources sources, const NodeState& state, const Clock& clock);
+  MetricsCollector(MetricsSources sources, const NodeState& state, EventLoop& loop);
   MetricsCollector(const MetricsCollector&) = delete;
   MetricsCollector& operator=(const MetricsCollector&) = delete;
 
-  // The page, in Prometheus's text format. Never fails.
-  std::string Scrape(const BackupFacts& backups);
+  // The page, in Prometheus's text format, handed to `done` on the loop. Never fails.
+  void Scrape(const BackupFacts& backups, std::function<void(std::string)> done);
 
  private:
-  bool ScrapePostgres(MetricsPage& page);
-  bool ScrapePgbouncer(MetricsPage& page);
+  struct Round;
+  void ScrapePostgres(std::shared_ptr<Round> s, bool retry);
+  void ScrapeStatements(std::shared_ptr<Round> s, const std::string& schema);
+  void ScrapePgbouncer(std::shared_ptr<Round> s, bool retry);
+  void Finish(std::shared_ptr<Round> s);
 
-  MetricsSources sources_;
   const NodeState& state_;
-  const Clock& clock_;
-  std::mutex mu_;  // one scrape at a time; guards everything below
-  std::optional<PgConn> postgres_;
-  std::optional<PgConn> pgbouncer_;
-  std::optional<SystemTime> last_backup_;  // survives a later failed run
+  EventLoop& loop_;
+  AsyncPgConn postgres_;
+  std::optional<AsyncPgConn> pgbouncer_;
+  std::vector<std::function<void(std::string)>> waiting_;  // scrapes sharing the one out
+  std::optional<SystemTime> last_backup_;                  // survives a later failed run
+  BackupFacts facts_;
   DatabaseSizeCache sizes_;
 };
 

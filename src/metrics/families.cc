@@ -28,6 +28,11 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
       // pgrt itself.
       {"pgrt_up", T::kGauge, {}, "1: pgrt is running and answering."},
       {"pgrt_build_info", T::kGauge, {"version"}, "pgrt's version; the value is always 1."},
+      {"pgrt_loop_lag_seconds",
+       T::kGauge,
+       {},
+       "The worst delay of a due timer on pgrt's event loop since the previous scrape: how long "
+       "something held the loop that must never wait."},
       {"pgrt_postgres_restarts_total",
        T::kCounter,
        {},

@@ -2,7 +2,6 @@
 
 #include <cstdlib>
 
-#include "metrics/batch.h"
 
 namespace pgrt {
 namespace {
@@ -15,11 +14,9 @@ int Column(const PgResult& r, const char* name) {
 
 }  // namespace
 
-Status CollectPgbouncerMetrics(PgConn& console, Millis timeout, MetricsPage& page) {
-  auto rs = RunBatch(console, "SHOW POOLS", timeout);
-  if (!rs.ok()) return rs.status();
-  if (rs->size() != 1) return Status::Error("SHOW POOLS: no result");
-  const PgResult& r = (*rs)[0];
+Status AddPgbouncerMetrics(const std::vector<PgResult>& rs, MetricsPage& page) {
+  if (rs.size() != 1) return Status::Error("SHOW POOLS: no result");
+  const PgResult& r = rs[0];
   // By name: the columns differ between PgBouncer versions.
   const int db = Column(r, "database"), user = Column(r, "user");
   const int maxwait = Column(r, "maxwait"), maxwait_us = Column(r, "maxwait_us");

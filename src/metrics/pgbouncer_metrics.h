@@ -2,12 +2,16 @@
 #pragma once
 
 #include "metrics/exposition.h"
+#include <vector>
+
 #include "pg/connection.h"
 #include "util/clock.h"
 
 namespace pgrt {
 
-// Adds the pool families to `page`; pgbouncer_up is the caller's to set.
-Status CollectPgbouncerMetrics(PgConn& console, Millis timeout, MetricsPage& page);
+// What to send to the console.
+inline constexpr const char* kPgbouncerMetricsSql = "SHOW POOLS";
+// Adds the pool families of SHOW POOLS's answer to `page`; pgbouncer_up is the caller's.
+Status AddPgbouncerMetrics(const std::vector<PgResult>& results, MetricsPage& page);
 
 }  // namespace pgrt

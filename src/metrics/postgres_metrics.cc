@@ -1,8 +1,6 @@
 #include "metrics/postgres_metrics.h"
 
-#include <spdlog/spdlog.h>
-
-#include "metrics/batch.h"
+#include "pg/state_sql.h"
 
 namespace pgrt {
 namespace {
@@ -15,15 +13,8 @@ constexpr const char* kServer =
     "SELECT pg_is_in_recovery()::int, current_setting('max_connections'),"
     " extract(epoch FROM pg_postmaster_start_time()),"
     " pg_wal_lsn_diff(" HEAD_LSN
-    ", '0/0'),"
-    " CASE WHEN pg_is_in_recovery() THEN CASE"
-    "  WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
-    "  ELSE GREATEST(0, COALESCE(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), 0))"
-    " END END,"
-    " CASE WHEN pg_is_in_recovery() THEN"
-    "  GREATEST(0, COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), "
-    "0))"
-    " END,"
+    ", '0/0')"
+    ", " PGRT_SQL_REPLAY_LAG_SECONDS ", " PGRT_SQL_REPLAY_LAG_BYTES ","
     " a.archived_count, a.failed_count, extract(epoch FROM now() - a.last_archived_time),"
     // Where pg_stat_statements lives, when it is created here and actually loaded.
     " (SELECT quote_ident(n.nspname) FROM pg_extension e"
@@ -110,21 +101,16 @@ void AddRows(const std::vector<PgResult>& rs, MetricsPage& page) {
   }
 }
 
-void AddStatements(PgConn& conn, const std::string& schema, Millis timeout, MetricsPage& page) {
-  auto r =
-      RunBatch(conn,
-               "SELECT d.datname, sum(s.calls), sum(s.total_exec_time) / 1000, sum(s.rows)"
-               " FROM " +
-                   schema +
-                   ".pg_stat_statements s"
-                   " JOIN pg_database d ON d.oid = s.dbid WHERE s.toplevel GROUP BY 1 ORDER BY 1",
-               timeout);
-  if (!r.ok() || r->size() != 1) {
-    // An old extension version (no `toplevel`): leave the families out, say why once in debug.
-    spdlog::debug("metrics: pg_stat_statements: {}", r.status().message());
-    return;
-  }
-  const PgResult& s = (*r)[0];
+}  // namespace
+
+std::string StatementsSql(const std::string& schema) {
+  // `schema` comes quoted by the server (quote_ident in kServer).
+  return "SELECT d.datname, sum(s.calls), sum(s.total_exec_time) / 1000, sum(s.rows) FROM " +
+         schema + ".pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+                  " WHERE s.toplevel GROUP BY 1 ORDER BY 1";
+}
+
+void AddStatementsMetrics(const PgResult& s, MetricsPage& page) {
   for (int i = 0; i < s.rows(); ++i) {
     page.AddText("pg_stat_statements_calls_total", {s.Get(i, 0)}, Cell(s, i, 1));
     page.AddText("pg_stat_statements_seconds_total", {s.Get(i, 0)}, Cell(s, i, 2));
@@ -132,29 +118,30 @@ void AddStatements(PgConn& conn, const std::string& schema, Millis timeout, Metr
   }
 }
 
-}  // namespace
+std::string PostgresMetricsSql(bool sizes_due) {
+  std::string batch = std::string(kServer) + ";\n" + kActivity + ";\n" + kDatabases + ";\n" +
+                      kStandbys + ";\n" + kSlots;
+  return sizes_due ? batch + ";\n" + kSizes : batch;
+}
 
-Status CollectPostgresMetrics(PgConn& conn, Millis timeout, SteadyTime now,
-                              DatabaseSizeCache& sizes, MetricsPage& page) {
-  static const std::string kBatch = std::string(kServer) + ";\n" + kActivity + ";\n" + kDatabases +
-                                    ";\n" + kStandbys + ";\n" + kSlots;
-  const bool sizes_due = sizes.Due(now);
-  auto rs = RunBatch(conn, sizes_due ? kBatch + ";\n" + kSizes : kBatch, timeout);
-  if (!rs.ok()) return rs.status();
-  if (rs->size() != (sizes_due ? 6u : 5u)) return Status::Error("metrics: results missing");
+Result<std::optional<std::string>> AddPostgresMetrics(const std::vector<PgResult>& rs,
+                                                      bool sizes_due, SteadyTime now,
+                                                      DatabaseSizeCache& sizes,
+                                                      MetricsPage& page) {
+  if (rs.size() != (sizes_due ? 6u : 5u)) return Status::Error("metrics: results missing");
   if (sizes_due) {
-    const PgResult& r = (*rs)[5];
+    const PgResult& r = rs[5];
     sizes.sizes.clear();
     for (int i = 0; i < r.rows(); ++i) sizes.sizes.emplace_back(r.Get(i, 0), Cell(r, i, 1));
     sizes.fetched = now;
   }
-  AddServer((*rs)[0], page);
-  AddRows(*rs, page);
+  AddServer(rs[0], page);
+  AddRows(rs, page);
   for (const auto& [db, bytes] : sizes.sizes) page.AddText("pg_database_size_bytes", {db}, bytes);
-  const PgResult& server = (*rs)[0];
+  const PgResult& server = rs[0];
   if (server.rows() == 1 && !server.IsNull(0, 9))
-    AddStatements(conn, server.Get(0, 9), timeout, page);
-  return Status::Ok();
+    return std::optional<std::string>(server.Get(0, 9));
+  return std::optional<std::string>();
 }
 
 }  // namespace pgrt

@@ -26,9 +26,16 @@ struct DatabaseSizeCache {
   bool Due(SteadyTime now) const { return !fetched || now - *fetched >= kTtl; }
 };
 
-// Adds the postgres families to `page`; pg_up is the caller's to set. An error means the
-// main batch failed (pg_stat_statements failing only leaves its families out).
-Status CollectPostgresMetrics(PgConn& conn, Millis timeout, SteadyTime now,
-                              DatabaseSizeCache& sizes, MetricsPage& page);
+// The statements of one scrape (a sixth for database sizes when they are due).
+std::string PostgresMetricsSql(bool sizes_due);
+// Adds the postgres families of the answer to `page`; pg_up is the caller's to set.
+// Returns the schema of pg_stat_statements when it is created and loaded, for a second
+// round trip (StatementsSql); its failure only leaves its families out.
+Result<std::optional<std::string>> AddPostgresMetrics(const std::vector<PgResult>& results,
+                                                      bool sizes_due, SteadyTime now,
+                                                      DatabaseSizeCache& sizes,
+                                                      MetricsPage& page);
+std::string StatementsSql(const std::string& schema);
+void AddStatementsMetrics(const PgResult& result, MetricsPage& page);
 
 }  // namespace pgrt

@@ -1,45 +1,58 @@
-// Monitor: observes postgres from the event loop (role, replay lag, WAL receiver) once a
-// second and on demand, so the role checks answer from memory at any request rate.
+// Monitor: observes postgres from the event loop once a second and on demand, and keeps
+// the result in NodeState, so the role checks, /__opr/status and /__opr/replication answer
+// from memory at any request rate. Each observation opens a fresh connection with a
+// deadline: a postmaster that no longer accepts clients (stopped, wedged) shows as
+// unreachable within the deadline, even while old backends still answer.
 // On a replica whose WAL receiver does not stream, it also tries the replication login to
-// the primary now and then, on a thread of its own: a refused password is a warning and
-// the node's status message, not a silent retry.
+// the primary now and then, off the loop: a refused password is a warning and the node's
+// status message, not a silent retry.
 #pragma once
 
-#include <future>
-#include <optional>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "node/context.h"
 #include "node/state.h"
-#include "pg/connection.h"
+#include "pg/async_conn.h"
 #include "process/event_loop.h"
 
 namespace pgrt {
 
 class Monitor {
  public:
-  Monitor(const NodeContext& ctx, NodeState& state, EventLoop& loop)
-      : ctx_(ctx), state_(state), loop_(loop) {}
+  Monitor(const NodeContext& ctx, NodeState& state, EventLoop& loop);
+  ~Monitor();
 
-  void Start();         // the periodic observation
-  void RefreshNow();    // one observation now (after readiness, promote, ...)
-  // The loop's connection to postgres (made on demand); nullptr when it cannot connect.
-  PgConn* Connection();
+  void Start();  // the periodic observation
+  // One observation now (after readiness, promote, ...); `then` runs once it is in.
+  void RefreshNow(std::function<void()> then = nullptr);
 
  private:
   void Observe();
+  void Apply(Result<AsyncPgConn::Results> r);
   void CheckReplicationLogin(bool streaming);
+  void OnLoginChecked(const std::string& error);
 
   const NodeContext& ctx_;
   NodeState& state_;
   EventLoop& loop_;
-  std::optional<PgConn> conn_;
-  // The replication login check: its error ("" accepted) once done. Bounded by its
-  // connect_timeout; the destructor waits for it.
-  std::future<std::string> login_check_;
+  AsyncPgConn conn_;
+  bool in_flight_ = false;
+  bool again_ = false;  // a refresh asked for while one was in flight
+  std::vector<std::function<void()>> waiting_;
+  EventLoop::TimerId timer_ = 0;
+  // The replication login check (off the loop: the primary may be a host name).
+  bool login_check_out_ = false;
   int not_streaming_ticks_ = 0;
   SteadyTime next_login_check_{};
   bool login_refused_ = false;  // the status message says so
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
+
+// The observation's statements and their parsing (unit-tested without a server).
+const char* ObservationSql();
+Result<Observation> ParseObservation(const std::vector<PgResult>& results);
 
 }  // namespace pgrt

@@ -9,6 +9,7 @@
 #include "node/prepare.h"
 #include "pooler/auth_setup.h"
 #include "pooler/pooler.h"
+#include "process/off_loop.h"
 #include "replication/primary_setup.h"
 
 namespace pgrt {
@@ -20,7 +21,48 @@ constexpr Millis kFinishRetry{500};
 // How often the volumes are looked at: soon enough to restart within a second or two of
 // space returning, cheap enough (a statvfs per volume) to do forever.
 constexpr Millis kDiskCheck{1000};
+constexpr Millis kSetUpDeadline{30000};
+
+NodePhase PhaseOf(Mode m) {
+  switch (m) {
+    case Mode::kStarting:
+      return NodePhase::kStarting;
+    case Mode::kRunning:
+      return NodePhase::kReady;
+    case Mode::kRestarting:
+      return NodePhase::kRestarting;
+    case Mode::kHibernating:
+      return NodePhase::kHibernating;
+    case Mode::kHibernated:
+      return NodePhase::kHibernated;
+    case Mode::kWaking:
+      return NodePhase::kWaking;
+    case Mode::kStopping:
+    case Mode::kStopped:
+      return NodePhase::kStopping;
+    case Mode::kFailed:
+      return NodePhase::kFailed;
+  }
+  return NodePhase::kFailed;
+}
+
 }  // namespace
+
+Node::Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clock)
+    : ctx_(std::move(ctx)),
+      state_(state),
+      timings_(timings),
+      clock_(clock),
+      controller_(*this, clock) {
+  ctx_.report_problem = [&state](const std::string& m) { state.SetMessage(m); };
+  controller_.OnMove([this](const TransitionRecord&) {
+    state_.SetPhase(PhaseOf(controller_.mode()));
+    std::vector<NodeState::Move> moves;
+    for (const TransitionRecord& r : controller_.history())
+      moves.push_back({r.at, ToString(r.from), ToString(r.to), r.why});
+    state_.SetTransitions(std::move(moves));
+  });
+}
 
 Status Node::Prepare(Waiter& waiter) {
   return PrepareDataDirectory(ctx_, waiter, timings_, clock_);
@@ -66,19 +108,18 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   events.on_start = [this](pid_t pid) {
     state_.SetPostgresPid(pid);
     WatchReadiness(pid, kReadinessPoll);
+    Observe(true, false);
   };
   events.on_exit = [this](int, bool expected) {
     state_.SetPostgresPid(0);
     if (readiness_timer_) loop_->CancelTimer(readiness_timer_);
     readiness_timer_ = 0;
-    if (!expected) {
-      state_.SetPhase(NodePhase::kRestarting);
-      state_.CountRestart();
-    }
+    if (!expected) state_.CountRestart();
+    Observe(false, false);
   };
   events.on_give_up = [this, on_fatal](const std::string& reason) {
-    state_.SetPhase(NodePhase::kFailed);
     state_.SetMessage(reason);
+    Observe(false, false, true);
     on_fatal(reason);
   };
   supervisor.Add(kService, std::move(spec), std::move(events));
@@ -119,45 +160,60 @@ void Node::WatchReadiness(pid_t pid, Millis delay) {
     readiness_timer_ = 0;
     if (state_.postgres_pid() != pid) return;
     std::string st = PostmasterStatus(ctx_.layout.pgdata, pid);
-    bool accepting = st == "ready" || st == "standby";
-    if (accepting && !FinishStart(st)) return WatchReadiness(pid, kFinishRetry);
-    if (accepting) {
-      timings_.MarkReady(clock_.Now());
-      state_.SetPhase(NodePhase::kReady);
-      state_.SetMessage("");
-      monitor_->RefreshNow();
-      spdlog::info("postgres is ready (pid {})", pid);
-      if (on_ready_) on_ready_();
-      StartPooler();
-      return;
-    }
+    if (st == "ready" || st == "standby") return FinishStart(pid, st);
     WatchReadiness(pid, kReadinessPoll);
   });
 }
 
-bool Node::FinishStart(const std::string& postmaster_status) {
+void Node::FinishStart(pid_t pid, const std::string& postmaster_status) {
   // Writable (primary or standalone) only: a replica gets both through replication.
   const bool writable = postmaster_status == "ready";
   const bool primary = ctx_.config.replication_mode == ReplicationMode::kPrimary;
-  if (!writable && pooler_ != nullptr) WarnIfPoolerAuthMissing();
-  if (!writable || (!primary && pooler_ == nullptr)) return true;
-  PgConn* conn = monitor_->Connection();
-  Status st = conn ? Status::Ok() : Status::Error("set-up: cannot connect to postgres");
-  if (st.ok() && primary) st = SetUpPrimary(*conn, ctx_.config);
-  if (st.ok() && pooler_ != nullptr) st = SetUpPoolerAuth(*conn, ctx_.LocalConn(ctx_.config.db));
-  if (st.ok()) return true;
-  spdlog::warn("{} (retrying)", st.message());
-  state_.SetMessage(st.message());
-  return false;
+  const bool pooler = pooler_ != nullptr;
+  if (!writable && !pooler) return MarkReady(pid);
+  if (writable && !primary && !pooler) return MarkReady(pid);
+  // Blocking libpq set-up on a worker of its own, with copies of what it needs; the
+  // loop keeps the deadline.
+  auto config = std::make_shared<const Config>(ctx_.config);
+  ConnParams params = ctx_.LocalConn(ctx_.config.db);
+  params["connect_timeout"] = "5";
+  params["options"] = "-c statement_timeout=" + std::to_string(kSetUpDeadline.count());
+  std::function<Result<bool>()> work = [config, params, writable, primary,
+                                        pooler]() -> Result<bool> {
+    auto conn = PgConn::Connect(params);
+    if (!conn.ok()) return conn.status().Wrap("set-up");
+    if (!writable) return PoolerAuthInstalled(*conn);  // a replica: its primary does it
+    if (primary) PGRT_RETURN_IF_ERROR(SetUpPrimary(*conn, *config), "set-up");
+    if (pooler) PGRT_RETURN_IF_ERROR(SetUpPoolerAuth(*conn, params), "set-up");
+    return true;
+  };
+  RunOffLoop<bool>(*loop_, std::move(work), kSetUpDeadline, [this, pid, writable](Result<bool> r) {
+    if (state_.postgres_pid() != pid) return;  // postgres restarted meanwhile
+    if (!writable) {
+      if (r.ok() && !*r)
+        spdlog::warn(
+            "pgbouncer: the primary has not set up PgBouncer's authentication yet "
+            "(enable PGBOUNCER_ENABLED there too); pooled logins fail until it has");
+      return MarkReady(pid);  // nothing to tell when it cannot ask: pooled logins show it
+    }
+    if (r.ok()) return MarkReady(pid);
+    spdlog::warn("{} (retrying)", r.status().message());
+    state_.SetMessage(r.status().message());
+    readiness_timer_ = loop_->AddTimer(kFinishRetry, [this, pid] {
+      readiness_timer_ = 0;
+      if (state_.postgres_pid() == pid) WatchReadiness(pid, Millis(0));
+    });
+  });
 }
 
-void Node::WarnIfPoolerAuthMissing() {
-  PgConn* conn = monitor_->Connection();
-  if (conn == nullptr) return;  // nothing to tell yet; pooled logins show it soon enough
-  auto installed = PoolerAuthInstalled(*conn);
-  if (installed.ok() && !*installed)
-    spdlog::warn("pgbouncer: the primary has not set up PgBouncer's authentication yet "
-                 "(enable PGBOUNCER_ENABLED there too); pooled logins fail until it has");
+void Node::MarkReady(pid_t pid) {
+  timings_.MarkReady(clock_.Now());
+  state_.SetMessage("");
+  Observe(true, true);
+  monitor_->RefreshNow();
+  spdlog::info("postgres is ready (pid {})", pid);
+  if (on_ready_) on_ready_();
+  StartPooler();
 }
 
 void Node::StartPooler() {
@@ -175,18 +231,55 @@ void Node::Reload() {
   if (pooler_ != nullptr) pooler_->Reload();
 }
 
-void Node::AfterControl(ControlVerb verb) {
+void Node::AfterControl(ControlVerb verb, std::function<void()> then) {
   if (verb == ControlVerb::kPromote) {
     Status st = WriteOwnedFile(ctx_, ctx_.layout.promoted_marker,
                                "promoted through the API; see docs/replication.md\n", 0600);
     if (!st.ok()) spdlog::error("record promotion: {}", st.message());
     spdlog::info("promoted to primary");
   }
-  if (monitor_) monitor_->RefreshNow();
+  if (monitor_) return monitor_->RefreshNow(std::move(then));
+  if (then) then();
+}
+
+void Node::Observe(bool running, bool ready, bool gave_up) {
+  controller_.Observe({running, ready, gave_up});
+}
+
+void Node::StartPostgres() {
+  if (Status st = supervisor_->Start(kService); !st.ok()) {
+    spdlog::error("{}", st.message());
+    state_.SetMessage(st.message());
+  }
+}
+
+void Node::StopPostgres() {
+  if (readiness_timer_) loop_->CancelTimer(readiness_timer_);
+  readiness_timer_ = 0;
+  // The exit arrives as an expected one (on_exit), which the controller observes.
+  supervisor_->Stop(kService, SIGINT, nullptr);
+}
+
+void Node::Shutdown() {
+  if (on_shutdown_) on_shutdown_();
+}
+
+void Node::Hibernate(std::string why, std::function<void(Mode)> done) {
+  if (supervisor_ == nullptr) return done(mode());  // still preparing PGDATA
+  controller_.Hibernate(std::move(why));
+  controller_.When({Mode::kHibernated, Mode::kStopping, Mode::kStopped, Mode::kFailed},
+                   [this, done = std::move(done)] { done(controller_.mode()); });
+}
+
+void Node::Wake(std::string why, std::function<void(Mode)> done) {
+  if (supervisor_ == nullptr) return done(mode());
+  controller_.Wake(std::move(why));
+  controller_.When(
+      {Mode::kRunning, Mode::kHibernating, Mode::kStopping, Mode::kStopped, Mode::kFailed},
+      [this, done = std::move(done)] { done(controller_.mode()); });
 }
 
 void Node::Shutdown(int sig, std::function<void()> done) {
-  state_.SetPhase(NodePhase::kStopping);
   if (disk_timer_) loop_->CancelTimer(disk_timer_);
   disk_timer_ = 0;
   if (readiness_timer_) loop_->CancelTimer(readiness_timer_);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "node/context.h"
+#include "node/controller.h"
 #include "node/monitor.h"
 #include "node/state.h"
 #include "node/timings.h"
@@ -22,12 +23,9 @@ namespace pgrt {
 
 class Pooler;
 
-class Node {
+class Node : private ControllerActions {
  public:
-  Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clock)
-      : ctx_(std::move(ctx)), state_(state), timings_(timings), clock_(clock) {
-    ctx_.report_problem = [&state](const std::string& m) { state.SetMessage(m); };
-  }
+  Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clock);
 
   Status Prepare(Waiter& waiter);
 
@@ -39,9 +37,20 @@ class Node {
   // sig: SIGINT (fast) or SIGQUIT (immediate). `done` runs once postgres has exited.
   void Shutdown(int sig, std::function<void()> done);
 
+  // The lifecycle, through the controller (node/controller.h). Hibernate: postgres stops
+  // cleanly and pgrt keeps serving; Wake: it starts again. Both idempotent; `done` runs
+  // with the mode reached (hibernated or running, or where it ended instead).
+  void Hibernate(std::string why, std::function<void(Mode)> done);
+  void Wake(std::string why, std::function<void(Mode)> done);
+  // A stop request (a signal): the controller's Shutdown action runs `on_shutdown`.
+  void RequestStop(std::string why) { controller_.Stop(std::move(why)); }
+  void OnShutdown(std::function<void()> cb) { on_shutdown_ = std::move(cb); }
+  Mode mode() const { return controller_.mode(); }
+
   // After a successful control action through the API (on the loop's thread): a
   // promotion is recorded in PGDATA so a restart never demotes this node silently.
-  void AfterControl(ControlVerb verb);
+  // `then` runs once the node has observed postgres again (read-your-writes for views).
+  void AfterControl(ControlVerb verb, std::function<void()> then = nullptr);
 
   const NodeContext& context() const { return ctx_; }
 
@@ -55,15 +64,22 @@ class Node {
   void OnReady(std::function<void()> cb) { on_ready_ = std::move(cb); }
 
  private:
+  // ControllerActions: what the controller's table starts.
+  void StartPostgres() override;
+  void StopPostgres() override;
+  void Shutdown() override;
+  void Observe(bool running, bool ready, bool gave_up = false);
+
   void WatchReadiness(pid_t pid, Millis delay);
   // Looks at the volumes, publishes them and their fault (if any) in NodeState, logs a
   // change; returns the fault. WatchDisks does it every second.
   std::optional<std::string> CheckDisks();
   void WatchDisks();
-  // Work that must be done before the node counts as ready; false: retry shortly.
-  bool FinishStart(const std::string& postmaster_status);
+  // Work that must be done before the node counts as ready (off the loop); retried
+  // shortly when it fails.
+  void FinishStart(pid_t pid, const std::string& postmaster_status);
+  void MarkReady(pid_t pid);
   void StartPooler();
-  void WarnIfPoolerAuthMissing();  // a replica: its primary does the set-up
 
   NodeContext ctx_;
   NodeState& state_;
@@ -76,6 +92,8 @@ class Node {
   std::unique_ptr<Monitor> monitor_;
   Pooler* pooler_ = nullptr;
   std::function<void()> on_ready_;
+  std::function<void()> on_shutdown_;
+  Controller controller_;
 };
 
 }  // namespace pgrt

@@ -7,6 +7,9 @@ const char* ToString(NodePhase p) {
     case NodePhase::kStarting: return "starting";
     case NodePhase::kReady: return "ready";
     case NodePhase::kRestarting: return "restarting";
+    case NodePhase::kHibernating: return "hibernating";
+    case NodePhase::kHibernated: return "hibernated";
+    case NodePhase::kWaking: return "waking";
     case NodePhase::kStopping: return "stopping";
     case NodePhase::kFailed: return "failed";
   }
@@ -25,7 +28,15 @@ const char* ToString(PgRole r) {
 std::string NodeState::NotReadyText() const {
   // Postgres cannot start on a full disk: that is an outage, not a start-up.
   if (std::string fault = disk_fault(); !fault.empty()) return "Database unavailable: " + fault;
-  return "PostgreSQL is starting";
+  switch (phase()) {
+    case NodePhase::kHibernating:
+    case NodePhase::kHibernated:
+      return "PostgreSQL is hibernated";
+    case NodePhase::kStopping:
+      return "PostgreSQL is stopping";
+    default:
+      return "PostgreSQL is starting";
+  }
 }
 
 std::string NodeState::UnavailableText() const {

@@ -7,26 +7,57 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "node/volume.h"
 #include "util/clock.h"
 
 namespace pgrt {
 
-enum class NodePhase { kStarting, kReady, kRestarting, kStopping, kFailed };
+// What the node is doing, as the API names it (the controller's mode; "ready" is running).
+enum class NodePhase {
+  kStarting,
+  kReady,
+  kRestarting,
+  kHibernating,
+  kHibernated,
+  kWaking,
+  kStopping,
+  kFailed
+};
 const char* ToString(NodePhase p);
 
 // The role postgres reports (pg_is_in_recovery), as last observed by the monitor.
 enum class PgRole { kUnknown, kPrimary, kReplica };
 const char* ToString(PgRole r);
 
-// What the monitor last saw; read by the role checks without touching postgres.
+// What the monitor last saw of postgres, through a fresh connection (so "observed" also
+// means "a client could connect"). Every view renders from it: the role checks,
+// /__opr/status and /__opr/replication never query postgres themselves.
 struct Observation {
-  PgRole role = PgRole::kUnknown;
+  PgRole role = PgRole::kUnknown;  // kUnknown: postgres could not be reached or asked
+  SystemTime at{};                 // when it was taken (wall clock)
+  std::string version;             // server_version, e.g. "15.18 (Debian 15.18-0+deb12u1)"
+  double started_epoch = 0;        // pg_postmaster_start_time(), seconds since the epoch
+  int connections = 0;             // client backends
+  int max_connections = 0;
+  int timeline = 0;
+  std::optional<std::string> current_lsn;  // primary
+  std::optional<std::string> receive_lsn, replay_lsn, last_replay_timestamp;  // replica
+  double lag_seconds = 0;
   int64_t replay_lag_bytes = 0;  // received but not yet replayed (replica)
+  bool paused = false;           // WAL replay paused (replica)
   bool streaming = false;        // the WAL receiver is streaming (replica)
+  // As /__opr/replication shows them: standbys and slots (primary), the WAL receiver.
+  nlohmann::json standbys = nlohmann::json::array();
+  nlohmann::json slots = nlohmann::json::array();
+  nlohmann::json wal_receiver = {{"status", "stopped"}};
+  nlohmann::json archive = nullptr;  // pg_stat_archiver, as /__opr/status's backup.archive
+  std::string error;  // why the last observation failed, when it did
 };
 
 class NodeState {
@@ -54,6 +85,20 @@ class NodeState {
   void Beat(SteadyTime now) { heartbeat_.store(now.time_since_epoch().count()); }
   SteadyTime last_beat() const {
     return SteadyTime(SteadyTime::duration(heartbeat_.load()));
+  }
+
+  // The controller's last moves, oldest first: "running → hibernating: ..." with times.
+  struct Move {
+    SystemTime at;
+    std::string from, to, why;
+  };
+  void SetTransitions(std::vector<Move> moves) {
+    std::lock_guard<std::mutex> lock(mu_);
+    moves_ = std::move(moves);
+  }
+  std::vector<Move> transitions() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return moves_;
   }
 
   void SetMessage(const std::string& m) {
@@ -101,6 +146,7 @@ class NodeState {
   std::string disk_fault_;
   std::vector<VolumeUsage> volumes_;
   Observation observation_;
+  std::vector<Move> moves_;
 };
 
 }  // namespace pgrt

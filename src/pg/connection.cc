@@ -1,34 +1,15 @@
 #include "pg/connection.h"
 
+#include "pg/libpq_args.h"
+#include "util/loop_thread.h"
+
 namespace pgrt {
-namespace {
-
-struct KeywordArrays {
-  std::vector<const char*> keys;
-  std::vector<const char*> values;
-  explicit KeywordArrays(const ConnParams& params) {
-    for (const auto& [k, v] : params) {
-      keys.push_back(k.c_str());
-      values.push_back(v.c_str());
-    }
-    keys.push_back(nullptr);
-    values.push_back(nullptr);
-  }
-};
-
-std::string TrimmedError(const char* msg) {
-  std::string s = msg ? msg : "unknown error";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-}  // namespace
 
 StatusCode CodeOfSqlState(std::string_view sqlstate) {
   if (sqlstate == "42710" || sqlstate == "42P04" || sqlstate == "42P07" || sqlstate == "23505")
     return StatusCode::kAlreadyExists;  // duplicate object, database, table; unique violation
   if (sqlstate == "42704" || sqlstate == "3D000" || sqlstate == "42P01")
-    return StatusCode::kNotFound;  // undefined object, database, table
+    return StatusCode::kNotFound;                     // undefined object, database, table
   if (sqlstate == "55006") return StatusCode::kBusy;  // object in use
   if (sqlstate == "55000" || sqlstate == "25006")
     return StatusCode::kFailedPrecondition;  // wrong state, read-only transaction
@@ -45,11 +26,11 @@ StatusCode CodeOfSqlState(std::string_view sqlstate) {
 
 Status ResultStatus(const PGresult* r) {
   const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-  return Status::Make(CodeOfSqlState(state ? state : ""),
-                      TrimmedError(PQresultErrorMessage(r)));
+  return Status::Make(CodeOfSqlState(state ? state : ""), TrimmedError(PQresultErrorMessage(r)));
 }
 
 Result<PgConn> PgConn::Connect(const ConnParams& params) {
+  PGRT_ASSERT_OFF_LOOP("PgConn::Connect");
   KeywordArrays kw(params);
   PGconn* raw = PQconnectdbParams(kw.keys.data(), kw.values.data(), 0);
   if (raw == nullptr) return Status::Error("connect: out of memory");
@@ -64,6 +45,7 @@ Status PgConn::LastError(std::string_view context) const {
 }
 
 Result<PgResult> PgConn::Exec(const std::string& sql) {
+  PGRT_ASSERT_OFF_LOOP("PgConn::Exec");
   return Check(PQexec(conn_.get(), sql.c_str()));
 }
 
@@ -79,6 +61,7 @@ Result<PgResult> PgConn::Check(PGresult* raw) const {
 
 Result<PgResult> PgConn::ExecParams(const std::string& sql,
                                     const std::vector<std::optional<std::string>>& params) {
+  PGRT_ASSERT_OFF_LOOP("PgConn::ExecParams");
   std::vector<const char*> values;
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   return Check(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
@@ -102,6 +85,7 @@ Result<std::string> PgConn::QuoteLiteral(std::string_view value) {
 }
 
 bool PingAccepting(const ConnParams& params) {
+  PGRT_ASSERT_OFF_LOOP("PingAccepting");
   KeywordArrays kw(params);
   return PQpingParams(kw.keys.data(), kw.values.data(), 0) == PQPING_OK;
 }

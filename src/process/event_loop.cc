@@ -6,6 +6,8 @@
 
 #include <climits>
 
+#include "util/loop_thread.h"
+
 namespace pgrt {
 
 struct EventLoop::Watcher {
@@ -65,7 +67,9 @@ Status EventLoop::Watch(int fd, Callback on_readable) {
 }
 
 Status EventLoop::WatchIo(int fd, int interest, IoCallback cb) {
-  if (watchers_.count(fd) != 0) return Status::Error("event loop: fd already watched");
+  if (fd < 0) return Status::InvalidArgument("event loop: cannot watch fd " + std::to_string(fd));
+  if (watchers_.count(fd) != 0)
+    return Status::AlreadyExists("event loop: fd " + std::to_string(fd) + " already watched");
   auto w = std::make_shared<Watcher>();
   w->loop = this;
   w->fd = fd;
@@ -186,6 +190,7 @@ Status EventLoop::Run() {
   quit_ = false;
   running_ = true;
   thread_ = std::this_thread::get_id();
+  tls_inside_event_loop = true;
   Status result;
   while (!quit_) {
     RunDueTimers();
@@ -198,12 +203,14 @@ Status EventLoop::Run() {
     }
   }
   running_ = false;
+  tls_inside_event_loop = false;
   return result;
 }
 
 Status EventLoop::RunOnce(Millis max_wait) {
   running_ = true;
   thread_ = std::this_thread::get_id();
+  tls_inside_event_loop = true;
   RunDueTimers();
   ArmTimer();
   // A timer of its own bounds the wait: EVLOOP_ONCE returns after the first batch of events.
@@ -215,6 +222,7 @@ Status EventLoop::RunOnce(Millis max_wait) {
   if (bound != nullptr) event_free(bound);
   RunDueTimers();
   running_ = false;
+  tls_inside_event_loop = false;
   return rc < 0 ? Status::Error("event loop: libevent failed") : Status::Ok();
 }
 

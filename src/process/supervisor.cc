@@ -1,12 +1,33 @@
 #include "process/supervisor.h"
 
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <sstream>
+
+#include "util/fs.h"
 
 namespace pgrt {
+namespace {
+
+// SIGCONT to every direct child of `parent` (/proc/PID/task/TID/children of each thread).
+void ContinueChildren(pid_t parent) {
+  const std::string task = "/proc/" + std::to_string(parent) + "/task";
+  auto threads = ListDirectory(task);
+  if (!threads.ok()) return;  // gone already: nothing to continue
+  for (const std::string& tid : *threads) {
+    auto children = ReadFile(task + "/" + tid + "/children");
+    if (!children.ok()) continue;
+    std::istringstream in(*children);
+    pid_t child = 0;
+    while (in >> child) ::kill(child, SIGCONT);  // ESRCH: exited meanwhile, as wanted
+  }
+}
+
+}  // namespace
 
 void Supervisor::Add(const std::string& name, ServiceSpec spec, ServiceEvents events) {
   auto s = std::make_unique<Service>();
@@ -87,6 +108,11 @@ void Supervisor::Stop(const std::string& name, int sig, std::function<void()> do
   if (done) s->on_stopped.push_back(std::move(done));
   int signal = sig != 0 ? sig : s->spec.stop_signal;
   s->child->Signal(signal).IgnoreError();  // ESRCH races with an exit we reap next
+  // A stopped process (SIGSTOP, a debugger gone) cannot act on its stop signal, nor on the
+  // ones the service sends its own helpers: continue the whole group so the shutdown runs,
+  // and the direct children, which may have left it (postgres's backends call setsid()).
+  s->child->SignalGroup(SIGCONT).IgnoreError();
+  ContinueChildren(s->child->pid());
   if (s->stop_timer == 0) {
     s->stop_timer = loop_.AddTimer(s->spec.stop_timeout, [this, name] {
       Service* svc = Find(name);

@@ -1,9 +1,61 @@
 #include "replication/control.h"
 
+#include <memory>
+
 namespace pgrt {
 namespace {
 
-ControlOutcome Fail(int status, std::string message) { return {status, std::move(message)}; }
+constexpr Millis kDeadline{10000};
+// pg_promote(true, 60) waits up to a minute for the promotion to finish.
+constexpr Millis kPromoteDeadline{65000};
+
+using Done = std::function<void(Result<std::string>)>;
+
+void Act(AsyncPgConn& conn, ControlVerb verb, const std::string& slot, Done done) {
+  auto ran = [done](std::function<Result<std::string>(Result<AsyncPgConn::Results>)> judge) {
+    return [done, judge](Result<AsyncPgConn::Results> r) { done(judge(std::move(r))); };
+  };
+  switch (verb) {
+    case ControlVerb::kPromote:
+      return conn.Query("SELECT pg_promote(true, 60)", kPromoteDeadline,
+                        ran([](Result<AsyncPgConn::Results> r) -> Result<std::string> {
+                          if (!r.ok()) return r.status().Wrap("promote failed");
+                          if ((*r)[0].Get(0, 0) != "t")
+                            return Status::Error("promote did not finish within 60 s");
+                          return std::string("Replica promoted to primary");
+                        }));
+    case ControlVerb::kPause:
+    case ControlVerb::kResume: {
+      bool pause = verb == ControlVerb::kPause;
+      return conn.Query(pause ? "SELECT pg_wal_replay_pause()" : "SELECT pg_wal_replay_resume()",
+                        kDeadline,
+                        ran([pause](Result<AsyncPgConn::Results> r) -> Result<std::string> {
+                          if (!r.ok()) return r.status();
+                          return std::string(pause ? "WAL replay paused" : "WAL replay resumed");
+                        }));
+    }
+    case ControlVerb::kCreateSlot:
+      return conn.QueryParams(
+          "SELECT pg_create_physical_replication_slot($1)", {slot}, kDeadline,
+          ran([slot](Result<AsyncPgConn::Results> r) -> Result<std::string> {
+            if (r.ok()) return "Replication slot " + slot + " created";
+            if (r.status().IsAlreadyExists())
+              return Status::AlreadyExists("replication slot " + slot + " already exists");
+            return r.status();
+          }));
+    case ControlVerb::kDropSlot:
+      return conn.QueryParams(
+          "SELECT pg_drop_replication_slot($1)", {slot}, kDeadline,
+          ran([slot](Result<AsyncPgConn::Results> r) -> Result<std::string> {
+            if (r.ok()) return "Replication slot " + slot + " dropped";
+            if (r.status().IsNotFound())
+              return Status::NotFound("replication slot " + slot + " does not exist");
+            if (r.status().IsBusy())
+              return Status::Busy("replication slot " + slot + " is active");
+            return r.status();
+          }));
+  }
+}
 
 }  // namespace
 
@@ -15,54 +67,26 @@ bool ValidSlotName(const std::string& name) {
   return true;
 }
 
-ControlOutcome RunControl(PgConn* conn, ControlVerb verb, const std::string& slot) {
+void RunControl(AsyncPgConn& conn, ControlVerb verb, const std::string& slot, Done done) {
   bool slot_verb = verb == ControlVerb::kCreateSlot || verb == ControlVerb::kDropSlot;
   if (slot_verb && !ValidSlotName(slot))
-    return Fail(400, "invalid slot name: must match ^[a-z0-9_]{1,63}$");
-  if (conn == nullptr) return Fail(503, "Database unavailable");
-  auto rec = conn->Exec("SELECT pg_is_in_recovery()");
-  if (!rec.ok()) return Fail(503, "Database unavailable");
-  bool replica = rec->Get(0, 0) == "t";
-
-  switch (verb) {
-    case ControlVerb::kPromote: {
-      if (!replica) return Fail(400, "not a replica: this node is already a primary");
-      auto r = conn->Exec("SELECT pg_promote(true, 60)");
-      if (!r.ok()) return Fail(500, "promote failed: " + r.status().message());
-      if (r->Get(0, 0) != "t") return Fail(500, "promote did not finish within 60 s");
-      return {200, "Replica promoted to primary"};
-    }
-    case ControlVerb::kPause:
-    case ControlVerb::kResume: {
-      if (!replica) return Fail(400, "not a replica: WAL replay runs on replicas only");
-      bool pause = verb == ControlVerb::kPause;
-      auto r = conn->Exec(pause ? "SELECT pg_wal_replay_pause()" : "SELECT pg_wal_replay_resume()");
-      if (!r.ok()) return Fail(500, r.status().message());
-      return {200, pause ? "WAL replay paused" : "WAL replay resumed"};
-    }
-    case ControlVerb::kCreateSlot: {
-      if (replica) return Fail(400, "not a primary: slots are managed on the primary");
-      auto r = conn->ExecParams("SELECT pg_create_physical_replication_slot($1)", {slot});
-      if (!r.ok()) {
-        if (r.status().IsAlreadyExists())
-          return Fail(409, "replication slot " + slot + " already exists");
-        return Fail(500, r.status().message());
-      }
-      return {201, "Replication slot " + slot + " created"};
-    }
-    case ControlVerb::kDropSlot: {
-      if (replica) return Fail(400, "not a primary: slots are managed on the primary");
-      auto r = conn->ExecParams("SELECT pg_drop_replication_slot($1)", {slot});
-      if (!r.ok()) {
-        if (r.status().IsNotFound())
-          return Fail(404, "replication slot " + slot + " does not exist");
-        if (r.status().IsBusy()) return Fail(409, "replication slot " + slot + " is active");
-        return Fail(500, r.status().message());
-      }
-      return {200, "Replication slot " + slot + " dropped"};
-    }
-  }
-  return Fail(500, "unknown action");
+    return done(Status::InvalidArgument("invalid slot name: must match ^[a-z0-9_]{1,63}$"));
+  // The role first, on the same connection: the action follows in the same session.
+  conn.Query("SELECT pg_is_in_recovery()", kDeadline,
+             [&conn, verb, slot, slot_verb, done](Result<AsyncPgConn::Results> r) {
+               if (!r.ok()) return done(Status::Unavailable("Database unavailable"));
+               bool replica = (*r)[0].Get(0, 0) == "t";
+               if (verb == ControlVerb::kPromote && !replica)
+                 return done(Status::FailedPrecondition(
+                     "not a replica: this node is already a primary"));
+               if ((verb == ControlVerb::kPause || verb == ControlVerb::kResume) && !replica)
+                 return done(Status::FailedPrecondition(
+                     "not a replica: WAL replay runs on replicas only"));
+               if (slot_verb && replica)
+                 return done(Status::FailedPrecondition(
+                     "not a primary: slots are managed on the primary"));
+               Act(conn, verb, slot, done);
+             });
 }
 
 }  // namespace pgrt

@@ -1,25 +1,26 @@
 // Replication control: promote, pause/resume WAL replay, physical slots. Each action
-// checks the role first and changes nothing when it is the wrong one.
+// checks the role first and changes nothing when it is the wrong one. Asynchronous, on the
+// loop, with deadlines: a promotion waits for postgres (up to a minute) without holding
+// anything else up.
 #pragma once
 
+#include <functional>
 #include <string>
 
-#include "pg/connection.h"
+#include "pg/async_conn.h"
 
 namespace pgrt {
 
 enum class ControlVerb { kPromote, kPause, kResume, kCreateSlot, kDropSlot };
 
-struct ControlOutcome {
-  int http_status = 200;  // 200, 201 ok; 400 wrong role or bad name; 404; 409; 500; 503
-  std::string message;    // success message or error
-  bool ok() const { return http_status < 300; }
-};
-
 // ^[a-z0-9_]{1,63}$, as postgres itself requires of slot names.
 bool ValidSlotName(const std::string& name);
 
-// `conn` is null when postgres cannot be reached (→ 503).
-ControlOutcome RunControl(PgConn* conn, ControlVerb verb, const std::string& slot = "");
+// `done` gets the success message, or an error whose code says what went wrong:
+// kInvalidArgument (bad slot name), kFailedPrecondition (wrong role), kAlreadyExists,
+// kNotFound, kBusy (an active slot), kUnavailable / kDeadlineExceeded (postgres cannot be
+// asked), kInternal (postgres refused).
+void RunControl(AsyncPgConn& conn, ControlVerb verb, const std::string& slot,
+                std::function<void(Result<std::string>)> done);
 
 }  // namespace pgrt

@@ -70,8 +70,6 @@ const char* ToString(StatusCode code) {
       return "deadline exceeded";
     case StatusCode::kPermissionDenied:
       return "permission denied";
-    case StatusCode::kBusy:
-      return "busy";
     case StatusCode::kIoError:
       return "I/O error";
   }

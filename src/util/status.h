@@ -52,6 +52,7 @@ class [[nodiscard]] Status {
   static Status FailedPrecondition(std::string m) {
     return Make(StatusCode::kFailedPrecondition, std::move(m));
   }
+  static Status Busy(std::string m) { return Make(StatusCode::kBusy, std::move(m)); }
   static Status Unavailable(std::string m) { return Make(StatusCode::kUnavailable, std::move(m)); }
   static Status DeadlineExceeded(std::string m) {
     return Make(StatusCode::kDeadlineExceeded, std::move(m));

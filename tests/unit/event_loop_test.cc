@@ -259,9 +259,9 @@ TEST_F(EventLoopTest, WatchFailsForABadOrAlreadyWatchedFd) {
   ASSERT_TRUE(loop_.Watch(pipe.read.get(), [] {}).ok());
   Status twice = loop_.Watch(pipe.read.get(), [] {});
   EXPECT_FALSE(twice.ok());
-  EXPECT_NE(twice.message().find("epoll add"), std::string::npos) << twice.message();
+  EXPECT_TRUE(twice.IsAlreadyExists()) << twice.message();
   Status bad = loop_.Watch(-1, [] {});
-  EXPECT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.IsInvalidArgument()) << bad.message();
   loop_.Unwatch(pipe.read.get());
   loop_.Unwatch(pipe.read.get());  // a second Unwatch is a no-op
   EXPECT_TRUE(loop_.Watch(pipe.read.get(), [] {}).ok()) << "Unwatch did not free the fd";

@@ -1,0 +1,113 @@
+// Controller: the one owner of the node's lifecycle. Desired state comes from sources —
+// configuration, API requests (hibernate, wake, stop), later a consensus store and the idle
+// proxy — and observed state from what the loop saw of postgres. The moves are a table
+// (transitions.cc: from, to, guard, why, action), and one function, Reconcile(), takes the
+// first row that applies, logs the move ("node: running → hibernating: hibernate requested
+// through the API"), keeps it in a short history and runs the row's action through the
+// narrow ControllerActions interface. Actions only start work; their outcome comes back as
+// a new observation, which reconciles again. Tests drive the table with fake actions.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "node/state.h"
+#include "util/clock.h"
+
+namespace pgrt {
+
+enum class Mode {
+  kStarting,     // postgres is being started (first start, or after pgrt started)
+  kRunning,      // postgres accepts connections
+  kRestarting,   // postgres exited unexpectedly; the supervisor restarts it
+  kHibernating,  // postgres is being stopped on request; pgrt keeps serving
+  kHibernated,   // postgres is stopped on request; pgrt keeps serving
+  kWaking,       // postgres is being started again after hibernation
+  kStopping,     // everything is being stopped; pgrt exits afterwards
+  kStopped,      // postgres has stopped for good
+  kFailed,       // the supervisor gave up on postgres
+};
+const char* ToString(Mode m);
+
+// What the sources ask for. Each wish carries why, for the log and the history.
+struct Desired {
+  bool awake = true;  // false: hibernate (postgres stopped, pgrt serving)
+  bool stop = false;  // shut down
+  std::string awake_why = "configuration";
+  std::string stop_why;
+};
+
+// What the loop saw.
+struct Observed {
+  bool postgres_running = false;  // the supervised postmaster exists
+  bool ready = false;             // it accepts connections and pgrt's set-up is done
+  bool gave_up = false;           // the supervisor gave up (crash loop)
+};
+
+class ControllerActions {
+ public:
+  virtual ~ControllerActions() = default;
+  virtual void StartPostgres() = 0;  // start the supervised postmaster
+  virtual void StopPostgres() = 0;   // stop it cleanly; pgrt stays
+  virtual void Shutdown() = 0;       // stop everything; pgrt exits once postgres is gone
+};
+
+struct TransitionRecord {
+  SystemTime at;
+  Mode from;
+  Mode to;
+  std::string why;
+};
+
+// One row of the table.
+struct Transition {
+  Mode from;
+  Mode to;
+  bool (*guard)(const Desired&, const Observed&);
+  const char* why;                      // empty: the wish's own reason (Desired::*_why)
+  void (ControllerActions::*action)();  // null: nothing to start, the move is observed
+};
+const std::vector<Transition>& TransitionTable();
+
+class Controller {
+ public:
+  static constexpr size_t kHistory = 20;
+
+  Controller(ControllerActions& actions, const Clock& clock, Mode initial = Mode::kStarting);
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Sources say what they want; each call reconciles.
+  void Hibernate(std::string why);
+  void Wake(std::string why);
+  void Stop(std::string why);
+  // The loop's latest observation; reconciles.
+  void Observe(const Observed& o);
+
+  Mode mode() const { return mode_; }
+  const Desired& desired() const { return desired_; }
+  const std::deque<TransitionRecord>& history() const { return history_; }
+  // Runs `cb` once the mode is one of `modes` (at once when it already is).
+  void When(std::vector<Mode> modes, std::function<void()> cb);
+  // Called after every move (for NodeState and metrics).
+  void OnMove(std::function<void(const TransitionRecord&)> cb) { on_move_ = std::move(cb); }
+
+ private:
+  void Reconcile();
+
+  ControllerActions& actions_;
+  const Clock& clock_;
+  Mode mode_;
+  Desired desired_;
+  Observed observed_;
+  bool observed_fresh_ = false;  // observed_ was seen after the last action started
+  std::deque<TransitionRecord> history_;
+  std::vector<std::pair<std::vector<Mode>, std::function<void()>>> waiters_;
+  std::function<void(const TransitionRecord&)> on_move_;
+  bool reconciling_ = false;
+  bool again_ = false;
+};
+
+}  // namespace pgrt
