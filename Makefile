@@ -29,6 +29,7 @@ bench: deps build
 	$(BUILD)/pgrt_bench
 	$(BUILD)/pgrt_bench replication
 	$(BUILD)/pgrt_bench pooling
+	$(BUILD)/pgrt_bench loop
 
 # The container image (deploy/Containerfile) with podman, or docker when a docker engine
 # answers; no registry is contacted. See docs/container.md.

@@ -10,6 +10,7 @@
 
 #include "backup_bench.h"
 #include "figures.h"
+#include "loop_bench.h"
 #include "replication_bench.h"
 #include "pooling_bench.h"
 #include "report.h"
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "backup") return pgrt::bench::RunBackupBench();
   if (argc > 1 && std::string(argv[1]) == "replication") return pgrt::bench::RunReplicationBench();
   if (argc > 1 && std::string(argv[1]) == "pooling") return pgrt::bench::RunPoolingBench();
+  if (argc > 1 && std::string(argv[1]) == "loop") return pgrt::bench::RunLoopBench();
   using namespace pgrt::bench;
   const int reps = Repetitions();
   std::cout << "pgrt bench  " << MachineLine() << "  reps=" << reps << "\n" << std::flush;
