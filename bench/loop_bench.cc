@@ -176,6 +176,9 @@ int RunLoopBench() {
   std::cout << "pgrt, baseline: medians of " << reps << " repetitions\n";
   for (const FigureSpec& f : figures) std::cout << FormatFigure(f) << "\n" << FormatRuns(f) << "\n";
   char line[256];
+  std::snprintf(line, sizeof line, "    probe p99 (median, ms): quiet %.2f, hostile %.2f\n",
+                Median(p99.baseline) * 1000, Median(p99.pgrt) * 1000);
+  std::cout << line;
   std::snprintf(line, sizeof line,
                 "    hostile clients held open: %zu (%d idle + %d slowloris); pgrt VmRSS quiet "
                 "%.1f MB, under that load %.1f MB (RssAnon %.1f MB)\n",

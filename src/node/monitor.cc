@@ -11,6 +11,7 @@ namespace pgrt {
 
 namespace {
 constexpr Millis kInterval{1000};
+constexpr Millis kQuickInterval{100};
 // A healthy local server answers in milliseconds; a loaded CI machine in tens of them.
 constexpr Millis kDeadline{2000};
 // The WAL receiver restarts every wal_retrieve_retry_interval (5 s): a few seconds without
@@ -159,11 +160,21 @@ Monitor::~Monitor() {
 }
 
 void Monitor::Start() {
-  timer_ = loop_.AddTimer(kInterval, [this] {
+  const Observation o = state_.observation();
+  const bool quick = loop_.clock().Now() < quick_until_ &&
+                     (o.role == PgRole::kUnknown || (o.role == PgRole::kReplica && !o.streaming));
+  timer_ = loop_.AddTimer(quick ? kQuickInterval : kInterval, [this] {
     timer_ = 0;
-    Observe();
+    Observe(false);
     Start();
   });
+}
+
+void Monitor::Quicken(Millis span) {
+  quick_until_ = loop_.clock().Now() + span;
+  if (timer_) loop_.CancelTimer(timer_);
+  timer_ = 0;
+  Start();
 }
 
 void Monitor::RefreshNow(std::function<void()> then) {
@@ -172,12 +183,15 @@ void Monitor::RefreshNow(std::function<void()> then) {
     again_ = true;  // the one in flight may have started before what the caller changed
     return;
   }
-  Observe();
+  Observe(true);
 }
 
-void Monitor::Observe() {
+void Monitor::Observe(bool asked) {
   if (in_flight_) return;  // the periodic tick while a slow one is still out
-  if (!state_.ready()) {
+  // Nothing to ask while no postmaster accepts clients (starting, hibernated, restarting,
+  // stopped). An asked-for observation only needs a postmaster: the node becomes ready
+  // with its first observation.
+  if (asked ? state_.postgres_pid() == 0 : !state_.ready()) {
     state_.SetObservation(Observation{});
     std::vector<std::function<void()>> waiting;
     waiting.swap(waiting_);
@@ -207,7 +221,7 @@ void Monitor::Apply(Result<AsyncPgConn::Results> r) {
   }
   if (again_) {
     again_ = false;
-    return Observe();
+    return Observe(true);
   }
   std::vector<std::function<void()>> waiting;
   waiting.swap(waiting_);

@@ -28,9 +28,13 @@ class Monitor {
   void Start();  // the periodic observation
   // One observation now (after readiness, promote, ...); `then` runs once it is in.
   void RefreshNow(std::function<void()> then = nullptr);
+  // For the next `span`, observe every kQuickInterval while this is a replica whose WAL
+  // receiver does not stream yet: a new replica shows as streaming within a tenth of a
+  // second instead of a second, without a fresh connection ten times a second for ever.
+  void Quicken(Millis span);
 
  private:
-  void Observe();
+  void Observe(bool asked);
   void Apply(Result<AsyncPgConn::Results> r);
   void CheckReplicationLogin(bool streaming);
   void OnLoginChecked(const std::string& error);
@@ -43,6 +47,7 @@ class Monitor {
   bool again_ = false;  // a refresh asked for while one was in flight
   std::vector<std::function<void()>> waiting_;
   EventLoop::TimerId timer_ = 0;
+  SteadyTime quick_until_{};
   // The replication login check (off the loop: the primary may be a host name).
   bool login_check_out_ = false;
   int not_streaming_ticks_ = 0;

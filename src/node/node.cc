@@ -207,13 +207,18 @@ void Node::FinishStart(pid_t pid, const std::string& postmaster_status) {
 }
 
 void Node::MarkReady(pid_t pid) {
-  timings_.MarkReady(clock_.Now());
-  state_.SetMessage("");
-  Observe(true, true);
-  monitor_->RefreshNow();
-  spdlog::info("postgres is ready (pid {})", pid);
-  if (on_ready_) on_ready_();
-  StartPooler();
+  // The first observation comes before "ready": every view (status, role checks, pg_up)
+  // agrees with the health check from the first moment.
+  monitor_->RefreshNow([this, pid] {
+    if (state_.postgres_pid() != pid) return;  // it exited meanwhile
+    timings_.MarkReady(clock_.Now());
+    state_.SetMessage("");
+    Observe(true, true);
+    monitor_->Quicken(Millis(5000));
+    spdlog::info("postgres is ready (pid {})", pid);
+    if (on_ready_) on_ready_();
+    StartPooler();
+  });
 }
 
 void Node::StartPooler() {
