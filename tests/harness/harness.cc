@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -11,8 +12,6 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <httplib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -96,6 +95,10 @@ HttpResponse HttpGet(int port, const std::string& path, const std::string& token
 }
 
 PgrtNode::PgrtNode(const Env& extra) {
+  // Two ports that were free a moment ago; the kernel may hand out the same one twice.
+  const int pg_port = FreePort();
+  int api_port = FreePort();
+  for (int i = 0; i < 20 && api_port == pg_port; ++i) api_port = FreePort();
   env_ = {
       {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
       {"POSTGRES_USER", "app"},
@@ -103,11 +106,11 @@ PgrtNode::PgrtNode(const Env& extra) {
       {"POSTGRES_DB", "appdb"},
       {"PGDATA", dir_.Sub("data")},
       {"PGRT_SOCKET_DIR", dir_.Sub("sock")},
-      {"POSTGRES_PORT", std::to_string(FreePort())},
+      {"POSTGRES_PORT", std::to_string(pg_port)},
       {"POSTGRES_LISTEN_ADDRESSES", "127.0.0.1"},
       {"POSTGRES_SHARED_BUFFERS", "32MB"},
       {"PGRT_API_ADDRESS", "127.0.0.1"},
-      {"PGRT_API_PORT", std::to_string(FreePort())},
+      {"PGRT_API_PORT", std::to_string(api_port)},
       {"POSTGRES_INITDB_SCRIPTS", dir_.Sub("initdb.d")},
   };
   for (const auto& [k, v] : extra) env_[k] = v;
@@ -202,9 +205,12 @@ std::string PgrtNode::LogSince(size_t mark) const {
 }
 
 ConnParams PgrtNode::Conn() const {
-  return {{"host", "127.0.0.1"},          {"port", env_.at("POSTGRES_PORT")},
-          {"user", env_.at("POSTGRES_USER")}, {"password", password()},
-          {"dbname", env_.at("POSTGRES_DB")}, {"connect_timeout", "5"}};
+  return {{"host", "127.0.0.1"},
+          {"port", env_.at("POSTGRES_PORT")},
+          {"user", env_.at("POSTGRES_USER")},
+          {"password", password()},
+          {"dbname", env_.at("POSTGRES_DB")},
+          {"connect_timeout", "5"}};
 }
 
 std::string PgrtNode::Query(const std::string& sql, std::string* error) const {
@@ -301,6 +307,17 @@ bool ProcessAlive(pid_t pid) {
   if (pid <= 0) return false;
   auto st = ReadProcStat(pid);
   return st.has_value() && st->state != 'Z' && st->state != 'X';
+}
+
+bool NoneAlive(const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids)
+    if (ProcessAlive(pid)) return false;
+  return true;
+}
+
+pid_t BackendPid(PgConn& conn) {
+  auto r = conn.Exec("SELECT pg_backend_pid()");
+  return r.ok() && r->rows() == 1 ? static_cast<pid_t>(std::stoi(r->Get(0, 0))) : 0;
 }
 
 std::vector<ProcStat> AllProcesses() {

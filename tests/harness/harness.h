@@ -133,6 +133,10 @@ struct ProcStat {
 };
 std::optional<ProcStat> ReadProcStat(pid_t pid);
 bool ProcessAlive(pid_t pid);
+// True when none of `pids` is alive.
+bool NoneAlive(const std::vector<pid_t>& pids);
+// The pid of the backend serving `conn` (pg_backend_pid()); 0 on error.
+pid_t BackendPid(PgConn& conn);
 std::vector<ProcStat> AllProcesses();
 // Every process whose chain of parents leads to `root` (not `root` itself).
 std::vector<pid_t> DescendantsOf(pid_t root);

@@ -21,12 +21,6 @@ std::vector<pid_t> PostgresProcesses(pid_t postmaster) {
   return out;
 }
 
-bool NoneAlive(const std::vector<pid_t>& pids) {
-  for (pid_t pid : pids)
-    if (ProcessAlive(pid)) return false;
-  return true;
-}
-
 // The time one GET takes; the answer in *status.
 milliseconds Timed(const PgrtNode& node, const std::string& path, int* status) {
   auto start = Clock::now();
@@ -91,9 +85,8 @@ TEST(StuckPostgres, SigtermWithAStoppedBackendExitsPromptlyAndLeavesNoPostgres) 
   ASSERT_TRUE(node.WaitHealthy()) << node.Log();
   auto client = PgConn::Connect(node.Conn());
   ASSERT_TRUE(client.ok()) << client.status().message();
-  auto backend = client->Exec("SELECT pg_backend_pid()");
-  ASSERT_TRUE(backend.ok());
-  const pid_t backend_pid = std::stoi(backend->Get(0, 0));
+  const pid_t backend_pid = BackendPid(*client);
+  ASSERT_GT(backend_pid, 0);
   std::vector<pid_t> postgres = PostgresProcesses(node.PostmasterPid());
   ASSERT_EQ(::kill(backend_pid, SIGSTOP), 0);
   // New clients still connect: the node is healthy.

@@ -20,12 +20,6 @@ std::vector<pid_t> ZombieChildren(pid_t parent) {
   return out;
 }
 
-bool NoneAlive(const std::vector<pid_t>& pids) {
-  for (pid_t pid : pids)
-    if (ProcessAlive(pid)) return false;
-  return true;
-}
-
 // A realistic postmaster.pid naming `pid`, as a crashed or killed postmaster leaves it.
 void WriteLockFile(const PgrtNode& node, pid_t pid) {
   WriteFileOrDie(node.pgdata() + "/postmaster.pid",
@@ -50,9 +44,8 @@ TEST(Supervision, RestartsAKilledPostmasterAndLeavesNoOrphansOrZombies) {
   ASSERT_TRUE(node.WaitHealthy()) << node.Log();
   auto client = PgConn::Connect(node.Conn());
   ASSERT_TRUE(client.ok()) << client.status().message();
-  auto backend = client->Exec("SELECT pg_backend_pid()");
-  ASSERT_TRUE(backend.ok());
-  const pid_t backend_pid = std::stoi(backend->Get(0, 0));
+  const pid_t backend_pid = BackendPid(*client);
+  ASSERT_GT(backend_pid, 0);
   // A backend busy in a long query does not notice the postmaster's death by itself and
   // keeps the old shared memory attached, which blocks a new postmaster.
   auto busy = PgConn::Connect(node.Conn());
