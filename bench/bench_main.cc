@@ -11,8 +11,8 @@
 #include "backup_bench.h"
 #include "figures.h"
 #include "loop_bench.h"
-#include "replication_bench.h"
 #include "pooling_bench.h"
+#include "replication_bench.h"
 #include "report.h"
 
 namespace {

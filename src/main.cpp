@@ -5,15 +5,20 @@
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"pgrt: turns an installed PostgreSQL into a self-managing node.\n"
-               "Configured by environment variables; see `pgrt config` and docs/configuration.md."};
+  CLI::App app{
+      "pgrt: turns an installed PostgreSQL into a self-managing node.\n"
+      "Configured by environment variables; see `pgrt config` and docs/configuration.md."};
   app.require_subcommand(1);
   std::vector<std::string> pg_args;
-  auto* run = app.add_subcommand("run", "Run the node: validate, prepare PGDATA, start and supervise postgres");
-  run->add_option("postgres_args", pg_args, "Arguments after -- go to postgres (e.g. -- -c work_mem=64MB)");
+  auto* run = app.add_subcommand(
+      "run", "Run the node: validate, prepare PGDATA, start and supervise postgres");
+  run->add_option("postgres_args", pg_args,
+                  "Arguments after -- go to postgres (e.g. -- -c work_mem=64MB)");
   bool reference = false;
-  auto* config = app.add_subcommand("config", "Validate the environment and print the effective settings (secrets redacted)");
-  config->add_flag("--reference", reference, "Print the Markdown reference of every variable instead");
+  auto* config = app.add_subcommand(
+      "config", "Validate the environment and print the effective settings (secrets redacted)");
+  config->add_flag("--reference", reference,
+                   "Print the Markdown reference of every variable instead");
   bool value_rules = false;
   config->add_flag("--value-rules", value_rules,
                    "Print the Markdown table of which characters each value may hold instead");
@@ -22,14 +27,19 @@ int main(int argc, char** argv) {
   app.add_subcommand("promote", "Promote this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("pause", "Pause WAL replay on this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("resume", "Resume WAL replay on this replica (needs PGRT_API_TOKEN)");
-  app.add_subcommand("hibernate", "Stop postgres cleanly and keep pgrt serving (needs PGRT_API_TOKEN)");
+  app.add_subcommand("hibernate",
+                     "Stop postgres cleanly and keep pgrt serving (needs PGRT_API_TOKEN)");
   app.add_subcommand("wake", "Start a hibernated postgres again (needs PGRT_API_TOKEN)");
   std::string backup_type;
-  auto* backup = app.add_subcommand("backup", "Take a pgBackRest backup now, through the local API (needs PGRT_API_TOKEN)");
-  backup->add_option("--type", backup_type, "full, diff or incr (default: pgBackRest's, incr after a full)")
+  auto* backup = app.add_subcommand(
+      "backup", "Take a pgBackRest backup now, through the local API (needs PGRT_API_TOKEN)");
+  backup
+      ->add_option("--type", backup_type,
+                   "full, diff or incr (default: pgBackRest's, incr after a full)")
       ->check(CLI::IsMember({"full", "diff", "incr"}));
   app.add_subcommand("backups", "Print the backups in the pgBackRest repository as JSON");
-  app.add_subcommand("dump", "Write logical dumps (pg_dump) into PGRT_DUMP_DIR now (needs PGRT_API_TOKEN)");
+  app.add_subcommand("dump",
+                     "Write logical dumps (pg_dump) into PGRT_DUMP_DIR now (needs PGRT_API_TOKEN)");
   app.add_subcommand("version", "Print the versions of pgrt and of its PostgreSQL");
   try {
     app.parse(argc, argv);

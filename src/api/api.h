@@ -33,8 +33,8 @@ struct ApiContext {
   const Config& config;
   NodeState& state;
   Timings& timings;
-  LiveProbe& probe;        // "can a client connect now?" (/__opr/health, /readiness)
-  AsyncPgConn& control;    // replication control's connection
+  LiveProbe& probe;      // "can a client connect now?" (/__opr/health, /readiness)
+  AsyncPgConn& control;  // replication control's connection
   const Clock& clock;
   // Tells the node a control action succeeded (it records a promotion, re-observes).
   // `then` runs once the node has observed postgres again (a view read next agrees).

@@ -25,7 +25,8 @@ std::optional<json> ReplicationView(ApiContext& ctx) {
     j["inRecovery"] = true;
     j["receiveLsn"] = o.receive_lsn ? json(*o.receive_lsn) : json(nullptr);
     j["replayLsn"] = o.replay_lsn ? json(*o.replay_lsn) : json(nullptr);
-    j["lastReplayTimestamp"] = o.last_replay_timestamp ? json(*o.last_replay_timestamp) : json(nullptr);
+    j["lastReplayTimestamp"] =
+        o.last_replay_timestamp ? json(*o.last_replay_timestamp) : json(nullptr);
     j["lagSeconds"] = o.lag_seconds;
     j["lagBytes"] = o.replay_lag_bytes;
     j["paused"] = o.paused;

@@ -16,7 +16,9 @@ nlohmann::json VolumeView(const std::string& path) {
   uint64_t size = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
   uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
   uint64_t used = size - static_cast<uint64_t>(fs.f_bfree) * fs.f_frsize;
-  double pct = size > 0 ? std::round(1000.0 * static_cast<double>(used) / static_cast<double>(size)) / 10.0 : 0;
+  double pct =
+      size > 0 ? std::round(1000.0 * static_cast<double>(used) / static_cast<double>(size)) / 10.0
+               : 0;
   v["size"] = size;
   v["used"] = used;
   v["available"] = available;

@@ -2,9 +2,9 @@
 #include <spdlog/spdlog.h>
 
 #include "backup/manager_internal.h"
-#include "pg/async_conn.h"
 #include "backup/pgbackrest.h"
 #include "backup/retention.h"
+#include "pg/async_conn.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -142,17 +142,17 @@ Status BackupManager::LaunchDump(JobRecord record) {
   ConnParams params = ctx_.LocalConn(ctx_.config.db);
   params["options"] = "-c statement_timeout=10000";
   // The steps depend on the databases there are: list them first, without waiting.
-  QueryOnce(loop_, std::move(params), kDumpableDatabasesSql, Millis(15000),
-            [this, id = record.id](Result<AsyncPgConn::Results> r) {
-              Slot& slot = *dump_;
-              if (!slot.running || slot.running->id != id || slot.busy()) return;
-              if (stopping_)
-                return OnJobDone(JobKind::kDump,
-                                 Status::Error("not started: pgrt is shutting down"));
-              Status st = r.ok() ? StartDumpJob(DumpableDatabases((*r)[0]))
-                                 : r.status().Wrap("list databases");
-              if (!st.ok()) OnJobDone(JobKind::kDump, st.Wrap("dump"));
-            });
+  QueryOnce(
+      loop_, std::move(params), kDumpableDatabasesSql, Millis(15000),
+      [this, id = record.id](Result<AsyncPgConn::Results> r) {
+        Slot& slot = *dump_;
+        if (!slot.running || slot.running->id != id || slot.busy()) return;
+        if (stopping_)
+          return OnJobDone(JobKind::kDump, Status::Error("not started: pgrt is shutting down"));
+        Status st =
+            r.ok() ? StartDumpJob(DumpableDatabases((*r)[0])) : r.status().Wrap("list databases");
+        if (!st.ok()) OnJobDone(JobKind::kDump, st.Wrap("dump"));
+      });
   return Status::Ok();
 }
 
@@ -163,8 +163,8 @@ Status BackupManager::StartDumpJob(const std::vector<std::string>& dbs) {
       loop_, "dump", Output(p, "dump"), DumpSteps(ctx_, dbs, slot.stamp, slot.tally),
       [this](const Status& st) { OnJobDone(JobKind::kDump, st); });
   PGRT_RETURN_IF_ERROR(slot.job->Start(), "start");
-  spdlog::info("dump {} started: globals and {} database(s) into {}", slot.running->id,
-               dbs.size(), ctx_.config.dump_dir);
+  spdlog::info("dump {} started: globals and {} database(s) into {}", slot.running->id, dbs.size(),
+               ctx_.config.dump_dir);
   return Status::Ok();
 }
 

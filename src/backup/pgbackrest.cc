@@ -1,9 +1,8 @@
 #include "backup/pgbackrest.h"
 
-#include "pg/passfile.h"
-
 #include <sstream>
 
+#include "pg/passfile.h"
 #include "util/fs.h"
 
 namespace pgrt {

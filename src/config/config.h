@@ -50,8 +50,8 @@ struct Config {
   std::string log_format = "text";  // text|json
   std::string pg_bindir;            // PGRT_PG_BINDIR (default: the build's PostgreSQL)
   std::string socket_dir = "/var/run/postgresql";  // PGRT_SOCKET_DIR
-  int restart_max = 5;             // PGRT_RESTART_MAX crashes ...
-  int restart_window_seconds = 60; // ... within PGRT_RESTART_WINDOW seconds → exit 1
+  int restart_max = 5;                             // PGRT_RESTART_MAX crashes ...
+  int restart_window_seconds = 60;  // ... within PGRT_RESTART_WINDOW seconds → exit 1
 
   // Replication.
   ReplicationMode replication_mode = ReplicationMode::kStandalone;
@@ -100,7 +100,7 @@ struct Config {
   std::string restore_target_time;
   std::string restore_target_lsn;  // PGRT_RESTORE_TARGET_LSN, e.g. 0/3000060
   std::string restore_target_xid;  // PGRT_RESTORE_TARGET_XID
-  Environment pgbackrest_env;  // every PGBACKREST_* variable, as given
+  Environment pgbackrest_env;      // every PGBACKREST_* variable, as given
 
   // Names of unknown POSTGRES_*/PGRT_* variables, for a warning each.
   std::vector<std::string> unknown_variables;

@@ -80,8 +80,7 @@ const std::vector<Rule>& Rules() {
        [](const Config& c) -> Problem {
          // The primary sets the replication role's password at every start: sharing the
          // superuser would overwrite the superuser's password.
-         if (c.replication_mode == ReplicationMode::kStandalone ||
-             c.replication_user != c.user) {
+         if (c.replication_mode == ReplicationMode::kStandalone || c.replication_user != c.user) {
            return std::nullopt;
          }
          return "POSTGRES_REPLICATION_USER: must differ from POSTGRES_USER";
@@ -121,9 +120,9 @@ const std::vector<Rule>& Rules() {
                        !c.restore_target_xid.empty();
          if (targets == 0) return std::nullopt;
          if (c.restore_from.empty()) {
-           const char* name = !c.restore_target_time.empty() ? "PGRT_RESTORE_TARGET_TIME"
+           const char* name = !c.restore_target_time.empty()  ? "PGRT_RESTORE_TARGET_TIME"
                               : !c.restore_target_lsn.empty() ? "PGRT_RESTORE_TARGET_LSN"
-                                                               : "PGRT_RESTORE_TARGET_XID";
+                                                              : "PGRT_RESTORE_TARGET_XID";
            return std::string(name) + ": needs PGRT_RESTORE_FROM";
          }
          if (targets > 1)
@@ -140,7 +139,8 @@ const std::vector<Rule>& Rules() {
       {{"PGRT_RESTORE_TARGET_XID"},
        [](const Config& c) -> Problem {
          const std::string& x = c.restore_target_xid;
-         if (x.empty() || (x.size() <= 20 && x.find_first_not_of("0123456789") == std::string::npos))
+         if (x.empty() ||
+             (x.size() <= 20 && x.find_first_not_of("0123456789") == std::string::npos))
            return std::nullopt;
          return "PGRT_RESTORE_TARGET_XID: " + Quote(x) + " is not a transaction ID";
        }},

@@ -1,9 +1,9 @@
 // What /metrics reads from PgBouncer: SHOW POOLS on its admin console.
 #pragma once
 
-#include "metrics/exposition.h"
 #include <vector>
 
+#include "metrics/exposition.h"
 #include "pg/connection.h"
 #include "util/clock.h"
 

@@ -14,7 +14,8 @@ constexpr const char* kServer =
     " extract(epoch FROM pg_postmaster_start_time()),"
     " pg_wal_lsn_diff(" HEAD_LSN
     ", '0/0')"
-    ", " PGRT_SQL_REPLAY_LAG_SECONDS ", " PGRT_SQL_REPLAY_LAG_BYTES ","
+    ", " PGRT_SQL_REPLAY_LAG_SECONDS ", " PGRT_SQL_REPLAY_LAG_BYTES
+    ","
     " a.archived_count, a.failed_count, extract(epoch FROM now() - a.last_archived_time),"
     // Where pg_stat_statements lives, when it is created here and actually loaded.
     " (SELECT quote_ident(n.nspname) FROM pg_extension e"
@@ -106,8 +107,9 @@ void AddRows(const std::vector<PgResult>& rs, MetricsPage& page) {
 std::string StatementsSql(const std::string& schema) {
   // `schema` comes quoted by the server (quote_ident in kServer).
   return "SELECT d.datname, sum(s.calls), sum(s.total_exec_time) / 1000, sum(s.rows) FROM " +
-         schema + ".pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
-                  " WHERE s.toplevel GROUP BY 1 ORDER BY 1";
+         schema +
+         ".pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+         " WHERE s.toplevel GROUP BY 1 ORDER BY 1";
 }
 
 void AddStatementsMetrics(const PgResult& s, MetricsPage& page) {
@@ -126,8 +128,7 @@ std::string PostgresMetricsSql(bool sizes_due) {
 
 Result<std::optional<std::string>> AddPostgresMetrics(const std::vector<PgResult>& rs,
                                                       bool sizes_due, SteadyTime now,
-                                                      DatabaseSizeCache& sizes,
-                                                      MetricsPage& page) {
+                                                      DatabaseSizeCache& sizes, MetricsPage& page) {
   if (rs.size() != (sizes_due ? 6u : 5u)) return Status::Error("metrics: results missing");
   if (sizes_due) {
     const PgResult& r = rs[5];

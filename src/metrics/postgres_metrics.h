@@ -33,8 +33,7 @@ std::string PostgresMetricsSql(bool sizes_due);
 // round trip (StatementsSql); its failure only leaves its families out.
 Result<std::optional<std::string>> AddPostgresMetrics(const std::vector<PgResult>& results,
                                                       bool sizes_due, SteadyTime now,
-                                                      DatabaseSizeCache& sizes,
-                                                      MetricsPage& page);
+                                                      DatabaseSizeCache& sizes, MetricsPage& page);
 std::string StatementsSql(const std::string& schema);
 void AddStatementsMetrics(const PgResult& result, MetricsPage& page);
 

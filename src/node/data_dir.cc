@@ -38,7 +38,8 @@ Status MoveScratchIntoPlace(const NodeLayout& layout) {
   if (PathExists(JoinPath(layout.init_scratch, "PG_VERSION")))
     PGRT_RETURN_IF_ERROR(move("PG_VERSION"), "move initialized cluster into place");
   ::unlink(JoinPath(layout.init_scratch, kInitCompleteMarker).c_str());
-  if (::rmdir(layout.init_scratch.c_str()) != 0) return ErrnoStatus("remove " + layout.init_scratch);
+  if (::rmdir(layout.init_scratch.c_str()) != 0)
+    return ErrnoStatus("remove " + layout.init_scratch);
   return Status::Ok();
 }
 

@@ -15,10 +15,10 @@
 namespace pgrt {
 
 enum class DataDirState {
-  kEmpty,           // nothing (or lost+found, or an unfinished scratch): initialize
-  kInitialized,     // PG_VERSION present: reuse untouched
-  kReadyToMove,     // a finished scratch whose move was interrupted: finish it
-  kForeign,         // files but no cluster: refuse, never touch
+  kEmpty,        // nothing (or lost+found, or an unfinished scratch): initialize
+  kInitialized,  // PG_VERSION present: reuse untouched
+  kReadyToMove,  // a finished scratch whose move was interrupted: finish it
+  kForeign,      // files but no cluster: refuse, never touch
 };
 
 Result<DataDirState> InspectDataDir(const NodeLayout& layout);

@@ -79,8 +79,9 @@ Status Bootstrap(const NodeContext& ctx, Waiter& waiter, Timings& timings, const
 
 Status WriteManagedFiles(const NodeContext& ctx) {
   const Config& c = ctx.config;
-  SettingsInput in{c, SizeMemory(MemoryLimitBytes(), c.max_connections), ctx.layout.socket_dir,
-                   "", "", "", false};
+  SettingsInput in{
+      c,    SizeMemory(MemoryLimitBytes(), c.max_connections), ctx.layout.socket_dir, "", "", "",
+      false};
   if (!c.tls_cert_file.empty()) {
     PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.layout.tls_dir, 0700), "TLS");
     PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_cert_file, "server.crt", 0644, in.tls_cert), "TLS");
@@ -89,8 +90,9 @@ Status WriteManagedFiles(const NodeContext& ctx) {
   }
   if (PgBackRestEnabled(c)) {  // over POSTGRES_ARCHIVE_*: see docs/backups.md
     if (c.archive_mode != "off" || !c.archive_command.empty() || !c.restore_command.empty())
-      spdlog::warn("PGRT_BACKUP=pgbackrest sets archive_mode, archive_command and "
-                   "restore_command; POSTGRES_ARCHIVE_*/POSTGRES_RESTORE_COMMAND are ignored");
+      spdlog::warn(
+          "PGRT_BACKUP=pgbackrest sets archive_mode, archive_command and "
+          "restore_command; POSTGRES_ARCHIVE_*/POSTGRES_RESTORE_COMMAND are ignored");
     in.archive_command = ArchivePushCommand(c);
     in.restore_command = ArchiveGetCommand(c);
   }

@@ -55,7 +55,8 @@ std::string RenderSettingsFile(const SettingsInput& in) {
   Set(out, "max_connections", std::to_string(c.max_connections));
   Set(out, "unix_socket_directories", in.socket_dir);
   Set(out, "password_encryption", SocketAuthMethod(c));
-  Set(out, "shared_buffers", c.shared_buffers.empty() ? in.memory.shared_buffers : c.shared_buffers);
+  Set(out, "shared_buffers",
+      c.shared_buffers.empty() ? in.memory.shared_buffers : c.shared_buffers);
   Set(out, "effective_cache_size", in.memory.effective_cache_size);
   Set(out, "maintenance_work_mem", in.memory.maintenance_work_mem);
   Set(out, "work_mem", in.memory.work_mem);

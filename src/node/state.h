@@ -7,11 +7,10 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "node/volume.h"
 #include "util/clock.h"
@@ -46,7 +45,7 @@ struct Observation {
   int connections = 0;             // client backends
   int max_connections = 0;
   int timeline = 0;
-  std::optional<std::string> current_lsn;  // primary
+  std::optional<std::string> current_lsn;                                     // primary
   std::optional<std::string> receive_lsn, replay_lsn, last_replay_timestamp;  // replica
   double lag_seconds = 0;
   int64_t replay_lag_bytes = 0;  // received but not yet replayed (replica)
@@ -57,7 +56,7 @@ struct Observation {
   nlohmann::json slots = nlohmann::json::array();
   nlohmann::json wal_receiver = {{"status", "stopped"}};
   nlohmann::json archive = nullptr;  // pg_stat_archiver, as /__opr/status's backup.archive
-  std::string error;  // why the last observation failed, when it did
+  std::string error;                 // why the last observation failed, when it did
 };
 
 class NodeState {
@@ -83,9 +82,7 @@ class NodeState {
 
   // The loop's heartbeat, for /liveness.
   void Beat(SteadyTime now) { heartbeat_.store(now.time_since_epoch().count()); }
-  SteadyTime last_beat() const {
-    return SteadyTime(SteadyTime::duration(heartbeat_.load()));
-  }
+  SteadyTime last_beat() const { return SteadyTime(SteadyTime::duration(heartbeat_.load())); }
 
   // The controller's last moves, oldest first: "running → hibernating: ..." with times.
   struct Move {

@@ -31,7 +31,9 @@ class TempServer {
 
  private:
   TempServer(Child child, std::string socket_dir, int port, std::string user)
-      : child_(std::move(child)), socket_dir_(std::move(socket_dir)), port_(port),
+      : child_(std::move(child)),
+        socket_dir_(std::move(socket_dir)),
+        port_(port),
         user_(std::move(user)) {}
   Child child_;
   std::string socket_dir_;

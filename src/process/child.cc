@@ -2,11 +2,11 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/close_range.h>
 
 #include <cerrno>
 #include <csignal>
@@ -115,7 +115,8 @@ Result<Child> Child::Spawn(const SpawnSpec& spec) {
     // Exec or set-up failed in the child: reap it and report why.
     size_t len = ::strnlen(buf, sizeof buf);
     int err = 0;
-    if (static_cast<size_t>(n) >= len + 1 + sizeof err) std::memcpy(&err, buf + len + 1, sizeof err);
+    if (static_cast<size_t>(n) >= len + 1 + sizeof err)
+      std::memcpy(&err, buf + len + 1, sizeof err);
     int ws = 0;
     ::waitpid(pid, &ws, 0);
     return ErrnoStatus(ctx + ": " + std::string(buf, len) + " " + spec.argv[0], err);

@@ -33,8 +33,8 @@ struct ServiceSpec {
   int max_restarts = 5;
   Millis restart_window{60000};
   // Delay before the n-th restart within the window (the last entry repeats).
-  std::vector<Millis> backoff = {Millis(0), Millis(100), Millis(500), Millis(1000), Millis(2000),
-                                 Millis(5000)};
+  std::vector<Millis> backoff = {Millis(0),    Millis(100),  Millis(500),
+                                 Millis(1000), Millis(2000), Millis(5000)};
   // Runs before every start (e.g. ending what a previous run left behind). It may finish
   // later, from loop timers: the child is spawned once `done` is called with Ok; an error
   // counts as a crash. Nothing is spawned when the service was stopped meanwhile.

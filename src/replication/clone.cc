@@ -81,9 +81,21 @@ Status RunBaseBackup(const NodeContext& ctx, Waiter& waiter, const std::string& 
   const Config& c = ctx.config;
   SpawnSpec spec;
   spec.name = "pg_basebackup";
-  spec.argv = {ctx.Bin("pg_basebackup"), "-D", target, "-h", c.primary_host, "-p",
-               std::to_string(c.primary_port), "-U", c.replication_user, "-X", "stream",
-               "-c", "fast", "-w", "--no-sync"};
+  spec.argv = {ctx.Bin("pg_basebackup"),
+               "-D",
+               target,
+               "-h",
+               c.primary_host,
+               "-p",
+               std::to_string(c.primary_port),
+               "-U",
+               c.replication_user,
+               "-X",
+               "stream",
+               "-c",
+               "fast",
+               "-w",
+               "--no-sync"};
   if (!c.replication_slot_name.empty()) {
     spec.argv.push_back("-S");
     spec.argv.push_back(c.replication_slot_name);
@@ -124,8 +136,8 @@ Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings
   spdlog::info("cloning {}:{} into {}", c.primary_host, c.primary_port, l.pgdata);
   PGRT_RETURN_IF_ERROR(RunBaseBackup(ctx, waiter, l.init_scratch, passfile), "clone");
   PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "clone");
-  PGRT_RETURN_IF_ERROR(
-      WriteOwnedFile(ctx, JoinPath(l.init_scratch, "standby.signal"), "", 0600), "clone");
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(l.init_scratch, "standby.signal"), "", 0600),
+                       "clone");
   timings.EndPhase("clone", clock.Now());
   PGRT_RETURN_IF_ERROR(
       WriteOwnedFile(ctx, JoinPath(l.init_scratch, kInitCompleteMarker), "complete\n", 0600),

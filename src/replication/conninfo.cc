@@ -1,11 +1,11 @@
 #include "replication/conninfo.h"
 
-#include "pg/passfile.h"
-
 #include <unistd.h>
 
 #include <cctype>
 #include <sstream>
+
+#include "pg/passfile.h"
 
 namespace pgrt {
 namespace {
@@ -41,8 +41,9 @@ std::string ConninfoValue(const std::string& value) {
 }
 
 std::string PassfileLine(const Config& c) {
-  return PassfileField(c.primary_host) + ":" + std::to_string(c.primary_port) + ":*:" +
-         PassfileField(c.replication_user) + ":" + PassfileField(c.replication_password) + "\n";
+  return PassfileField(c.primary_host) + ":" + std::to_string(c.primary_port) +
+         ":*:" + PassfileField(c.replication_user) + ":" + PassfileField(c.replication_password) +
+         "\n";
 }
 
 std::string ReplicaApplicationName(const Config& c, const std::string& hostname) {
@@ -58,13 +59,12 @@ std::string ReplicaApplicationName(const Config& c, const std::string& hostname)
 
 std::string PrimaryConninfo(const Config& c, const std::string& passfile,
                             const std::string& application_name) {
-  std::string s = "host=" + ConninfoValue(c.primary_host) +
-                  " port=" + std::to_string(c.primary_port) +
-                  " user=" + ConninfoValue(c.replication_user) +
-                  " passfile=" + ConninfoValue(passfile) +
-                  " application_name=" + ConninfoValue(application_name) +
-                  // A hung connect can last minutes without it.
-                  " connect_timeout=5 keepalives=1 keepalives_idle=10";
+  std::string s =
+      "host=" + ConninfoValue(c.primary_host) + " port=" + std::to_string(c.primary_port) +
+      " user=" + ConninfoValue(c.replication_user) + " passfile=" + ConninfoValue(passfile) +
+      " application_name=" + ConninfoValue(application_name) +
+      // A hung connect can last minutes without it.
+      " connect_timeout=5 keepalives=1 keepalives_idle=10";
   if (!c.primary_conninfo_extra.empty()) s += " " + c.primary_conninfo_extra;
   return s;
 }

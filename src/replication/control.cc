@@ -50,8 +50,7 @@ void Act(AsyncPgConn& conn, ControlVerb verb, const std::string& slot, Done done
             if (r.ok()) return "Replication slot " + slot + " dropped";
             if (r.status().IsNotFound())
               return Status::NotFound("replication slot " + slot + " does not exist");
-            if (r.status().IsBusy())
-              return Status::Busy("replication slot " + slot + " is active");
+            if (r.status().IsBusy()) return Status::Busy("replication slot " + slot + " is active");
             return r.status();
           }));
   }
@@ -72,21 +71,21 @@ void RunControl(AsyncPgConn& conn, ControlVerb verb, const std::string& slot, Do
   if (slot_verb && !ValidSlotName(slot))
     return done(Status::InvalidArgument("invalid slot name: must match ^[a-z0-9_]{1,63}$"));
   // The role first, on the same connection: the action follows in the same session.
-  conn.Query("SELECT pg_is_in_recovery()", kDeadline,
-             [&conn, verb, slot, slot_verb, done](Result<AsyncPgConn::Results> r) {
-               if (!r.ok()) return done(Status::Unavailable("Database unavailable"));
-               bool replica = (*r)[0].Get(0, 0) == "t";
-               if (verb == ControlVerb::kPromote && !replica)
-                 return done(Status::FailedPrecondition(
-                     "not a replica: this node is already a primary"));
-               if ((verb == ControlVerb::kPause || verb == ControlVerb::kResume) && !replica)
-                 return done(Status::FailedPrecondition(
-                     "not a replica: WAL replay runs on replicas only"));
-               if (slot_verb && replica)
-                 return done(Status::FailedPrecondition(
-                     "not a primary: slots are managed on the primary"));
-               Act(conn, verb, slot, done);
-             });
+  conn.Query(
+      "SELECT pg_is_in_recovery()", kDeadline,
+      [&conn, verb, slot, slot_verb, done](Result<AsyncPgConn::Results> r) {
+        if (!r.ok()) return done(Status::Unavailable("Database unavailable"));
+        bool replica = (*r)[0].Get(0, 0) == "t";
+        if (verb == ControlVerb::kPromote && !replica)
+          return done(Status::FailedPrecondition("not a replica: this node is already a primary"));
+        if ((verb == ControlVerb::kPause || verb == ControlVerb::kResume) && !replica)
+          return done(
+              Status::FailedPrecondition("not a replica: WAL replay runs on replicas only"));
+        if (slot_verb && replica)
+          return done(
+              Status::FailedPrecondition("not a primary: slots are managed on the primary"));
+        Act(conn, verb, slot, done);
+      });
 }
 
 }  // namespace pgrt

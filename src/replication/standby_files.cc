@@ -20,8 +20,9 @@ Status RemoveIfPresent(const std::string& path) {
 
 Result<RoleFilesOutcome> Refuse(const NodeContext& ctx, const std::string& why) {
   if (!ctx.config.replica_reclone)
-    return Status::Error(why + "; set PGRT_REPLICA_RECLONE=true to move this data aside and "
-                               "clone the primary again");
+    return Status::Error(why +
+                         "; set PGRT_REPLICA_RECLONE=true to move this data aside and "
+                         "clone the primary again");
   spdlog::warn("{}; moving the data aside to clone again (PGRT_REPLICA_RECLONE)", why);
   PGRT_RETURN_IF_ERROR(MoveDataAside(ctx), "re-clone");
   return RoleFilesOutcome::kNeedsClone;
@@ -78,8 +79,9 @@ Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, Waiter& waiter) 
   if (!was_standby) PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, waiter), "replica");
   auto primary = PrimarySystemIdentifier(c);
   if (!was_standby && !primary)
-    return Status::Error("replica: cannot read the primary's cluster identity to confirm "
-                         "PGDATA is its clone");
+    return Status::Error(
+        "replica: cannot read the primary's cluster identity to confirm "
+        "PGDATA is its clone");
   if (primary && *primary != *local)
     return Refuse(ctx, "PGDATA holds cluster " + std::to_string(*local) + ", not a clone of " +
                            c.primary_host + " (cluster " + std::to_string(*primary) + ")");

@@ -16,11 +16,21 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
               spdlog::memory_buf_t& dest) override {
     for (char ch : std::string_view(msg.payload.data(), msg.payload.size())) {
       switch (ch) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        case '\t':
+          dest.append(std::string_view("\\t"));
+          break;
+        case '\r':
+          dest.append(std::string_view("\\r"));
+          break;
         default:
           if (static_cast<unsigned char>(ch) < 0x20) {
             char buf[8];

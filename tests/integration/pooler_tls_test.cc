@@ -7,7 +7,6 @@
 namespace pgrt::testing::pool {
 namespace {
 
-
 // Connects through the pooler with `sslmode`: nullopt when refused, else whether TLS is used.
 std::optional<bool> PooledTls(PgrtNode& node, const std::string& sslmode) {
   ConnParams p = PoolerConn(node);

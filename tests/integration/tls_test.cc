@@ -12,7 +12,6 @@
 namespace pgrt::testing {
 namespace {
 
-
 std::string NonLoopbackIPv4() {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return "";

@@ -20,10 +20,10 @@
 #include <string>
 #include <thread>
 
+#include "process_test_util.h"
 #include "scratch_dir.h"
 #include "util/clock.h"
 #include "util/unique_fd.h"
-#include "process_test_util.h"
 
 namespace pgrt {
 namespace {

@@ -181,7 +181,9 @@ TEST(ConfigDescriptors, EveryVariableReachesItsOwnMember) {
 }
 
 TEST(ConfigDescriptors, RestoreTargetsReachTheirMembers) {
-  Environment env = {{"POSTGRES_USER", "u"}, {"POSTGRES_PASSWORD", "p"}, {"POSTGRES_DB", "d"},
+  Environment env = {{"POSTGRES_USER", "u"},
+                     {"POSTGRES_PASSWORD", "p"},
+                     {"POSTGRES_DB", "d"},
                      {"PGRT_RESTORE_FROM", "pgbackrest"}};
   env["PGRT_RESTORE_TARGET_LSN"] = "1A/3000060";
   Result<Config> lsn = LoadConfig(env);

@@ -69,7 +69,8 @@ TEST(LoadConfig, ParsesTypedValues) {
   EXPECT_TRUE(c->tls_required);
   EXPECT_FALSE(c->hot_standby);
   EXPECT_EQ(c->extensions, (std::vector<std::string>{"pg_stat_statements", "uuid-ossp"}));
-  EXPECT_EQ(c->replication_allowed_networks, (std::vector<std::string>{"198.51.100.0/24", "fd00::/8"}));
+  EXPECT_EQ(c->replication_allowed_networks,
+            (std::vector<std::string>{"198.51.100.0/24", "fd00::/8"}));
   EXPECT_EQ(c->replication_mode, ReplicationMode::kReplica);
 }
 

@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
+#include "process_test_util.h"
 #include "util/clock.h"
 #include "util/unique_fd.h"
-#include "process_test_util.h"
 
 namespace pgrt {
 namespace {

@@ -18,7 +18,7 @@ TEST(IsAuthenticationFailure, RefusedCredentialsOnlyNotAnAbsentPrimary) {
       {"connect: connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password "
        "authentication failed for user \"replicator\"",
        true},
-      {"pg_basebackup: error: connection to server at \"db\" (10.0.0.2), port 5432 failed: "
+      {"pg_basebackup: error: connection to server at \"db\" (198.51.100.2), port 5432 failed: "
        "FATAL:  password authentication failed for user \"replicator\"",
        true},
       {"connect: connection to server at \"db\", port 5432 failed: fe_sendauth: no password "
@@ -30,7 +30,7 @@ TEST(IsAuthenticationFailure, RefusedCredentialsOnlyNotAnAbsentPrimary) {
       {"connect: could not translate host name \"primary\" to address: Name or service not known",
        false},
       {"connect: connection to server at \"db\", port 5432 failed: FATAL:  no pg_hba.conf entry "
-       "for replication connection from host \"10.0.0.3\", user \"replicator\", no encryption",
+       "for replication connection from host \"198.51.100.3\", user \"replicator\", no encryption",
        false},
       {"connect: connection to server at \"db\", port 5432 failed: FATAL:  the database system "
        "is starting up",

@@ -23,10 +23,10 @@
 
 #include "process/event_loop.h"
 #include "process/signals.h"
+#include "process_test_util.h"
 #include "scratch_dir.h"
 #include "util/clock.h"
 #include "util/unique_fd.h"
-#include "process_test_util.h"
 
 namespace pgrt {
 namespace {
