@@ -36,9 +36,14 @@ struct ApiContext {
   LiveProbe& probe;      // "can a client connect now?" (/__opr/health, /readiness)
   AsyncPgConn& control;  // replication control's connection
   const Clock& clock;
-  // Tells the node a control action succeeded (it records a promotion, re-observes).
-  // `then` runs once the node has observed postgres again (a view read next agrees).
+  // Tells the node a control action succeeded (it re-observes). `then` runs once the node
+  // has observed postgres again (a view read next agrees).
   std::function<void(ControlVerb, std::function<void()> then)> after_control;
+  // Role changes (the node's controller): `done` gets a message once the node runs in its
+  // new role, or an error.
+  using RoleDone = std::function<void(Result<std::string>)>;
+  std::function<void(std::string why, RoleDone done)> promote;
+  std::function<void(Upstream up, std::string why, RoleDone done)> follow;
   // The lifecycle (the node's controller): `done` gets the mode reached.
   std::function<void(std::string why, std::function<void(Mode)> done)> hibernate;
   std::function<void(std::string why, std::function<void(Mode)> done)> wake;

@@ -8,6 +8,40 @@
 namespace pgrt {
 namespace {
 constexpr const char* kSlotPrefix = "/__opr/replication/slot/";
+
+// One host name or address as libpq takes it: no spaces, quotes, control characters or
+// commas (a list of hosts). It reaches primary_conninfo (quoted) and a passfile (escaped).
+bool ValidHost(const std::string& h) {
+  if (h.empty() || h.size() > 253) return false;
+  for (char ch : h) {
+    unsigned char u = static_cast<unsigned char>(ch);
+    if (u <= ' ' || u == 0x7f || ch == '\'' || ch == '\\' || ch == ',') return false;
+  }
+  return true;
+}
+
+// {"host": "db2", "port": 5432, "slot": "replica_slot"}; port and slot are optional
+// (5432; this node's POSTGRES_REPLICATION_SLOT_NAME, "" for none).
+Result<Upstream> ParseUpstream(const std::string& body, const Config& c) {
+  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    return Status::InvalidArgument("expected a JSON object {\"host\", \"port\", \"slot\"}");
+  if (!j.contains("host") || !j["host"].is_string() || !ValidHost(j["host"]))
+    return Status::InvalidArgument("host: expected a host name or address");
+  Upstream up{j["host"], 5432, c.replication_slot_name};
+  if (j.contains("port")) {
+    if (!j["port"].is_number_integer() || j["port"] < 1 || j["port"] > 65535)
+      return Status::InvalidArgument("port: expected 1-65535");
+    up.port = j["port"];
+  }
+  if (j.contains("slot")) {
+    if (!j["slot"].is_string() || (j["slot"] != "" && !ValidSlotName(j["slot"])))
+      return Status::InvalidArgument("slot: must match ^[a-z0-9_]{1,63}$, or be empty");
+    up.slot = j["slot"];
+  }
+  return up;
+}
+
 }  // namespace
 
 std::vector<Route> BuildReplicationRoutes(ApiContext& ctx) {
@@ -29,13 +63,33 @@ std::vector<Route> BuildReplicationRoutes(ApiContext& ctx) {
       });
     });
   };
+  // The reply to a role change, once the node runs in its new role.
+  auto role_reply = [](Responder respond) {
+    return [respond](Result<std::string> r) {
+      if (!r.ok()) return respond(JsonError(HttpStatusOf(r.status()), r.status().message()));
+      respond(Json(200, {{"success", true}, {"message", *r}}));
+    };
+  };
   return {
+      {"POST", "/__opr/replication/promote", true,
+       [c, role_reply](const HttpRequest&, Responder respond) {
+         if (!c->state.ready()) return respond(JsonError(503, c->state.NotReadyText()));
+         c->promote("promote requested through the API", role_reply(std::move(respond)));
+       }},
+      {"POST", "/__opr/replication/follow", true,
+       [c, role_reply](const HttpRequest& req, Responder respond) {
+         auto up = ParseUpstream(req.body, c->config);
+         if (!up.ok()) return respond(JsonError(400, up.status().message()));
+         if (!c->state.ready()) return respond(JsonError(503, c->state.NotReadyText()));
+         std::string why =
+             "follow " + up->host + ":" + std::to_string(up->port) + " requested through the API";
+         c->follow(*up, std::move(why), role_reply(std::move(respond)));
+       }},
       {"GET", "/__opr/replication", false, Sync([c](const HttpRequest&) {
          auto view = ReplicationView(*c);
          if (!view) return JsonError(503, "Database unavailable");
          return Json(200, *view);
        })},
-      {"POST", "/__opr/replication/promote", true, control(ControlVerb::kPromote)},
       {"POST", "/__opr/replication/pause", true, control(ControlVerb::kPause)},
       {"POST", "/__opr/replication/resume", true, control(ControlVerb::kResume)},
       // Any characters up to the end, so a bad name gets a 400 from the validator

@@ -6,9 +6,10 @@ using nlohmann::json;
 
 std::optional<json> ReplicationView(ApiContext& ctx) {
   const Config& c = ctx.config;
-  json j = {{"mode", ToString(c.replication_mode)},
-            {"enabled", c.replication_mode != ReplicationMode::kStandalone}};
-  if (c.replication_mode == ReplicationMode::kStandalone) return j;
+  // The node's role now (a promotion or a new upstream changes it while pgrt runs).
+  const Topology t = ctx.state.topology();
+  json j = {{"mode", ToString(t.role)}, {"enabled", t.role != ReplicationMode::kStandalone}};
+  if (t.role == ReplicationMode::kStandalone) return j;
   j["walLevel"] = c.wal_level;
   j["maxWalSenders"] = c.max_wal_senders;
   j["maxReplicationSlots"] = c.max_replication_slots;
@@ -20,8 +21,9 @@ std::optional<json> ReplicationView(ApiContext& ctx) {
   if (o.role == PgRole::kUnknown) return std::nullopt;
   if (o.role == PgRole::kReplica) {
     j["role"] = "replica";
-    j["primaryHost"] = c.primary_host;
-    j["primaryPort"] = c.primary_port;
+    j["primaryHost"] = t.upstream.host;
+    j["primaryPort"] = t.upstream.port;
+    j["slotName"] = t.upstream.slot.empty() ? json(nullptr) : json(t.upstream.slot);
     j["inRecovery"] = true;
     j["receiveLsn"] = o.receive_lsn ? json(*o.receive_lsn) : json(nullptr);
     j["replayLsn"] = o.replay_lsn ? json(*o.replay_lsn) : json(nullptr);

@@ -31,16 +31,18 @@ std::optional<int64_t> ParseLag(const std::string& text) {
   return n * mult;
 }
 
-int RoleCheckStatus(RoleCheck check, bool ready, const Observation& o,
+int RoleCheckStatus(RoleCheck check, bool ready, const Observation& o, const Topology& node,
                     std::optional<int64_t> max_lag) {
   if (!ready || o.role == PgRole::kUnknown) return 503;
+  // Both must agree: postgres out of recovery, and the controller meaning this node to be
+  // writable (a primary told to follow another is no primary, even before it stops).
   switch (check) {
     case RoleCheck::kPrimary:
-      return o.role == PgRole::kPrimary ? 200 : 503;
+      return o.role == PgRole::kPrimary && !node.replica() ? 200 : 503;
     case RoleCheck::kReadOnly:
       return 200;
     case RoleCheck::kReplica:
-      if (o.role != PgRole::kReplica) return 503;
+      if (o.role != PgRole::kReplica || !node.replica()) return 503;
       if (max_lag && (!o.streaming || o.replay_lag_bytes > *max_lag)) return 503;
       return 200;
   }
@@ -59,7 +61,7 @@ std::vector<Route> BuildRoleCheckRoutes(ApiContext& ctx) {
       Observation o = c->state.observation();
       nlohmann::json body = {{"state", ToString(c->state.phase())}, {"role", ToString(o.role)}};
       if (o.role == PgRole::kReplica) body["lagBytes"] = o.replay_lag_bytes;
-      return Json(RoleCheckStatus(kind, c->state.ready(), o, max_lag), body);
+      return Json(RoleCheckStatus(kind, c->state.ready(), o, c->state.topology(), max_lag), body);
     });
   };
   std::vector<Route> routes;

@@ -17,7 +17,7 @@ enum class RoleCheck { kPrimary, kReplica, kReadOnly };
 std::optional<int64_t> ParseLag(const std::string& text);
 
 // The status code for a check; `max_lag` only for kReplica.
-int RoleCheckStatus(RoleCheck check, bool ready, const Observation& o,
+int RoleCheckStatus(RoleCheck check, bool ready, const Observation& o, const Topology& node,
                     std::optional<int64_t> max_lag);
 
 }  // namespace pgrt

@@ -36,8 +36,9 @@ nlohmann::json StatusView(ApiContext& ctx) {
   j["restarts"] = ctx.state.restarts();
   j["connections"] = {{"current", nullptr}, {"max", ctx.config.max_connections}};
   j["volumes"] = {{"data", VolumeView(ctx.config.pgdata)}};
-  bool replication = ctx.config.replication_mode != ReplicationMode::kStandalone;
-  j["replication"] = {{"mode", ToString(ctx.config.replication_mode)}, {"enabled", replication}};
+  const Topology topology = ctx.state.topology();
+  bool replication = topology.role != ReplicationMode::kStandalone;
+  j["replication"] = {{"mode", ToString(topology.role)}, {"enabled", replication}};
   j["backup"] = BackupView(ctx);
   j["dump"] = DumpView(ctx);
   // The controller's last moves, oldest first.

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "backup/job.h"
 #include "node/context.h"
 #include "pg/connection.h"
+#include "process/job.h"
 
 namespace pgrt {
 

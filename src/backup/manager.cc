@@ -111,7 +111,7 @@ bool BackupManager::IsReplica() const {
     case PgRole::kUnknown:
       break;
   }
-  return ctx_.config.replication_mode == ReplicationMode::kReplica;
+  return state_.topology().replica();
 }
 
 void BackupManager::OnPostgresReady() {

@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "backup/fire_tracker.h"
-#include "backup/job.h"
 #include "node/context.h"
 #include "node/state.h"
 #include "process/event_loop.h"
+#include "process/job.h"
 
 namespace pgrt {
 

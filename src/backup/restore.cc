@@ -63,7 +63,7 @@ Status WriteManagedFilesInto(const NodeContext& ctx, const std::string& scratch)
   Config at_scratch = ctx.config;
   at_scratch.pgdata = scratch;
   NodeContext scratch_ctx{at_scratch, NodeLayout::From(at_scratch), ctx.run_as, ctx.child_env};
-  return WriteManagedFiles(scratch_ctx);
+  return WriteManagedFiles(scratch_ctx, ConfiguredTopology(ctx.config));
 }
 
 }  // namespace

@@ -97,6 +97,12 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
   api_ctx.after_control = [&node](ControlVerb verb, std::function<void()> then) {
     node.AfterControl(verb, std::move(then));
   };
+  api_ctx.promote = [&node](std::string why, ApiContext::RoleDone done) {
+    node.Promote(std::move(why), std::move(done));
+  };
+  api_ctx.follow = [&node](Upstream up, std::string why, ApiContext::RoleDone done) {
+    node.Follow(std::move(up), std::move(why), std::move(done));
+  };
   api_ctx.hibernate = [&node](std::string why, std::function<void(Mode)> done) {
     node.Hibernate(std::move(why), std::move(done));
   };
@@ -156,7 +162,8 @@ int RunNodeCommand(const std::vector<std::string>& postgres_args) {
     for (int sig : signals->ReadPending()) {
       if (sig == SIGCHLD) {
         for (auto [pid, ws] : ReapExited())
-          if (!supervisor.OnChildExit(pid, ws)) backups.OnChildExit(pid, ws);
+          if (!supervisor.OnChildExit(pid, ws) && !node.OnChildExit(pid, ws))
+            backups.OnChildExit(pid, ws);
       } else if (sig == SIGTERM || sig == SIGINT) {
         shutdown(SIGINT, sig == SIGTERM ? "SIGTERM received" : "SIGINT received");
       } else if (sig == SIGQUIT) {

@@ -75,6 +75,7 @@ struct Config {
   std::string primary_conninfo_extra;
   std::vector<std::string> replication_allowed_networks = {"0.0.0.0/0"};
   bool replica_reclone = false;  // PGRT_REPLICA_RECLONE: move a foreign PGDATA aside and clone
+  std::string node_name;         // PGRT_NODE_NAME; empty: the host name
 
   // Pooling.
   bool pgbouncer_enabled = false;

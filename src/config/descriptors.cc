@@ -138,6 +138,9 @@ std::vector<Descriptor> BuildTable() {
             "0.0.0.0/0", "Networks allowed to connect for replication (pg_hba.conf)."),
       Bool("PGRT_REPLICA_RECLONE", &C::replica_reclone, "false",
            "Replica: move a PGDATA of another cluster aside and clone afresh."),
+      Text("PGRT_NODE_NAME", &C::node_name, "",
+           "This node's name (unset: the host name); it marks the role file as this node's "
+           "own. Set it where the host name changes between restarts."),
 
       // Pooling.
       Bool("PGBOUNCER_ENABLED", &C::pgbouncer_enabled, "false", "Run PgBouncer."),

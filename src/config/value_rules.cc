@@ -110,6 +110,7 @@ std::vector<ValueRule> BuildRules() {
           {{S::kConninfo, C::kConninfoVerbatim}, {S::kSettings, C::kConfQuoted}, kPrintedOut}),
       Printed("POSTGRES_REPLICATION_ALLOWED_NETWORKS", {Grammar(S::kHba)}),
       Printed("PGRT_REPLICA_RECLONE"),
+      Printed("PGRT_NODE_NAME"),  // the role file (JSON, escaped by nlohmann::json)
 
       // Pooling.
       Printed("PGBOUNCER_ENABLED"),

@@ -6,6 +6,12 @@ namespace pgrt {
 
 const char* ToString(Mode m) {
   switch (m) {
+    case Mode::kInitializing:
+      return "initializing";
+    case Mode::kCloning:
+      return "cloning";
+    case Mode::kRestoring:
+      return "restoring";
     case Mode::kStarting:
       return "starting";
     case Mode::kRunning:
@@ -18,6 +24,14 @@ const char* ToString(Mode m) {
       return "hibernated";
     case Mode::kWaking:
       return "waking";
+    case Mode::kPromoting:
+      return "promoting";
+    case Mode::kRepointing:
+      return "repointing";
+    case Mode::kDemoting:
+      return "demoting";
+    case Mode::kRewinding:
+      return "rewinding";
     case Mode::kStopping:
       return "stopping";
     case Mode::kStopped:
@@ -28,8 +42,55 @@ const char* ToString(Mode m) {
   return "unknown";
 }
 
-Controller::Controller(ControllerActions& actions, const Clock& clock, Mode initial)
-    : actions_(actions), clock_(clock), mode_(initial) {}
+Controller::Controller(ControllerActions& actions, const Clock& clock, Mode initial,
+                       Topology topology)
+    : actions_(actions), clock_(clock), mode_(initial) {
+  desired_.topology = topology;
+  observed_.applied = std::move(topology);
+}
+
+void Controller::SetTopology(Topology t, std::string why) {
+  desired_.topology = std::move(t);
+  desired_.topology_why = std::move(why);
+  Reconcile();
+}
+
+void Controller::Assume(Topology t) {
+  desired_.topology = t;
+  observed_.applied = std::move(t);
+}
+
+void Controller::Step(Mode to, std::string why) {
+  if (to != mode_) Record(to, std::move(why));
+}
+
+void Controller::Record(Mode to, std::string why) {
+  TransitionRecord rec{clock_.WallNow(), mode_, to, std::move(why)};
+  spdlog::info("node: {} → {}: {}", ToString(rec.from), ToString(rec.to), rec.why);
+  mode_ = to;
+  history_.push_back(rec);
+  if (history_.size() > kHistory) history_.pop_front();
+  if (on_move_) on_move_(history_.back());
+}
+
+namespace {
+
+// A row without a reason of its own gives the wish's.
+const std::string& WishWhy(const Desired& d, Mode to) {
+  switch (to) {
+    case Mode::kStopping:
+      return d.stop_why;
+    case Mode::kPromoting:
+    case Mode::kRepointing:
+    case Mode::kDemoting:
+    case Mode::kRunning:  // a role change that did not happen says why
+      return d.topology_why;
+    default:
+      return d.awake_why;
+  }
+}
+
+}  // namespace
 
 void Controller::Hibernate(std::string why) {
   desired_.awake = false;
@@ -89,13 +150,8 @@ void Controller::Reconcile() {
       break;
     }
     std::string why = row->why;
-    if (why.empty()) why = row->to == Mode::kStopping ? desired_.stop_why : desired_.awake_why;
-    TransitionRecord rec{clock_.WallNow(), mode_, row->to, why};
-    spdlog::info("node: {} → {}: {}", ToString(rec.from), ToString(rec.to), rec.why);
-    mode_ = row->to;
-    history_.push_back(rec);
-    if (history_.size() > kHistory) history_.pop_front();
-    if (on_move_) on_move_(rec);
+    if (why.empty()) why = WishWhy(desired_, row->to);
+    Record(row->to, std::move(why));
     if (row->action != nullptr) {
       observed_fresh_ = false;
       (actions_.*(row->action))();

@@ -14,20 +14,28 @@
 #include <vector>
 
 #include "node/state.h"
+#include "replication/topology.h"
 #include "util/clock.h"
 
 namespace pgrt {
 
 enum class Mode {
-  kStarting,     // postgres is being started (first start, or after pgrt started)
-  kRunning,      // postgres accepts connections
-  kRestarting,   // postgres exited unexpectedly; the supervisor restarts it
-  kHibernating,  // postgres is being stopped on request; pgrt keeps serving
-  kHibernated,   // postgres is stopped on request; pgrt keeps serving
-  kWaking,       // postgres is being started again after hibernation
-  kStopping,     // everything is being stopped; pgrt exits afterwards
-  kStopped,      // postgres has stopped for good
-  kFailed,       // the supervisor gave up on postgres
+  kInitializing,  // a new cluster is being made (initdb)
+  kCloning,       // a new replica is being cloned from its primary (pg_basebackup)
+  kRestoring,     // a new cluster is being restored from a backup
+  kStarting,      // postgres is being started (first start, or after pgrt started)
+  kRunning,       // postgres accepts connections
+  kRestarting,    // postgres exited unexpectedly; the supervisor restarts it
+  kHibernating,   // postgres is being stopped on request; pgrt keeps serving
+  kHibernated,    // postgres is stopped on request; pgrt keeps serving
+  kWaking,        // postgres is being started again after hibernation
+  kPromoting,     // a replica is being promoted (pg_promote)
+  kRepointing,    // a replica is being pointed at another primary (reload, no restart)
+  kDemoting,      // a primary is being stopped to rejoin as a replica
+  kRewinding,     // pg_rewind makes its data a copy of the new primary's history
+  kStopping,      // everything is being stopped; pgrt exits afterwards
+  kStopped,       // postgres has stopped for good
+  kFailed,        // the supervisor gave up on postgres
 };
 const char* ToString(Mode m);
 
@@ -35,15 +43,20 @@ const char* ToString(Mode m);
 struct Desired {
   bool awake = true;  // false: hibernate (postgres stopped, pgrt serving)
   bool stop = false;  // shut down
+  Topology topology;  // the role and, for a replica, whom it follows
   std::string awake_why = "configuration";
   std::string stop_why;
+  std::string topology_why = "configuration";
 };
 
 // What the loop saw.
 struct Observed {
-  bool postgres_running = false;  // the supervised postmaster exists
-  bool ready = false;             // it accepts connections and pgrt's set-up is done
-  bool gave_up = false;           // the supervisor gave up (crash loop)
+  bool postgres_running = false;   // the supervised postmaster exists
+  bool ready = false;              // it accepts connections and pgrt's set-up is done
+  bool gave_up = false;            // the supervisor gave up (crash loop)
+  PgRole role = PgRole::kUnknown;  // what postgres reports (pg_is_in_recovery)
+  Topology applied;                // what postgres's files and settings are set up for
+  bool action_failed = false;      // the last role action (pg_rewind) failed
 };
 
 class ControllerActions {
@@ -52,6 +65,9 @@ class ControllerActions {
   virtual void StartPostgres() = 0;  // start the supervised postmaster
   virtual void StopPostgres() = 0;   // stop it cleanly; pgrt stays
   virtual void Shutdown() = 0;       // stop everything; pgrt exits once postgres is gone
+  virtual void Promote() = 0;        // pg_promote; then the files of a writable node
+  virtual void Repoint() = 0;        // primary_conninfo and slot for the new primary; reload
+  virtual void Rewind() = 0;         // pg_rewind from the new primary; then a replica's files
 };
 
 struct TransitionRecord {
@@ -75,7 +91,8 @@ class Controller {
  public:
   static constexpr size_t kHistory = 20;
 
-  Controller(ControllerActions& actions, const Clock& clock, Mode initial = Mode::kStarting);
+  Controller(ControllerActions& actions, const Clock& clock, Mode initial = Mode::kStarting,
+             Topology topology = {});
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
 
@@ -83,6 +100,13 @@ class Controller {
   void Hibernate(std::string why);
   void Wake(std::string why);
   void Stop(std::string why);
+  // The role and upstream wanted (promote, follow another primary).
+  void SetTopology(Topology t, std::string why);
+  // The topology the node starts with (wanted and applied alike); no move.
+  void Assume(Topology t);
+  // Start-up steps before postgres runs (initializing, cloning, restoring, starting): recorded
+  // as moves, no action.
+  void Step(Mode to, std::string why);
   // The loop's latest observation; reconciles.
   void Observe(const Observed& o);
 
@@ -96,6 +120,7 @@ class Controller {
 
  private:
   void Reconcile();
+  void Record(Mode to, std::string why);
 
   ControllerActions& actions_;
   const Clock& clock_;

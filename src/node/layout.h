@@ -8,6 +8,9 @@
 
 namespace pgrt {
 
+// The role file's name inside PGDATA (replication/role_file.h).
+inline constexpr const char* kRoleFileName = "pgrt.role";
+
 struct NodeLayout {
   std::string pgdata;
   std::string socket_dir;
@@ -18,7 +21,7 @@ struct NodeLayout {
   std::string init_scratch;  // where a first initialization happens before moving into place
   std::string passfile;      // replica: the replication password, for primary_conninfo
   std::string standby_signal;
-  std::string promoted_marker;  // written when this node was promoted through the API
+  std::string role_file;  // the node's topology (replication/role_file.h)
 
   static NodeLayout From(const Config& c) {
     NodeLayout l;
@@ -31,7 +34,7 @@ struct NodeLayout {
     l.init_scratch = JoinPath(c.pgdata, ".pgrt-init");
     l.passfile = JoinPath(c.pgdata, "pgrt-replication.pgpass");
     l.standby_signal = JoinPath(c.pgdata, "standby.signal");
-    l.promoted_marker = JoinPath(c.pgdata, "pgrt.promoted");
+    l.role_file = JoinPath(c.pgdata, kRoleFileName);
     return l;
   }
 };

@@ -244,7 +244,9 @@ void Monitor::CheckReplicationLogin(bool streaming) {
     return;
   next_login_check_ = now + (login_refused_ ? kLoginCheckWhileRefused : kLoginCheckEvery);
   // A replication connection, as the WAL receiver makes: the same pg_hba.conf line decides.
-  ConnParams params = PrimaryConn(ctx_.config);
+  const Topology t = state_.topology();
+  if (!t.replica()) return;
+  ConnParams params = PrimaryConn(ctx_.config, t.upstream);
   params["replication"] = "true";
   params["application_name"] = "pgrt-login-check";
   login_check_out_ = true;

@@ -7,10 +7,13 @@
 #include "node/orphans.h"
 #include "node/postgres_process.h"
 #include "node/prepare.h"
+#include "pg/async_conn.h"
 #include "pooler/auth_setup.h"
 #include "pooler/pooler.h"
 #include "process/off_loop.h"
 #include "replication/primary_setup.h"
+#include "replication/rewind.h"
+#include "replication/role_file.h"
 
 namespace pgrt {
 
@@ -22,9 +25,22 @@ constexpr Millis kFinishRetry{500};
 // space returning, cheap enough (a statvfs per volume) to do forever.
 constexpr Millis kDiskCheck{1000};
 constexpr Millis kSetUpDeadline{30000};
+// pg_promote(true, 60) waits up to a minute for the promotion to finish.
+constexpr Millis kPromoteDeadline{65000};
+// Writing a few small files (and fsyncing them).
+constexpr Millis kFilesDeadline{30000};
+// pg_rewind copies what changed since the fork; a large database may take a while.
+constexpr Millis kRewindTimeout{30 * 60 * 1000};
+constexpr Millis kRewindStopGrace{5000};
 
 NodePhase PhaseOf(Mode m) {
   switch (m) {
+    case Mode::kInitializing:
+      return NodePhase::kInitializing;
+    case Mode::kCloning:
+      return NodePhase::kCloning;
+    case Mode::kRestoring:
+      return NodePhase::kRestoring;
     case Mode::kStarting:
       return NodePhase::kStarting;
     case Mode::kRunning:
@@ -37,6 +53,14 @@ NodePhase PhaseOf(Mode m) {
       return NodePhase::kHibernated;
     case Mode::kWaking:
       return NodePhase::kWaking;
+    case Mode::kPromoting:
+      return NodePhase::kPromoting;
+    case Mode::kRepointing:
+      return NodePhase::kRepointing;
+    case Mode::kDemoting:
+      return NodePhase::kDemoting;
+    case Mode::kRewinding:
+      return NodePhase::kRewinding;
     case Mode::kStopping:
     case Mode::kStopped:
       return NodePhase::kStopping;
@@ -65,13 +89,22 @@ Node::Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clo
 }
 
 Status Node::Prepare(Waiter& waiter) {
-  return PrepareDataDirectory(ctx_, waiter, timings_, clock_);
+  auto topology = PrepareDataDirectory(
+      ctx_, waiter, timings_, clock_,
+      [this](Mode m, std::string why) { controller_.Step(m, std::move(why)); });
+  if (!topology.ok()) return topology.status();
+  applied_ = *topology;
+  controller_.Assume(applied_);
+  state_.SetTopology(applied_);
+  controller_.Step(Mode::kStarting, "PGDATA is ready");
+  return Status::Ok();
 }
 
 Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::string> extra_args,
                    std::function<void(const std::string&)> on_fatal) {
   loop_ = &loop;
   supervisor_ = &supervisor;
+  on_fatal_ = on_fatal;
   monitor_ = std::make_unique<Monitor>(ctx_, state_, loop);
   monitor_->Start();
   ServiceSpec spec;
@@ -168,10 +201,13 @@ void Node::WatchReadiness(pid_t pid, Millis delay) {
 void Node::FinishStart(pid_t pid, const std::string& postmaster_status) {
   // Writable (primary or standalone) only: a replica gets both through replication.
   const bool writable = postmaster_status == "ready";
-  const bool primary = ctx_.config.replication_mode == ReplicationMode::kPrimary;
+  // The configured primary makes its replicas' role and slot; a promoted replica has them
+  // (the role replicated, the slot was its primary's).
+  const bool primary = applied_.role == ReplicationMode::kPrimary &&
+                       ctx_.config.replication_mode == ReplicationMode::kPrimary;
   const bool pooler = pooler_ != nullptr;
   if (!writable && !pooler) return MarkReady(pid);
-  if (writable && !primary && !pooler) return MarkReady(pid);
+  if (writable && ((!primary && !pooler) || set_up_done_)) return MarkReady(pid);
   // Blocking libpq set-up on a worker of its own, with copies of what it needs; the
   // loop keeps the deadline.
   auto config = std::make_shared<const Config>(ctx_.config);
@@ -196,7 +232,10 @@ void Node::FinishStart(pid_t pid, const std::string& postmaster_status) {
             "(enable PGBOUNCER_ENABLED there too); pooled logins fail until it has");
       return MarkReady(pid);  // nothing to tell when it cannot ask: pooled logins show it
     }
-    if (r.ok()) return MarkReady(pid);
+    if (r.ok()) {
+      set_up_done_ = true;
+      return MarkReady(pid);
+    }
     spdlog::warn("{} (retrying)", r.status().message());
     state_.SetMessage(r.status().message());
     readiness_timer_ = loop_->AddTimer(kFinishRetry, [this, pid] {
@@ -236,19 +275,27 @@ void Node::Reload() {
   if (pooler_ != nullptr) pooler_->Reload();
 }
 
-void Node::AfterControl(ControlVerb verb, std::function<void()> then) {
-  if (verb == ControlVerb::kPromote) {
-    Status st = WriteOwnedFile(ctx_, ctx_.layout.promoted_marker,
-                               "promoted through the API; see docs/replication.md\n", 0600);
-    if (!st.ok()) spdlog::error("record promotion: {}", st.message());
-    spdlog::info("promoted to primary");
-  }
+void Node::AfterControl(ControlVerb, std::function<void()> then) {
   if (monitor_) return monitor_->RefreshNow(std::move(then));
   if (then) then();
 }
 
 void Node::Observe(bool running, bool ready, bool gave_up) {
-  controller_.Observe({running, ready, gave_up});
+  running_ = running;
+  ready_ = ready;
+  gave_up_ = gave_up;
+  Report();
+}
+
+void Node::Report() {
+  Observed o;
+  o.postgres_running = running_;
+  o.ready = ready_;
+  o.gave_up = gave_up_;
+  o.role = ready_ ? state_.observation().role : PgRole::kUnknown;
+  o.applied = applied_;
+  o.action_failed = action_failed_;
+  controller_.Observe(o);
 }
 
 void Node::StartPostgres() {
@@ -284,6 +331,171 @@ void Node::Wake(std::string why, std::function<void(Mode)> done) {
       [this, done = std::move(done)] { done(controller_.mode()); });
 }
 
+void Node::Promote(std::string why, RoleDone done) {
+  if (mode() != Mode::kRunning)
+    return done(Status::Unavailable(std::string("PostgreSQL is ") + ToString(mode())));
+  if (state_.observation().role != PgRole::kReplica || !applied_.replica())
+    return done(Status::FailedPrecondition("not a replica: this node is already a primary"));
+  controller_.SetTopology(Writable(ReplicationMode::kPrimary), std::move(why));
+  WhenSettled([done = std::move(done)](Result<std::string> r) {
+    if (!r.ok()) return done(r.status());
+    done(std::string("Replica promoted to primary"));
+  });
+}
+
+void Node::Follow(Upstream up, std::string why, RoleDone done) {
+  if (mode() != Mode::kRunning)
+    return done(Status::Unavailable(std::string("PostgreSQL is ") + ToString(mode())));
+  if (ctx_.config.replication_password.empty())
+    return done(Status::FailedPrecondition(
+        "this node has no replication credentials (POSTGRES_REPLICATION_PASSWORD)"));
+  const Topology want = ReplicaOf(std::move(up));
+  if (applied_ == want) return done("already following " + want.upstream.host);
+  controller_.SetTopology(want, std::move(why));
+  WhenSettled([want, done = std::move(done)](Result<std::string> r) {
+    if (!r.ok()) return done(r.status());
+    done("following " + want.upstream.host + ":" + std::to_string(want.upstream.port));
+  });
+}
+
+void Node::WhenSettled(RoleDone done) {
+  const Topology want = controller_.desired().topology;
+  controller_.When({Mode::kRunning, Mode::kFailed, Mode::kStopping, Mode::kStopped},
+                   [this, want, done = std::move(done)] {
+                     if (applied_ == want && mode() == Mode::kRunning) return done(std::string());
+                     if (!role_error_.empty()) return done(Status::Error(role_error_));
+                     done(Status::Unavailable(std::string("PostgreSQL is ") + ToString(mode())));
+                   });
+}
+
+void Node::WriteTopology(const Topology& t, const std::string& why, bool rewinding,
+                         std::function<void(Status)> done) {
+  // Small files, but each is fsynced: off the loop.
+  NodeContext ctx = ctx_;
+  std::function<Result<bool>()> work = [ctx, t, why, rewinding]() -> Result<bool> {
+    if (!rewinding) PGRT_RETURN_IF_ERROR(WriteTopologyFiles(ctx, t), "role");
+    RoleRecord record = RecordOf(ctx, t, why);
+    record.rewinding = rewinding;
+    PGRT_RETURN_IF_ERROR(WriteRoleFile(ctx, record), "role");
+    return true;
+  };
+  RunOffLoop<bool>(*loop_, std::move(work), kFilesDeadline,
+                   [done = std::move(done)](Result<bool> r) { done(r.status()); });
+}
+
+void Node::Applied(const Topology& t) {
+  if (!(applied_ == t)) spdlog::info("role: {} → {}", applied_.Describe(), t.Describe());
+  applied_ = t;
+  state_.SetTopology(t);
+  role_error_.clear();
+}
+
+void Node::RoleActionFailed(const std::string& why) {
+  spdlog::error("{}", why);
+  role_error_ = why;
+  state_.SetMessage(why);
+  controller_.SetTopology(applied_, why);
+  state_.SetTopology(applied_);
+  Report();
+}
+
+void Node::Promote() {
+  const Topology want = controller_.desired().topology;
+  const std::string why = controller_.desired().topology_why;
+  QueryOnce(*loop_, ctx_.LocalConn("postgres"), "SELECT pg_promote(true, 60)", kPromoteDeadline,
+            [this, want, why](Result<AsyncPgConn::Results> r) {
+              if (!r.ok()) return RoleActionFailed("promotion failed: " + r.status().message());
+              if ((*r)[0].Get(0, 0) != "t")
+                return RoleActionFailed("promotion failed: not finished within 60 s");
+              // The data changed its history: the set-up is checked again at the next start.
+              set_up_done_ = false;
+              WriteTopology(want, why, false, [this, want](Status st) {
+                if (!st.ok()) spdlog::error("{}", st.message());  // postgres is a primary anyway
+                Applied(want);
+                monitor_->RefreshNow([this] { Report(); });
+              });
+            });
+}
+
+void Node::Repoint() {
+  const Topology want = controller_.desired().topology;
+  WriteTopology(want, controller_.desired().topology_why, false, [this, want](Status st) {
+    if (!st.ok()) return RoleActionFailed("re-point failed: " + st.message());
+    // primary_conninfo and primary_slot_name are reloadable: the WAL receiver restarts
+    // with the new ones, postgres keeps running.
+    supervisor_->Signal(kService, SIGHUP).IgnoreError();
+    Applied(want);
+    monitor_->Quicken(Millis(5000));
+    monitor_->RefreshNow([this] { Report(); });
+  });
+}
+
+void Node::Rewind() {
+  const Topology want = controller_.desired().topology;
+  const std::string why = controller_.desired().topology_why;
+  // The role file says "rewinding" first: a pgrt killed meanwhile finds out at its next
+  // start that the data may be half rewound, and does not start it as it was.
+  WriteTopology(want, why, true, [this, want, why](Status st) {
+    if (!st.ok()) return FinishRewind(st);
+    auto dir = PrivateDir::Create(ctx_);
+    if (!dir.ok()) return FinishRewind(dir.status());
+    rewind_dir_.emplace(std::move(*dir));
+    auto cmd = RewindCommandFor(ctx_, want.upstream, rewind_dir_->path());
+    if (!cmd.ok()) return FinishRewind(cmd.status());
+    spdlog::info("pg_rewind: making {} follow {}:{}", ctx_.layout.pgdata, want.upstream.host,
+                 want.upstream.port);
+    rewind_job_ = std::make_unique<ChildJob>(
+        *loop_, "pg_rewind", JoinPath(rewind_dir_->path(), "pg_rewind"),
+        std::vector<JobStep>{{cmd->spec, nullptr}}, [this](const Status& st) {
+          // Later, on the loop: the job object is not destroyed inside its own callback.
+          loop_->Post([this, st] { FinishRewind(st); });
+        });
+    if (Status started = rewind_job_->Start(kRewindTimeout); !started.ok())
+      return FinishRewind(started);
+    // cmd's password descriptor closes here: the child holds its own copy.
+  });
+}
+
+void Node::FinishRewind(const Status& st) {
+  rewind_job_.reset();
+  rewind_dir_.reset();
+  if (after_rewind_stop_) {  // a shutdown was waiting; the role file still says "rewinding"
+    auto stop = std::move(after_rewind_stop_);
+    after_rewind_stop_ = nullptr;
+    return stop();
+  }
+  if (!st.ok()) {
+    action_failed_ = true;
+    const std::string why = "pg_rewind failed: " + st.message();
+    spdlog::error("{}", why);
+    role_error_ = why;
+    state_.SetMessage(why);
+    Report();
+    if (on_fatal_) on_fatal_(why);
+    return;
+  }
+  const Topology want = controller_.desired().topology;
+  set_up_done_ = false;
+  // pg_rewind copied the new primary's files (its settings, pg_hba.conf, role file) and
+  // removed the ones it lacks (standby.signal, the passfile): this node's are written again.
+  WriteTopology(want, controller_.desired().topology_why, false, [this, want](Status st2) {
+    if (!st2.ok()) {
+      action_failed_ = true;
+      role_error_ = st2.message();
+      Report();
+      if (on_fatal_) on_fatal_(st2.message());
+      return;
+    }
+    spdlog::info("pg_rewind finished");
+    Applied(want);
+    Report();
+  });
+}
+
+bool Node::OnChildExit(pid_t pid, int wait_status) {
+  return rewind_job_ && rewind_job_->OnChildExit(pid, wait_status);
+}
+
 void Node::Shutdown(int sig, std::function<void()> done) {
   if (disk_timer_) loop_->CancelTimer(disk_timer_);
   disk_timer_ = 0;
@@ -297,8 +509,17 @@ void Node::Shutdown(int sig, std::function<void()> done) {
     supervisor_->Stop(kService, sig, std::move(done));
   };
   // The pooler goes first: clients are turned away by it, not cut off by postgres.
-  if (pooler_ != nullptr) return pooler_->Stop(sig == SIGQUIT, std::move(stop_postgres));
-  stop_postgres();
+  std::function<void()> stop = [this, sig, stop_postgres = std::move(stop_postgres)]() mutable {
+    if (pooler_ != nullptr) return pooler_->Stop(sig == SIGQUIT, std::move(stop_postgres));
+    stop_postgres();
+  };
+  if (rewind_job_ && rewind_job_->running()) {
+    // pg_rewind ends first; the role file keeps saying the data may be half rewound.
+    after_rewind_stop_ = std::move(stop);
+    rewind_job_->Stop(kRewindStopGrace, "pgrt is stopping");
+    return;
+  }
+  stop();
 }
 
 }  // namespace pgrt

@@ -1,6 +1,8 @@
-// Node: runs one PostgreSQL node on the event loop. Prepare() does the synchronous
-// start-up work; Start() hands postgres to the supervisor and watches it become ready;
-// Shutdown() stops it. The node decides; the supervisor runs children.
+// Node: runs one PostgreSQL node on the event loop. Prepare() does the start-up work;
+// Start() hands postgres to the supervisor and watches it become ready; Shutdown() stops
+// it. The controller (node/controller.h) decides every move; the node carries out its
+// actions (start, stop, promote, re-point, rewind) and reports what it observed. The
+// supervisor runs postgres; a pg_rewind is a child job whose exit is a loop event.
 #pragma once
 
 #include <functional>
@@ -12,12 +14,15 @@
 #include "node/context.h"
 #include "node/controller.h"
 #include "node/monitor.h"
+#include "node/private_dir.h"
 #include "node/state.h"
 #include "node/timings.h"
 #include "process/command.h"
 #include "process/event_loop.h"
+#include "process/job.h"
 #include "process/supervisor.h"
 #include "replication/control.h"
+#include "replication/topology.h"
 
 namespace pgrt {
 
@@ -47,10 +52,21 @@ class Node : private ControllerActions {
   void OnShutdown(std::function<void()> cb) { on_shutdown_ = std::move(cb); }
   Mode mode() const { return controller_.mode(); }
 
-  // After a successful control action through the API (on the loop's thread): a
-  // promotion is recorded in PGDATA so a restart never demotes this node silently.
-  // `then` runs once the node has observed postgres again (read-your-writes for views).
+  // Role changes, through the controller. Promote: this replica becomes a primary.
+  // Follow: this node replicates from `up` (a replica is re-pointed without a restart; a
+  // primary is stopped, rewound with pg_rewind and started as a replica). `done` gets a
+  // message once the node runs in its new role, or an error whose code says why not
+  // (kFailedPrecondition: wrong role or state; kUnavailable; kInternal: the action failed).
+  // The new topology is kept in the role file across restarts.
+  using RoleDone = std::function<void(Result<std::string>)>;
+  void Promote(std::string why, RoleDone done);
+  void Follow(Upstream up, std::string why, RoleDone done);
+
+  // After a successful control action through the API (pause, resume, slots): `then` runs
+  // once the node has observed postgres again (read-your-writes for views).
   void AfterControl(ControlVerb verb, std::function<void()> then = nullptr);
+  // Called with every reaped child; true when it was the node's (pg_rewind).
+  bool OnChildExit(pid_t pid, int wait_status);
 
   const NodeContext& context() const { return ctx_; }
 
@@ -68,7 +84,23 @@ class Node : private ControllerActions {
   void StartPostgres() override;
   void StopPostgres() override;
   void Shutdown() override;
+  void Promote() override;
+  void Repoint() override;
+  void Rewind() override;
   void Observe(bool running, bool ready, bool gave_up = false);
+  // Tells the controller what the node sees now (lifecycle facts, postgres's role, the
+  // topology its files are set up for).
+  void Report();
+  // Writes the files of topology `t` off the loop; then, on the loop, `done`.
+  void WriteTopology(const Topology& t, const std::string& why, bool rewinding,
+                     std::function<void(Status)> done);
+  // A role action is done: the files match `t`.
+  void Applied(const Topology& t);
+  // A role action failed: the wish is withdrawn (promote, re-point) and the reason kept.
+  void RoleActionFailed(const std::string& why);
+  void FinishRewind(const Status& st);
+  // Answers a role request once the controller settles.
+  void WhenSettled(RoleDone done);
 
   void WatchReadiness(pid_t pid, Millis delay);
   // Looks at the volumes, publishes them and their fault (if any) in NodeState, logs a
@@ -93,6 +125,21 @@ class Node : private ControllerActions {
   Pooler* pooler_ = nullptr;
   std::function<void()> on_ready_;
   std::function<void()> on_shutdown_;
+  std::function<void(const std::string&)> on_fatal_;
+  // What the node last saw of its postgres (the controller's Observed is built from these).
+  bool running_ = false;
+  bool ready_ = false;
+  bool gave_up_ = false;
+  bool action_failed_ = false;
+  Topology applied_;        // the topology postgres's files are set up for
+  std::string role_error_;  // why the last role action failed
+  // The set-up SQL of a writable node (replication role, slot, PgBouncer's auth) is kept
+  // in the catalog: once done in this pgrt's life it is skipped at later starts (a wake
+  // pays only for postgres's own start), until a rewind or a promotion changes the data.
+  bool set_up_done_ = false;
+  std::unique_ptr<ChildJob> rewind_job_;
+  std::optional<PrivateDir> rewind_dir_;     // pg_rewind's output and password file
+  std::function<void()> after_rewind_stop_;  // a shutdown waiting for pg_rewind to end
   Controller controller_;
 };
 

@@ -15,6 +15,8 @@
 #include "node/settings.h"
 #include "replication/clone.h"
 #include "replication/conninfo.h"
+#include "replication/rewind.h"
+#include "replication/role_file.h"
 #include "replication/standby_files.h"
 #include "util/fs.h"
 
@@ -64,20 +66,33 @@ Status CheckMajorVersion(const NodeContext& ctx) {
 
 // A new cluster: cloned from the primary for a replica, restored from a backup when asked,
 // else initialized here.
-Status Bootstrap(const NodeContext& ctx, Waiter& waiter, Timings& timings, const Clock& clock) {
-  if (ctx.config.replication_mode == ReplicationMode::kReplica) {
+Status Bootstrap(const NodeContext& ctx, const Topology& t, Waiter& waiter, Timings& timings,
+                 const Clock& clock, const StepReporter& step) {
+  if (t.replica()) {
     if (!ctx.config.restore_from.empty())
       spdlog::warn("PGRT_RESTORE_FROM is ignored on a replica: it clones its primary");
-    return CloneFromPrimary(ctx, waiter, timings, clock);
+    step(Mode::kCloning, "PGDATA is empty: cloning the primary " + t.upstream.host);
+    return CloneFromPrimary(ctx, t.upstream, waiter, timings, clock);
   }
-  if (ctx.config.restore_from == "pgbackrest")
+  if (ctx.config.restore_from == "pgbackrest") {
+    step(Mode::kRestoring, "PGDATA is empty: restoring from the pgBackRest repository");
     return RestoreFromPgBackRest(ctx, waiter, timings, clock);
+  }
+  step(Mode::kInitializing, "PGDATA is empty: initializing a new cluster");
   return InitializeCluster(ctx, waiter, timings, clock);
+}
+
+// The role file as it is, a broken one reported and set aside (the configuration decides).
+std::optional<RoleRecord> ReadRoleFileOrWarn(const NodeContext& ctx) {
+  auto file = ReadRoleFile(ctx);
+  if (file.ok()) return *file;
+  spdlog::warn("{}; the role comes from the configuration", file.status().message());
+  return std::nullopt;
 }
 
 }  // namespace
 
-Status WriteManagedFiles(const NodeContext& ctx) {
+Status WriteManagedFiles(const NodeContext& ctx, const Topology& t) {
   const Config& c = ctx.config;
   SettingsInput in{
       c,    SizeMemory(MemoryLimitBytes(), c.max_connections), ctx.layout.socket_dir, "", "", "",
@@ -96,10 +111,10 @@ Status WriteManagedFiles(const NodeContext& ctx) {
     in.archive_command = ArchivePushCommand(c);
     in.restore_command = ArchiveGetCommand(c);
   }
-  if (c.replication_mode == ReplicationMode::kReplica) {
+  if (t.replica()) {
     in.primary_conninfo =
-        PrimaryConninfo(c, ctx.layout.passfile, ReplicaApplicationName(c, HostName()));
-    in.primary_slot_name = c.replication_slot_name;
+        PrimaryConninfo(c, t.upstream, ctx.layout.passfile, ReplicaApplicationName(c, NodeName(c)));
+    in.primary_slot_name = t.upstream.slot;
   }
   PGRT_RETURN_IF_ERROR(EnsureIncludeLine(ctx), "settings");
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.include_file, RenderSettingsFile(in)),
@@ -112,8 +127,19 @@ Status WriteManagedFiles(const NodeContext& ctx) {
   return Status::Ok();
 }
 
-Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                            const Clock& clock) {
+Status WriteTopologyFiles(const NodeContext& ctx, const Topology& t) {
+  if (t.replica()) {
+    PGRT_RETURN_IF_ERROR(WriteReplicaFiles(ctx, t.upstream), "replica");
+  } else {
+    // postgres removed standby.signal when it was promoted.
+    PGRT_RETURN_IF_ERROR(RemoveIfPresent(ctx.layout.passfile), "leave standby mode");
+  }
+  PGRT_RETURN_IF_ERROR(WriteBackupFiles(ctx), "PGDATA");
+  return WriteManagedFiles(ctx, t);
+}
+
+Result<Topology> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
+                                      const Clock& clock, const StepReporter& step) {
   const NodeLayout& l = ctx.layout;
   // Decided before anything changes: created, or handed over (the top directory only) when
   // empty or holding a cluster, with the mode postgres demands; anything else is refused.
@@ -134,7 +160,8 @@ Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& tim
       PGRT_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "PGDATA");
       break;
     case DataDirState::kEmpty:
-      PGRT_RETURN_IF_ERROR(Bootstrap(ctx, waiter, timings, clock), "PGDATA");
+      PGRT_RETURN_IF_ERROR(
+          Bootstrap(ctx, ConfiguredTopology(ctx.config), waiter, timings, clock, step), "PGDATA");
       break;
     case DataDirState::kInitialized:
       spdlog::info("reusing the existing cluster in {}", l.pgdata);
@@ -143,18 +170,37 @@ Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& tim
       break;
   }
   PGRT_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
-  auto role = ApplyRoleFiles(ctx, waiter);
+  BootRole boot = ChooseBootRole(ctx.config, ReadRoleFileOrWarn(ctx));
+  spdlog::info("role: {} ({})", boot.topology.Describe(), boot.why);
+  if (boot.rewinding) {
+    // pg_rewind was interrupted: the data may be half the old history, half the new one.
+    if (!ctx.config.replica_reclone)
+      return Status::Error(
+          "PGDATA may hold the remains of an interrupted pg_rewind from " +
+          boot.topology.upstream.host +
+          "; set PGRT_REPLICA_RECLONE=true to move it aside and clone that primary again");
+    spdlog::warn("an interrupted pg_rewind: moving the data aside to clone again");
+    PGRT_RETURN_IF_ERROR(MoveDataAside(ctx), "PGDATA");
+  }
+  auto role = boot.rewinding ? Result<RoleFilesOutcome>(RoleFilesOutcome::kNeedsClone)
+                             : ApplyRoleFiles(ctx, boot, waiter);
   if (!role.ok()) return role.status();
   if (*role == RoleFilesOutcome::kNeedsClone) {
-    PGRT_RETURN_IF_ERROR(CloneFromPrimary(ctx, waiter, timings, clock), "PGDATA");
+    step(Mode::kCloning, "cloning the primary " + boot.topology.upstream.host + " again");
+    PGRT_RETURN_IF_ERROR(CloneFromPrimary(ctx, boot.topology.upstream, waiter, timings, clock),
+                         "PGDATA");
     // The fresh clone needs its role files too (the passfile primary_conninfo names).
-    role = ApplyRoleFiles(ctx, waiter);
+    BootRole fresh{boot.topology, boot.why};
+    role = ApplyRoleFiles(ctx, fresh, waiter);
     if (!role.ok()) return role.status();
     if (*role != RoleFilesOutcome::kReady)
-      return Status::Error("PGDATA: the new clone of " + ctx.config.primary_host +
+      return Status::Error("PGDATA: the new clone of " + boot.topology.upstream.host +
                            " does not match it");
   }
-  return WriteManagedFiles(ctx);
+  PGRT_RETURN_IF_ERROR(WriteManagedFiles(ctx, boot.topology), "PGDATA");
+  if (boot.record || boot.rewinding)
+    PGRT_RETURN_IF_ERROR(WriteRoleFile(ctx, RecordOf(ctx, boot.topology, boot.why)), "PGDATA");
+  return boot.topology;
 }
 
 }  // namespace pgrt

@@ -3,17 +3,32 @@
 // files pgrt owns (pgrt.conf, pg_hba.conf, TLS copies).
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "node/context.h"
+#include "node/controller.h"
 #include "node/timings.h"
 #include "process/command.h"
+#include "replication/topology.h"
 
 namespace pgrt {
 
-Status PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                            const Clock& clock);
+// Tells the controller which start-up step begins (initializing, cloning, restoring).
+using StepReporter = std::function<void(Mode, std::string why)>;
 
-// Renders pgrt.conf and pg_hba.conf, copies TLS files, makes postgresql.conf include
-// pgrt.conf. Idempotent.
-Status WriteManagedFiles(const NodeContext& ctx);
+// Returns the topology the node starts with (the role file's or the configuration's),
+// already written to the role file and the files it needs.
+Result<Topology> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
+                                      const Clock& clock, const StepReporter& step);
+
+// Renders pgrt.conf and pg_hba.conf for topology `t`, copies TLS files, makes
+// postgresql.conf include pgrt.conf. Idempotent.
+Status WriteManagedFiles(const NodeContext& ctx, const Topology& t);
+
+// Everything a running node's files need for topology `t` (a promotion, a new upstream,
+// after pg_rewind copied another node's files): the replica files or their removal, the
+// backup files, and WriteManagedFiles. Idempotent.
+Status WriteTopologyFiles(const NodeContext& ctx, const Topology& t);
 
 }  // namespace pgrt

@@ -80,6 +80,9 @@ std::string RenderSettingsFile(const SettingsInput& in) {
 
   out << "# replication\n";
   Set(out, "wal_level", c.wal_level);
+  // pg_rewind needs it (or data checksums) to rejoin a former primary under a new one; set
+  // on every node, so clusters made by any version can be rewound after their next start.
+  Set(out, "wal_log_hints", "on");
   Set(out, "max_wal_senders", std::to_string(c.max_wal_senders));
   Set(out, "max_replication_slots", std::to_string(c.max_replication_slots));
   Set(out, "wal_keep_size", c.wal_keep_size);

@@ -4,6 +4,12 @@ namespace pgrt {
 
 const char* ToString(NodePhase p) {
   switch (p) {
+    case NodePhase::kInitializing:
+      return "initializing";
+    case NodePhase::kCloning:
+      return "cloning";
+    case NodePhase::kRestoring:
+      return "restoring";
     case NodePhase::kStarting:
       return "starting";
     case NodePhase::kReady:
@@ -16,6 +22,14 @@ const char* ToString(NodePhase p) {
       return "hibernated";
     case NodePhase::kWaking:
       return "waking";
+    case NodePhase::kPromoting:
+      return "promoting";
+    case NodePhase::kRepointing:
+      return "repointing";
+    case NodePhase::kDemoting:
+      return "demoting";
+    case NodePhase::kRewinding:
+      return "rewinding";
     case NodePhase::kStopping:
       return "stopping";
     case NodePhase::kFailed:
@@ -45,6 +59,9 @@ std::string NodeState::NotReadyText() const {
       return "PostgreSQL is hibernated";
     case NodePhase::kStopping:
       return "PostgreSQL is stopping";
+    case NodePhase::kDemoting:
+    case NodePhase::kRewinding:
+      return "PostgreSQL is rejoining as a replica of a new primary";
     default:
       return "PostgreSQL is starting";
   }

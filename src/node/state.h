@@ -13,18 +13,26 @@
 #include <vector>
 
 #include "node/volume.h"
+#include "replication/topology.h"
 #include "util/clock.h"
 
 namespace pgrt {
 
 // What the node is doing, as the API names it (the controller's mode; "ready" is running).
 enum class NodePhase {
+  kInitializing,
+  kCloning,
+  kRestoring,
   kStarting,
   kReady,
   kRestarting,
   kHibernating,
   kHibernated,
   kWaking,
+  kPromoting,
+  kRepointing,
+  kDemoting,
+  kRewinding,
   kStopping,
   kFailed
 };
@@ -63,7 +71,22 @@ class NodeState {
  public:
   void SetPhase(NodePhase p) { phase_.store(p); }
   NodePhase phase() const { return phase_.load(); }
-  bool ready() const { return phase() == NodePhase::kReady; }
+  // postgres accepts connections and nothing stops it now (a promotion or a new upstream
+  // keeps it running).
+  bool ready() const {
+    NodePhase p = phase();
+    return p == NodePhase::kReady || p == NodePhase::kPromoting || p == NodePhase::kRepointing;
+  }
+
+  // The controller's topology: the role this node is meant to have and whom it follows.
+  void SetTopology(const Topology& t) {
+    std::lock_guard<std::mutex> lock(mu_);
+    topology_ = t;
+  }
+  Topology topology() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return topology_;
+  }
 
   void SetPostgresPid(pid_t pid) { postgres_pid_.store(pid); }
   pid_t postgres_pid() const { return postgres_pid_.load(); }
@@ -143,6 +166,7 @@ class NodeState {
   std::string disk_fault_;
   std::vector<VolumeUsage> volumes_;
   Observation observation_;
+  Topology topology_;
   std::vector<Move> moves_;
 };
 

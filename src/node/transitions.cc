@@ -15,6 +15,27 @@ bool Ready(const Desired& d, const Observed& o) { return d.awake && !d.stop && o
 bool Down(const Desired&, const Observed& o) { return !o.postgres_running; }
 bool NotReady(const Desired&, const Observed& o) { return !o.ready; }
 bool GaveUp(const Desired&, const Observed& o) { return o.gave_up; }
+// Role changes are made on a running node that is meant to stay up, and only when a source
+// asked for another topology than the one its files are set up for: postgres promoted
+// behind pgrt's back is not demoted (and its writes not rewound away).
+bool Steady(const Desired& d, const Observed& o) { return d.awake && !d.stop && o.ready; }
+bool Wanted(const Desired& d, const Observed& o) {
+  return Steady(d, o) && !(o.applied == d.topology);
+}
+bool PromoteWanted(const Desired& d, const Observed& o) {
+  return Wanted(d, o) && !d.topology.replica() && o.role == PgRole::kReplica;
+}
+bool RepointWanted(const Desired& d, const Observed& o) {
+  return Wanted(d, o) && d.topology.replica() && o.role == PgRole::kReplica;
+}
+bool DemoteWanted(const Desired& d, const Observed& o) {
+  return Wanted(d, o) && d.topology.replica() && o.role == PgRole::kPrimary;
+}
+bool Settled(const Desired& d, const Observed& o) { return o.applied == d.topology; }
+bool Promoted(const Desired& d, const Observed& o) {
+  return Settled(d, o) && o.role == PgRole::kPrimary;
+}
+bool ActionFailed(const Desired&, const Observed& o) { return o.action_failed; }
 
 }  // namespace
 
@@ -32,6 +53,10 @@ const std::vector<Transition>& TransitionTable() {
       {Mode::kHibernated, Mode::kStopping, StopWanted, "", &A::Shutdown},
       {Mode::kWaking, Mode::kStopping, StopWanted, "", &A::Shutdown},
       {Mode::kFailed, Mode::kStopping, StopWanted, "", &A::Shutdown},
+      {Mode::kPromoting, Mode::kStopping, StopWanted, "", &A::Shutdown},
+      {Mode::kRepointing, Mode::kStopping, StopWanted, "", &A::Shutdown},
+      {Mode::kDemoting, Mode::kStopping, StopWanted, "", &A::Shutdown},
+      {Mode::kRewinding, Mode::kStopping, StopWanted, "", &A::Shutdown},
       {Mode::kStopping, Mode::kStopped, Down, "postgres stopped", nullptr},
       // Start-up and crashes.
       {Mode::kStarting, Mode::kHibernating, SleepWanted, "", &A::StopPostgres},
@@ -45,6 +70,18 @@ const std::vector<Transition>& TransitionTable() {
       {Mode::kHibernated, Mode::kWaking, WakeWanted, "", &A::StartPostgres},
       {Mode::kWaking, Mode::kHibernating, SleepWanted, "", &A::StopPostgres},
       {Mode::kWaking, Mode::kRunning, Ready, "postgres is ready", nullptr},
+      // Role changes: promote a replica; point it at another primary; turn a primary into a
+      // replica of another (stop, pg_rewind, start as a replica).
+      {Mode::kRunning, Mode::kPromoting, PromoteWanted, "", &A::Promote},
+      {Mode::kRunning, Mode::kRepointing, RepointWanted, "", &A::Repoint},
+      {Mode::kRunning, Mode::kDemoting, DemoteWanted, "", &A::StopPostgres},
+      {Mode::kPromoting, Mode::kRunning, Promoted, "postgres left recovery: a primary now",
+       nullptr},
+      {Mode::kPromoting, Mode::kRunning, Settled, "", nullptr},  // refused: the wish was withdrawn
+      {Mode::kRepointing, Mode::kRunning, Settled, "following the new primary", nullptr},
+      {Mode::kDemoting, Mode::kRewinding, Down, "postgres stopped", &A::Rewind},
+      {Mode::kRewinding, Mode::kFailed, ActionFailed, "pg_rewind failed", nullptr},
+      {Mode::kRewinding, Mode::kStarting, Settled, "pg_rewind finished", &A::StartPostgres},
   };
   return kTable;
 }

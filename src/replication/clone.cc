@@ -14,9 +14,9 @@
 
 namespace pgrt {
 
-ConnParams PrimaryConn(const Config& c, const std::string& dbname) {
-  return {{"host", c.primary_host},
-          {"port", std::to_string(c.primary_port)},
+ConnParams PrimaryConn(const Config& c, const Upstream& up, const std::string& dbname) {
+  return {{"host", up.host},
+          {"port", std::to_string(up.port)},
           {"user", c.replication_user},
           {"password", c.replication_password},
           {"dbname", dbname},
@@ -24,14 +24,14 @@ ConnParams PrimaryConn(const Config& c, const std::string& dbname) {
           {"application_name", "pgrt-clone"}};
 }
 
-Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter) {
+Status WaitForPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter) {
   const Config& c = ctx.config;
   RealClock clock;
   SteadyTime next_log = clock.Now();
   Millis delay(50);
   bool refused = false;  // the operator was told the password is refused
   auto reachable = [&] {
-    auto conn = PgConn::Connect(PrimaryConn(c));
+    auto conn = PgConn::Connect(PrimaryConn(c, up));
     if (conn.ok()) {
       if (refused) ctx.ReportProblem("");
       return true;
@@ -44,7 +44,7 @@ Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter) {
         spdlog::warn("{} (retrying)", warning);
         ctx.ReportProblem(warning);
       } else {
-        spdlog::info("waiting for the primary {}:{}: {}", c.primary_host, c.primary_port, error);
+        spdlog::info("waiting for the primary {}:{}: {}", up.host, up.port, error);
         if (refused) ctx.ReportProblem("");
       }
       refused = auth;
@@ -63,21 +63,21 @@ Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter) {
 
 namespace {
 
-Status EnsureSlotOnPrimary(const Config& c) {
-  if (c.replication_slot_name.empty()) return Status::Ok();
-  auto conn = PgConn::Connect(PrimaryConn(c));
+Status EnsureSlotOnPrimary(const Config& c, const Upstream& up) {
+  if (up.slot.empty()) return Status::Ok();
+  auto conn = PgConn::Connect(PrimaryConn(c, up));
   if (!conn.ok()) return conn.status();
   auto r = conn->ExecParams(
       "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
       "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
-      {c.replication_slot_name});
+      {up.slot});
   if (!r.ok() && !r.status().IsAlreadyExists())
-    return r.status().Wrap("create slot " + c.replication_slot_name + " on the primary");
+    return r.status().Wrap("create slot " + up.slot + " on the primary");
   return Status::Ok();
 }
 
-Status RunBaseBackup(const NodeContext& ctx, Waiter& waiter, const std::string& target,
-                     const std::string& passfile) {
+Status RunBaseBackup(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
+                     const std::string& target, const std::string& passfile) {
   const Config& c = ctx.config;
   SpawnSpec spec;
   spec.name = "pg_basebackup";
@@ -85,9 +85,9 @@ Status RunBaseBackup(const NodeContext& ctx, Waiter& waiter, const std::string& 
                "-D",
                target,
                "-h",
-               c.primary_host,
+               up.host,
                "-p",
-               std::to_string(c.primary_port),
+               std::to_string(up.port),
                "-U",
                c.replication_user,
                "-X",
@@ -96,9 +96,9 @@ Status RunBaseBackup(const NodeContext& ctx, Waiter& waiter, const std::string& 
                "fast",
                "-w",
                "--no-sync"};
-  if (!c.replication_slot_name.empty()) {
+  if (!up.slot.empty()) {
     spec.argv.push_back("-S");
-    spec.argv.push_back(c.replication_slot_name);
+    spec.argv.push_back(up.slot);
   }
   if (!c.initdb_waldir.empty()) spec.argv.push_back("--waldir=" + c.initdb_waldir);
   spec.env = ctx.child_env;
@@ -119,22 +119,24 @@ Status RunBaseBackup(const NodeContext& ctx, Waiter& waiter, const std::string& 
 
 }  // namespace
 
-Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                        const Clock& clock) {
+Status CloneFromPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
+                        Timings& timings, const Clock& clock) {
   const NodeLayout& l = ctx.layout;
   const Config& c = ctx.config;
-  PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, waiter), "clone");
+  PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, up, waiter), "clone");
   timings.EndPhase("wait_primary", clock.Now());
-  PGRT_RETURN_IF_ERROR(EnsureSlotOnPrimary(c), "clone");
+  PGRT_RETURN_IF_ERROR(EnsureSlotOnPrimary(c, up), "clone");
 
   PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "clone");
   auto priv = PrivateDir::Create(ctx);
   if (!priv.ok()) return priv.status().Wrap("clone");
   std::string passfile = JoinPath(priv->path(), "pgpass");
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, passfile, PassfileLine(c), 0600), "clone");
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, passfile, PassfileLine(c, up), 0600), "clone");
 
-  spdlog::info("cloning {}:{} into {}", c.primary_host, c.primary_port, l.pgdata);
-  PGRT_RETURN_IF_ERROR(RunBaseBackup(ctx, waiter, l.init_scratch, passfile), "clone");
+  spdlog::info("cloning {}:{} into {}", up.host, up.port, l.pgdata);
+  PGRT_RETURN_IF_ERROR(RunBaseBackup(ctx, up, waiter, l.init_scratch, passfile), "clone");
+  // The primary's role file came along: it speaks of the primary, not of this replica.
+  PGRT_RETURN_IF_ERROR(RemoveIfPresent(JoinPath(l.init_scratch, kRoleFileName)), "clone");
   PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "clone");
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(l.init_scratch, "standby.signal"), "", 0600),
                        "clone");
@@ -154,8 +156,8 @@ Result<uint64_t> LocalSystemIdentifier(const std::string& pgdata) {
   return id;
 }
 
-std::optional<uint64_t> PrimarySystemIdentifier(const Config& c) {
-  auto conn = PgConn::Connect(PrimaryConn(c));
+std::optional<uint64_t> PrimarySystemIdentifier(const Config& c, const Upstream& up) {
+  auto conn = PgConn::Connect(PrimaryConn(c, up));
   if (!conn.ok()) return std::nullopt;
   auto r = conn->Exec("SELECT system_identifier FROM pg_control_system()");
   if (!r.ok() || r->rows() != 1) return std::nullopt;

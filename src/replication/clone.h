@@ -10,24 +10,25 @@
 #include "node/timings.h"
 #include "pg/connection.h"
 #include "process/command.h"
+#include "replication/topology.h"
 
 namespace pgrt {
 
 // Connection parameters for the primary as the replication user (a normal connection).
-ConnParams PrimaryConn(const Config& c, const std::string& dbname = "postgres");
+ConnParams PrimaryConn(const Config& c, const Upstream& up, const std::string& dbname = "postgres");
 
 // Waits until the primary accepts the replication user (backoff up to 1 s between tries,
 // a log line every ~10 s). A refused password is a warning and the node's status message
 // (ctx.ReportProblem) while it keeps trying: the primary may still be creating the role.
 // Fails only on a termination signal.
-Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter);
+Status WaitForPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter);
 
-Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                        const Clock& clock);
+Status CloneFromPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
+                        Timings& timings, const Clock& clock);
 
 // The cluster's system identifier from global/pg_control (its first 8 bytes).
 Result<uint64_t> LocalSystemIdentifier(const std::string& pgdata);
 // The primary's, or nullopt when it cannot be reached now.
-std::optional<uint64_t> PrimarySystemIdentifier(const Config& c);
+std::optional<uint64_t> PrimarySystemIdentifier(const Config& c, const Upstream& up);
 
 }  // namespace pgrt

@@ -40,8 +40,8 @@ std::string ConninfoValue(const std::string& value) {
   return out + "'";
 }
 
-std::string PassfileLine(const Config& c) {
-  return PassfileField(c.primary_host) + ":" + std::to_string(c.primary_port) +
+std::string PassfileLine(const Config& c, const Upstream& up) {
+  return PassfileField(up.host) + ":" + std::to_string(up.port) +
          ":*:" + PassfileField(c.replication_user) + ":" + PassfileField(c.replication_password) +
          "\n";
 }
@@ -57,14 +57,14 @@ std::string ReplicaApplicationName(const Config& c, const std::string& hostname)
   return out.empty() ? "pgrt" : out.substr(0, 63);
 }
 
-std::string PrimaryConninfo(const Config& c, const std::string& passfile,
+std::string PrimaryConninfo(const Config& c, const Upstream& up, const std::string& passfile,
                             const std::string& application_name) {
-  std::string s =
-      "host=" + ConninfoValue(c.primary_host) + " port=" + std::to_string(c.primary_port) +
-      " user=" + ConninfoValue(c.replication_user) + " passfile=" + ConninfoValue(passfile) +
-      " application_name=" + ConninfoValue(application_name) +
-      // A hung connect can last minutes without it.
-      " connect_timeout=5 keepalives=1 keepalives_idle=10";
+  std::string s = "host=" + ConninfoValue(up.host) + " port=" + std::to_string(up.port) +
+                  " user=" + ConninfoValue(c.replication_user) +
+                  " passfile=" + ConninfoValue(passfile) +
+                  " application_name=" + ConninfoValue(application_name) +
+                  // A hung connect can last minutes without it.
+                  " connect_timeout=5 keepalives=1 keepalives_idle=10";
   if (!c.primary_conninfo_extra.empty()) s += " " + c.primary_conninfo_extra;
   return s;
 }

@@ -6,22 +6,24 @@
 #include <string>
 
 #include "config/config.h"
+#include "replication/topology.h"
 
 namespace pgrt {
 
 // 'value' quoted for a libpq conninfo string (backslash and quote escaped) when needed.
 std::string ConninfoValue(const std::string& value);
 
-// One line of a .pgpass file matching any database on host:port for `user`.
-std::string PassfileLine(const Config& c);
+// One line of a .pgpass file: the replication user's password for any database on the
+// upstream's host:port.
+std::string PassfileLine(const Config& c, const Upstream& up);
 
 // The application_name a replica reports: from POSTGRES_PRIMARY_CONNINFO_EXTRA when it sets
 // one, else the host name (a pod's name in a StatefulSet), made safe for
 // synchronous_standby_names.
 std::string ReplicaApplicationName(const Config& c, const std::string& hostname);
 
-// primary_conninfo for this replica; `passfile` is the path of the password file.
-std::string PrimaryConninfo(const Config& c, const std::string& passfile,
+// primary_conninfo for following `up`; `passfile` is the path of the password file.
+std::string PrimaryConninfo(const Config& c, const Upstream& up, const std::string& passfile,
                             const std::string& application_name);
 
 // The machine's host name, "pgrt" when unknown.

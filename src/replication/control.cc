@@ -6,8 +6,6 @@ namespace pgrt {
 namespace {
 
 constexpr Millis kDeadline{10000};
-// pg_promote(true, 60) waits up to a minute for the promotion to finish.
-constexpr Millis kPromoteDeadline{65000};
 
 using Done = std::function<void(Result<std::string>)>;
 
@@ -16,14 +14,6 @@ void Act(AsyncPgConn& conn, ControlVerb verb, const std::string& slot, Done done
     return [done, judge](Result<AsyncPgConn::Results> r) { done(judge(std::move(r))); };
   };
   switch (verb) {
-    case ControlVerb::kPromote:
-      return conn.Query("SELECT pg_promote(true, 60)", kPromoteDeadline,
-                        ran([](Result<AsyncPgConn::Results> r) -> Result<std::string> {
-                          if (!r.ok()) return r.status().Wrap("promote failed");
-                          if ((*r)[0].Get(0, 0) != "t")
-                            return Status::Error("promote did not finish within 60 s");
-                          return std::string("Replica promoted to primary");
-                        }));
     case ControlVerb::kPause:
     case ControlVerb::kResume: {
       bool pause = verb == ControlVerb::kPause;
@@ -71,21 +61,18 @@ void RunControl(AsyncPgConn& conn, ControlVerb verb, const std::string& slot, Do
   if (slot_verb && !ValidSlotName(slot))
     return done(Status::InvalidArgument("invalid slot name: must match ^[a-z0-9_]{1,63}$"));
   // The role first, on the same connection: the action follows in the same session.
-  conn.Query(
-      "SELECT pg_is_in_recovery()", kDeadline,
-      [&conn, verb, slot, slot_verb, done](Result<AsyncPgConn::Results> r) {
-        if (!r.ok()) return done(Status::Unavailable("Database unavailable"));
-        bool replica = (*r)[0].Get(0, 0) == "t";
-        if (verb == ControlVerb::kPromote && !replica)
-          return done(Status::FailedPrecondition("not a replica: this node is already a primary"));
-        if ((verb == ControlVerb::kPause || verb == ControlVerb::kResume) && !replica)
-          return done(
-              Status::FailedPrecondition("not a replica: WAL replay runs on replicas only"));
-        if (slot_verb && replica)
-          return done(
-              Status::FailedPrecondition("not a primary: slots are managed on the primary"));
-        Act(conn, verb, slot, done);
-      });
+  conn.Query("SELECT pg_is_in_recovery()", kDeadline,
+             [&conn, verb, slot, slot_verb, done](Result<AsyncPgConn::Results> r) {
+               if (!r.ok()) return done(Status::Unavailable("Database unavailable"));
+               bool replica = (*r)[0].Get(0, 0) == "t";
+               if ((verb == ControlVerb::kPause || verb == ControlVerb::kResume) && !replica)
+                 return done(
+                     Status::FailedPrecondition("not a replica: WAL replay runs on replicas only"));
+               if (slot_verb && replica)
+                 return done(
+                     Status::FailedPrecondition("not a primary: slots are managed on the primary"));
+               Act(conn, verb, slot, done);
+             });
 }
 
 }  // namespace pgrt

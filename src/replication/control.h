@@ -1,7 +1,7 @@
-// Replication control: promote, pause/resume WAL replay, physical slots. Each action
+// Replication control: pause/resume WAL replay, physical slots (a promotion is a role
+// change: the node's controller makes it). Each action
 // checks the role first and changes nothing when it is the wrong one. Asynchronous, on the
-// loop, with deadlines: a promotion waits for postgres (up to a minute) without holding
-// anything else up.
+// loop, with deadlines.
 #pragma once
 
 #include <functional>
@@ -11,7 +11,7 @@
 
 namespace pgrt {
 
-enum class ControlVerb { kPromote, kPause, kResume, kCreateSlot, kDropSlot };
+enum class ControlVerb { kPause, kResume, kCreateSlot, kDropSlot };
 
 // ^[a-z0-9_]{1,63}$, as postgres itself requires of slot names.
 bool ValidSlotName(const std::string& name);

@@ -8,15 +8,11 @@
 
 #include "replication/clone.h"
 #include "replication/conninfo.h"
+#include "replication/rewind.h"
 #include "util/fs.h"
 
 namespace pgrt {
 namespace {
-
-Status RemoveIfPresent(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove " + path);
-  return Status::Ok();
-}
 
 Result<RoleFilesOutcome> Refuse(const NodeContext& ctx, const std::string& why) {
   if (!ctx.config.replica_reclone)
@@ -54,43 +50,42 @@ Status MoveDataAside(const NodeContext& ctx) {
   return Status::Ok();
 }
 
-Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, Waiter& waiter) {
+Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, const BootRole& boot,
+                                        Waiter& waiter) {
   const Config& c = ctx.config;
+  const Topology& t = boot.topology;
   const NodeLayout& l = ctx.layout;
-  if (c.replication_mode != ReplicationMode::kReplica) {
+  if (!t.replica()) {
     if (PathExists(l.standby_signal)) {
       spdlog::info("{} mode on a former replica: removing standby.signal, keeping the data",
-                   ToString(c.replication_mode));
+                   ToString(t.role));
       PGRT_RETURN_IF_ERROR(RemoveIfPresent(l.standby_signal), "leave standby mode");
     }
     PGRT_RETURN_IF_ERROR(RemoveIfPresent(l.passfile), "leave standby mode");
-    PGRT_RETURN_IF_ERROR(RemoveIfPresent(l.promoted_marker), "leave standby mode");
     return RoleFilesOutcome::kReady;
   }
 
-  if (PathExists(l.promoted_marker))
-    return Refuse(ctx, "this node was promoted to primary and cannot follow " + c.primary_host +
+  const Upstream& up = t.upstream;
+  if (boot.promoted)
+    return Refuse(ctx, "this node was promoted to primary and cannot follow " + up.host +
                            " without a new clone");
   auto local = LocalSystemIdentifier(l.pgdata);
   if (!local.ok()) return local.status().Wrap("replica");
   // Data that is not a standby yet (a former primary or standalone) becomes one only after
   // the primary confirmed it is the same cluster: wait for it rather than guess.
   bool was_standby = PathExists(l.standby_signal);
-  if (!was_standby) PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, waiter), "replica");
-  auto primary = PrimarySystemIdentifier(c);
+  if (!was_standby) PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, up, waiter), "replica");
+  auto primary = PrimarySystemIdentifier(c, up);
   if (!was_standby && !primary)
     return Status::Error(
         "replica: cannot read the primary's cluster identity to confirm "
         "PGDATA is its clone");
   if (primary && *primary != *local)
     return Refuse(ctx, "PGDATA holds cluster " + std::to_string(*local) + ", not a clone of " +
-                           c.primary_host + " (cluster " + std::to_string(*primary) + ")");
-  if (!PathExists(l.standby_signal)) {
-    spdlog::info("replica mode: writing standby.signal to follow {}:{}", c.primary_host,
-                 c.primary_port);
-    PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, l.standby_signal, "", 0600), "replica");
-  }
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, l.passfile, PassfileLine(c), 0600), "replica");
+                           up.host + " (cluster " + std::to_string(*primary) + ")");
+  if (!PathExists(l.standby_signal))
+    spdlog::info("replica mode: writing standby.signal to follow {}:{}", up.host, up.port);
+  PGRT_RETURN_IF_ERROR(WriteReplicaFiles(ctx, up), "replica");
   return RoleFilesOutcome::kReady;
 }
 

@@ -131,13 +131,23 @@ std::string JoinPath(const std::string& a, const std::string& b) {
   return a + "/" + b;
 }
 
-std::string TimestampForName() {
+Status RemoveIfPresent(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove " + path);
+  return Status::Ok();
+}
+
+namespace {
+std::string UtcNow(const char* format) {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
   ::gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
+}  // namespace
+
+std::string TimestampForName() { return UtcNow("%Y%m%dT%H%M%S"); }
+std::string IsoTimestamp() { return UtcNow("%Y-%m-%dT%H:%M:%SZ"); }
 
 }  // namespace pgrt

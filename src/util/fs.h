@@ -49,7 +49,12 @@ Status RemoveTree(const std::string& path);
 
 std::string JoinPath(const std::string& a, const std::string& b);
 
+// Removes a file; one that is not there is fine.
+Status RemoveIfPresent(const std::string& path);
+
 // "YYYYmmddTHHMMSS" in UTC, for names of things moved aside.
 std::string TimestampForName();
+// "YYYY-mm-ddTHH:MM:SSZ", now, in UTC.
+std::string IsoTimestamp();
 
 }  // namespace pgrt

@@ -73,14 +73,14 @@ std::string PgrtBinary() {
 std::string PgBinDir() { return PGRT_DEFAULT_PG_BINDIR; }
 
 HttpResponse HttpRequest(int port, const std::string& method, const std::string& path,
-                         const std::string& token) {
+                         const std::string& token, const std::string& body) {
   httplib::Client cli("127.0.0.1", port);
   cli.set_connection_timeout(2, 0);
-  cli.set_read_timeout(30, 0);
+  cli.set_read_timeout(60, 0);  // a rewind answers once the node runs as a replica
   httplib::Headers headers;
   if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
   httplib::Result r = [&] {
-    if (method == "POST") return cli.Post(path.c_str(), headers, "", "application/json");
+    if (method == "POST") return cli.Post(path.c_str(), headers, body, "application/json");
     if (method == "DELETE") return cli.Delete(path.c_str(), headers);
     if (method == "HEAD") return cli.Head(path.c_str(), headers);
     if (method == "OPTIONS") return cli.Options(path.c_str(), headers);

@@ -48,7 +48,7 @@ struct HttpResponse {
 };
 HttpResponse HttpGet(int port, const std::string& path, const std::string& token = "");
 HttpResponse HttpRequest(int port, const std::string& method, const std::string& path,
-                         const std::string& token = "");
+                         const std::string& token = "", const std::string& body = "");
 
 // One `pgrt run` under test. Its stdout+stderr go to a log file in the node's directory.
 class PgrtNode {

@@ -142,9 +142,16 @@ TEST(ReplicationControl, PromoteThroughTheApiMakesTheReplicaAWritablePrimary) {
   EXPECT_TRUE(WaitForStatus(*replica, "/replica", 503));
   json view = Replication(*replica);
   EXPECT_EQ(Str(view, "role"), "primary") << view.dump();
-  EXPECT_TRUE(
-      WaitUntil([&] { return std::filesystem::exists(replica->pgdata() + "/pgrt.promoted"); },
-                milliseconds(5000)));
+  // The role file keeps the promotion; the status shows the controller's moves.
+  json role = json::parse(ReadFileOrEmpty(replica->pgdata() + "/pgrt.role"), nullptr, false);
+  ASSERT_FALSE(role.is_discarded());
+  EXPECT_EQ(role["topology"]["role"], "primary") << role.dump();
+  EXPECT_EQ(Str(role, "why"), "promote requested through the API") << role.dump();
+  json status = GetJson(replica->api_port(), "/__opr/status").value_or(json());
+  std::string moves = status["transitions"].dump();
+  EXPECT_NE(moves.find("\"to\":\"promoting\""), std::string::npos) << moves;
+  EXPECT_NE(moves.find("postgres left recovery"), std::string::npos) << moves;
+  EXPECT_EQ(Str(status["replication"], "mode"), "primary") << status.dump();
 
   // The old primary is still a primary: promoting it is a role error.
   JsonResponse again = Call(*primary, "POST", "/__opr/replication/promote");

@@ -155,8 +155,8 @@ struct JsonResponse {
   json body;
 };
 inline JsonResponse Call(const PgrtNode& node, const std::string& method, const std::string& path,
-                         const std::string& token = kApiToken) {
-  HttpResponse r = HttpRequest(node.api_port(), method, path, token);
+                         const std::string& token = kApiToken, const std::string& body = "") {
+  HttpResponse r = HttpRequest(node.api_port(), method, path, token, body);
   return {r.status, json::parse(r.body, nullptr, /*allow_exceptions=*/false)};
 }
 

@@ -1,6 +1,7 @@
 // Role changes by environment and the data safety rules: a replica switched to standalone
 // keeps its data; a replica never follows a primary its data does not come from, nor
-// silently undoes a promotion, unless PGRT_REPLICA_RECLONE allows moving the data aside.
+// silently undoes a promotion (kept across restarts by the role file until the configuration
+// changes), unless PGRT_REPLICA_RECLONE allows moving the data aside.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -137,36 +138,51 @@ TEST(ReplicationRoles, WithRecloneForeignDataIsMovedAsideAndTheReplicaClones) {
   EXPECT_EQ(ReadFileOrEmpty(broken[0] + "/global/pg_control"), pg_control);
 }
 
-TEST(ReplicationRoles, PromotedNodeRestartedAsReplicaIsRefusedUnlessRecloneIsAllowed) {
+TEST(ReplicationRoles, APromotionOutlivesRestartsUntilTheConfigurationChanges) {
   std::unique_ptr<PgrtNode> primary, replica;
   ASSERT_NO_FATAL_FAILURE(StartPair(primary, replica));
   ASSERT_EQ(Call(*replica, "POST", "/__opr/replication/promote").status, 200) << replica->Log();
-  std::string marker = replica->pgdata() + "/pgrt.promoted";
-  ASSERT_TRUE(WaitUntil([&] { return Exists(marker); }, milliseconds(5000)));
   std::string error;
   ASSERT_EQ(replica->Query("INSERT INTO t VALUES ('written-after-promotion') RETURNING v", &error),
             "written-after-promotion")
       << error;
   ASSERT_EQ(ExitCode(replica->Stop()), 0) << replica->Log();
 
+  // Same configuration (still POSTGRES_REPLICATION_MODE=replica): the role file wins.
   size_t mark = replica->LogSize();
-  replica->Start();  // still POSTGRES_REPLICATION_MODE=replica
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*replica));
+  EXPECT_NE(replica->LogSince(mark).find("role: primary (promote requested through the API"),
+            std::string::npos)
+      << replica->LogSince(mark);
+  EXPECT_EQ(replica->Query("SELECT pg_is_in_recovery()"), "f");
+  EXPECT_EQ(replica->Query("SELECT v FROM t"), "written-after-promotion");
+  EXPECT_TRUE(WaitForStatus(*replica, "/primary", 200));
+  EXPECT_FALSE(Exists(replica->pgdata() + "/standby.signal"));
+  ASSERT_EQ(ExitCode(replica->Stop()), 0) << replica->Log();
+
+  // A new configuration (another slot) names a replica again: the promoted data may hold
+  // writes its primary lacks, so it is refused...
+  replica->env()["POSTGRES_REPLICATION_SLOT_NAME"] = "second_slot";
+  mark = replica->LogSize();
+  replica->Start();
   EXPECT_EQ(ExitCode(replica->WaitExit(milliseconds(30000))), 1) << replica->LogSince(mark);
   EXPECT_NE(replica->LogSince(mark).find("promoted"), std::string::npos) << replica->LogSince(mark);
-  EXPECT_TRUE(Exists(marker));
   EXPECT_FALSE(Exists(replica->pgdata() + "/standby.signal"));
   EXPECT_TRUE(BrokenDirs(replica->pgdata()).empty());
 
+  // ...unless the data may be moved aside and cloned again.
   replica->env()["PGRT_REPLICA_RECLONE"] = "true";
   mark = replica->LogSize();
   ASSERT_NO_FATAL_FAILURE(StartHealthy(*replica));
   ASSERT_TRUE(WaitStreaming(*primary, *replica)) << replica->LogSince(mark);
   EXPECT_EQ(replica->Query("SELECT pg_is_in_recovery()"), "t");
   EXPECT_EQ(replica->Query("SELECT count(*) FROM t"), "0");
-  EXPECT_FALSE(Exists(marker));
+  json role = json::parse(ReadFileOrEmpty(replica->pgdata() + "/pgrt.role"), nullptr, false);
+  ASSERT_FALSE(role.is_discarded());
+  EXPECT_EQ(role["topology"]["role"], "replica") << role.dump();
   auto broken = BrokenDirs(replica->pgdata());
   ASSERT_EQ(broken.size(), 1u);
-  EXPECT_TRUE(Exists(broken[0] + "/pgrt.promoted"));
+  EXPECT_TRUE(Exists(broken[0] + "/pgrt.role"));
   EXPECT_TRUE(Exists(broken[0] + "/PG_VERSION"));
 }
 

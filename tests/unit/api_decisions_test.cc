@@ -18,32 +18,46 @@ Observation Seen(PgRole role, int64_t lag = 0, bool streaming = true) {
 }
 
 TEST(RoleCheckStatus, FollowsPatronisCodesForEveryRoleAndCheck) {
+  const Topology primary = Writable(ReplicationMode::kPrimary);
+  const Topology replica = ReplicaOf({"db1", 5432, ""});
   struct Row {
     RoleCheck check;
     bool ready;
     Observation seen;
+    Topology node;  // the controller's role
     std::optional<int64_t> max_lag;
     int want;
   };
   const Row rows[] = {
-      {RoleCheck::kPrimary, true, Seen(PgRole::kPrimary), {}, 200},
-      {RoleCheck::kPrimary, true, Seen(PgRole::kReplica), {}, 503},
-      {RoleCheck::kPrimary, false, Seen(PgRole::kPrimary), {}, 503},
-      {RoleCheck::kPrimary, true, Seen(PgRole::kUnknown), {}, 503},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica), {}, 200},
-      {RoleCheck::kReplica, true, Seen(PgRole::kPrimary), {}, 503},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 100), int64_t{100}, 200},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 101), int64_t{100}, 503},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 0, false), int64_t{100}, 503},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 0, false), {}, 200},
-      {RoleCheck::kReadOnly, true, Seen(PgRole::kPrimary), {}, 200},
-      {RoleCheck::kReadOnly, true, Seen(PgRole::kReplica), {}, 200},
-      {RoleCheck::kReadOnly, false, Seen(PgRole::kReplica), {}, 503},
-      {RoleCheck::kReadOnly, true, Seen(PgRole::kUnknown), {}, 503},
+      {RoleCheck::kPrimary, true, Seen(PgRole::kPrimary), primary, {}, 200},
+      {RoleCheck::kPrimary, true, Seen(PgRole::kReplica), replica, {}, 503},
+      {RoleCheck::kPrimary, false, Seen(PgRole::kPrimary), primary, {}, 503},
+      {RoleCheck::kPrimary, true, Seen(PgRole::kUnknown), primary, {}, 503},
+      // A primary told to follow another is no primary, even while postgres still is one.
+      {RoleCheck::kPrimary, true, Seen(PgRole::kPrimary), replica, {}, 503},
+      {RoleCheck::kPrimary,
+       true,
+       Seen(PgRole::kPrimary),
+       Writable(ReplicationMode::kStandalone),
+       {},
+       200},
+      {RoleCheck::kReplica, true, Seen(PgRole::kReplica), replica, {}, 200},
+      {RoleCheck::kReplica, true, Seen(PgRole::kPrimary), primary, {}, 503},
+      // Being promoted: postgres is still in recovery, the node is meant to be a primary.
+      {RoleCheck::kReplica, true, Seen(PgRole::kReplica), primary, {}, 503},
+      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 100), replica, int64_t{100}, 200},
+      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 101), replica, int64_t{100}, 503},
+      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 0, false), replica, int64_t{100}, 503},
+      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 0, false), replica, {}, 200},
+      {RoleCheck::kReadOnly, true, Seen(PgRole::kPrimary), primary, {}, 200},
+      {RoleCheck::kReadOnly, true, Seen(PgRole::kReplica), replica, {}, 200},
+      {RoleCheck::kReadOnly, false, Seen(PgRole::kReplica), replica, {}, 503},
+      {RoleCheck::kReadOnly, true, Seen(PgRole::kUnknown), replica, {}, 503},
   };
   int i = 0;
   for (const Row& r : rows)
-    EXPECT_EQ(RoleCheckStatus(r.check, r.ready, r.seen, r.max_lag), r.want) << "row " << i++;
+    EXPECT_EQ(RoleCheckStatus(r.check, r.ready, r.seen, r.node, r.max_lag), r.want)
+        << "row " << i++;
 }
 
 TEST(ParseLag, AcceptsBytesAndPostgresUnitsAndRejectsTheRest) {

@@ -15,7 +15,10 @@ class ApiViewsTest : public ::testing::Test {
       : config_(*LoadConfig(config_test::With({{"PGDATA", "/"},
                                                {"POSTGRES_REPLICATION_MODE", "primary"},
                                                {"POSTGRES_REPLICATION_PASSWORD", "rp-1"}}))) {}
-  void SetUp() override { ASSERT_TRUE(loop_.Init().ok()); }
+  void SetUp() override {
+    ASSERT_TRUE(loop_.Init().ok());
+    state_.SetTopology(ConfiguredTopology(config_));  // what the node's Prepare does
+  }
 
   ApiContext Context() { return ApiContext{config_, state_, timings_, probe_, control_, clock_}; }
 
@@ -95,6 +98,22 @@ TEST_F(ApiViewsTest, ReplicationOfAPrimaryListsItsStandbysFromTheObservation) {
   EXPECT_EQ((*j)["currentLsn"], "0/5000000");
   EXPECT_EQ((*j)["connectedStandbys"], 1);
   EXPECT_EQ((*j)["standbys"][0]["applicationName"], "r1");
+}
+
+TEST_F(ApiViewsTest, ReplicationShowsTheRoleAndUpstreamTheNodeHasNowNotTheConfigured) {
+  state_.SetPhase(NodePhase::kReady);
+  state_.SetTopology(ReplicaOf({"db-b", 5433, "slot_b"}));
+  Observation o;
+  o.role = PgRole::kReplica;
+  state_.SetObservation(o);
+  ApiContext ctx = Context();
+  auto j = ReplicationView(ctx);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ((*j)["mode"], "replica");
+  EXPECT_EQ((*j)["primaryHost"], "db-b");
+  EXPECT_EQ((*j)["primaryPort"], 5433);
+  EXPECT_EQ((*j)["slotName"], "slot_b");
+  EXPECT_EQ(StatusView(ctx)["replication"]["mode"], "replica");
 }
 
 TEST_F(ApiViewsTest, ReplicationIsUnavailableWhileNotReadyOrUnreachable) {

@@ -60,6 +60,7 @@ TEST(ConfigDescriptors, CoverEveryDocumentedVariable) {
                                "POSTGRES_PRIMARY_CONNINFO_EXTRA",
                                "POSTGRES_REPLICATION_ALLOWED_NETWORKS",
                                "PGRT_REPLICA_RECLONE",
+                               "PGRT_NODE_NAME",
                                "PGBOUNCER_ENABLED",
                                "PGBOUNCER_PORT",
                                "PGBOUNCER_POOL_MODE",

@@ -23,6 +23,9 @@ class FakeActions final : public ControllerActions {
   void StartPostgres() override { calls.push_back("start"); }
   void StopPostgres() override { calls.push_back("stop"); }
   void Shutdown() override { calls.push_back("shutdown"); }
+  void Promote() override { calls.push_back("promote"); }
+  void Repoint() override { calls.push_back("repoint"); }
+  void Rewind() override { calls.push_back("rewind"); }
   std::vector<std::string> calls;
 };
 
@@ -160,7 +163,8 @@ TEST(TransitionTable, EveryModeThatIsNotStoppingCanBeStopped) {
   for (const Transition& t : TransitionTable())
     if (t.to == Mode::kStopping) stoppable.insert(t.from);
   for (Mode m : {Mode::kStarting, Mode::kRunning, Mode::kRestarting, Mode::kHibernating,
-                 Mode::kHibernated, Mode::kWaking, Mode::kFailed})
+                 Mode::kHibernated, Mode::kWaking, Mode::kFailed, Mode::kPromoting,
+                 Mode::kRepointing, Mode::kDemoting, Mode::kRewinding})
     EXPECT_EQ(stoppable.count(m), 1u) << ToString(m);
 }
 
@@ -170,7 +174,8 @@ TEST(TransitionTable, EveryRowLeavesItsModeAndEveryModeIsReachable) {
     EXPECT_NE(t.from, t.to) << ToString(t.from);
     reached.insert(t.to);
   }
-  EXPECT_EQ(reached.size(), 9u);
+  // All but the start-up steps before postgres runs (Controller::Step records those).
+  EXPECT_EQ(reached.size(), 13u);
 }
 
 }  // namespace
@@ -197,6 +202,132 @@ TEST(TransitionTable, DocsDesignShowsEveryRowInOrder) {
     }
     at = end;
   }
+}
+
+}  // namespace
+}  // namespace pgrt
+
+namespace pgrt {
+namespace {
+
+// Role changes: the node runs as `applied` and postgres reports `role`.
+const Topology kPrimary = Writable(ReplicationMode::kPrimary);
+const Topology kReplicaOfA = ReplicaOf({"db-a", 5432, "slot_a"});
+const Topology kReplicaOfB = ReplicaOf({"db-b", 5433, ""});
+
+Observed Running(PgRole role, const Topology& applied) {
+  Observed o{true, true, false};
+  o.role = role;
+  o.applied = applied;
+  return o;
+}
+
+class RoleTest : public ::testing::Test {
+ protected:
+  void Boot(const Topology& t, PgRole role) {
+    c_.Assume(t);
+    c_.Observe(Running(role, t));
+    ASSERT_EQ(c_.mode(), Mode::kRunning);
+  }
+  FakeClock clock_;
+  FakeActions actions_;
+  Controller c_{actions_, clock_};
+};
+
+TEST_F(RoleTest, APromotionRunsOnceAndEndsWhenPostgresLeftRecovery) {
+  Boot(kReplicaOfA, PgRole::kReplica);
+  c_.SetTopology(kPrimary, "promote requested through the API");
+  EXPECT_EQ(c_.mode(), Mode::kPromoting);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"promote"}));
+  EXPECT_EQ(c_.history().back().why, "promote requested through the API");
+  c_.Observe(Running(PgRole::kReplica, kReplicaOfA));  // not yet
+  EXPECT_EQ(c_.mode(), Mode::kPromoting);
+  c_.Observe(Running(PgRole::kPrimary, kPrimary));
+  EXPECT_EQ(c_.mode(), Mode::kRunning);
+  EXPECT_EQ(c_.history().back().why, "postgres left recovery: a primary now");
+  EXPECT_EQ(actions_.calls.size(), 1u);
+}
+
+TEST_F(RoleTest, AFailedPromotionWithdrawsTheWishAndRunsOnAsAReplica) {
+  Boot(kReplicaOfA, PgRole::kReplica);
+  c_.SetTopology(kPrimary, "promote requested through the API");
+  c_.SetTopology(kReplicaOfA, "promotion failed: timeout");  // what the node does
+  c_.Observe(Running(PgRole::kReplica, kReplicaOfA));
+  EXPECT_EQ(c_.mode(), Mode::kRunning);
+  EXPECT_EQ(c_.history().back().why, "promotion failed: timeout");
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"promote"}));
+}
+
+TEST_F(RoleTest, ANewUpstreamRepointsAReplicaWithoutStoppingIt) {
+  Boot(kReplicaOfA, PgRole::kReplica);
+  c_.SetTopology(kReplicaOfB, "follow db-b");
+  EXPECT_EQ(c_.mode(), Mode::kRepointing);
+  c_.Observe(Running(PgRole::kReplica, kReplicaOfB));
+  EXPECT_EQ(c_.mode(), Mode::kRunning);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"repoint"}));
+}
+
+TEST_F(RoleTest, APrimaryToldToFollowStopsRewindsAndStartsAsAReplica) {
+  Boot(kPrimary, PgRole::kPrimary);
+  c_.SetTopology(kReplicaOfB, "follow db-b requested through the API");
+  EXPECT_EQ(c_.mode(), Mode::kDemoting);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop"}));
+  c_.Observe(Down());  // Down() applies nothing new: the files still say primary
+  EXPECT_EQ(c_.mode(), Mode::kRewinding);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind"}));
+  Observed rewound{false, false, false};
+  rewound.applied = kReplicaOfB;
+  c_.Observe(rewound);
+  EXPECT_EQ(c_.mode(), Mode::kStarting);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind", "start"}));
+  c_.Observe(Running(PgRole::kReplica, kReplicaOfB));
+  EXPECT_EQ(c_.mode(), Mode::kRunning);
+}
+
+TEST_F(RoleTest, AFailedRewindFailsTheNode) {
+  Boot(kPrimary, PgRole::kPrimary);
+  c_.SetTopology(kReplicaOfB, "follow");
+  c_.Observe(Down());
+  Observed failed{false, false, false};
+  failed.applied = kPrimary;
+  failed.action_failed = true;
+  c_.Observe(failed);
+  EXPECT_EQ(c_.mode(), Mode::kFailed);
+  EXPECT_EQ(c_.history().back().why, "pg_rewind failed");
+}
+
+TEST_F(RoleTest, AStopDuringARewindShutsDown) {
+  Boot(kPrimary, PgRole::kPrimary);
+  c_.SetTopology(kReplicaOfB, "follow");
+  c_.Observe(Down());
+  c_.Stop("SIGTERM received");
+  EXPECT_EQ(c_.mode(), Mode::kStopping);
+  EXPECT_EQ(actions_.calls.back(), "shutdown");
+}
+
+TEST_F(RoleTest, PostgresPromotedBehindPgrtsBackIsNotDemoted) {
+  // The files say replica and nobody asked for a change: no rewind of its writes.
+  Boot(kReplicaOfA, PgRole::kReplica);
+  c_.Observe(Running(PgRole::kPrimary, kReplicaOfA));
+  EXPECT_EQ(c_.mode(), Mode::kRunning);
+  EXPECT_TRUE(actions_.calls.empty());
+}
+
+TEST_F(RoleTest, NoRoleChangeWhileHibernatedOrUnobserved) {
+  Boot(kReplicaOfA, PgRole::kReplica);
+  c_.Hibernate("idle");
+  c_.Observe(Down());
+  c_.SetTopology(kPrimary, "promote");
+  EXPECT_EQ(c_.mode(), Mode::kHibernated);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop"}));
+}
+
+TEST_F(RoleTest, StartUpStepsAreRecordedWithoutActions) {
+  c_.Step(Mode::kCloning, "PGDATA is empty: cloning the primary db-a");
+  c_.Step(Mode::kStarting, "PGDATA is ready");
+  EXPECT_EQ(c_.history().size(), 2u);
+  EXPECT_EQ(c_.history()[0].to, Mode::kCloning);
+  EXPECT_TRUE(actions_.calls.empty());
 }
 
 }  // namespace

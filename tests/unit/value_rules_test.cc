@@ -158,7 +158,8 @@ std::map<Sink, Parsed> RenderAll(const Config& c, const Environment& env, bool w
                    .tls_cert = cert,
                    .tls_key = key,
                    .tls_ca = ca};
-  in.primary_conninfo = PrimaryConninfo(c, l.passfile, ReplicaApplicationName(c, "node-1"));
+  in.primary_conninfo = PrimaryConninfo(c, ConfiguredTopology(c).upstream, l.passfile,
+                                        ReplicaApplicationName(c, "node-1"));
   in.primary_slot_name = c.replication_slot_name;
   if (PgBackRestEnabled(c)) {
     // A restore's form, which also names the scratch directory inside PGDATA.
@@ -196,7 +197,8 @@ std::map<Sink, Parsed> RenderAll(const Config& c, const Environment& env, bool w
 
   Parsed passfiles;
   passfiles.Append(test::ReadPassfile(LocalPassfileLine(c)), "local/");
-  passfiles.Append(test::ReadPassfile(PassfileLine(c)), "replication/");
+  passfiles.Append(test::ReadPassfile(PassfileLine(c, ConfiguredTopology(c).upstream)),
+                   "replication/");
   out[Sink::kPassfile] = passfiles;
 
   Parsed conninfo;
@@ -455,7 +457,7 @@ TEST(ValueRules, PasswordsKeepEveryOtherCharacterThroughThePassfile) {
   ASSERT_EQ(local.error, "");
   EXPECT_EQ(*local.Find("line1/password"), pw);
   EXPECT_EQ(*local.Find("line1/user"), "app");
-  Parsed replication = test::ReadPassfile(PassfileLine(*c));
+  Parsed replication = test::ReadPassfile(PassfileLine(*c, ConfiguredTopology(*c).upstream));
   ASSERT_EQ(replication.error, "");
   EXPECT_EQ(*replication.Find("line1/password"), "#" + pw);
 }
@@ -466,9 +468,9 @@ TEST(ValueRules, PassfileFieldsThatLookLikeACommentOrAWildcardStayLiteral) {
   env["POSTGRES_REPLICATION_USER"] = "*";
   Result<Config> c = LoadConfig(env);
   ASSERT_TRUE(c.ok()) << c.status().message();
-  Parsed p = test::ReadPassfile(PassfileLine(*c));
+  Parsed p = test::ReadPassfile(PassfileLine(*c, ConfiguredTopology(*c).upstream));
   ASSERT_EQ(p.error, "");
-  ASSERT_NE(p.Find("line1/host"), nullptr) << PassfileLine(*c);
+  ASSERT_NE(p.Find("line1/host"), nullptr) << PassfileLine(*c, ConfiguredTopology(*c).upstream);
   EXPECT_EQ(*p.Find("line1/host"), "#primary");
   EXPECT_EQ(*p.Find("line1/user"), "*");
 }

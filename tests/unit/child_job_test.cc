@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "backup/job.h"
+#include "process/job.h"
 #include "scratch_dir.h"
 #include "util/clock.h"
 

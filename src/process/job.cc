@@ -1,4 +1,4 @@
-#include "backup/job.h"
+#include "process/job.h"
 
 #include <fcntl.h>
 #include <signal.h>
