@@ -5,6 +5,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "node/data_dir.h"
 #include "node/private_dir.h"
@@ -24,19 +29,59 @@ ConnParams PrimaryConn(const Config& c, const std::string& dbname) {
           {"application_name", "pgrt-clone"}};
 }
 
+namespace {
+
+// How long start-up waits for one piece of blocking work before it gives up on it (the
+// work itself ends within connect_timeout unless a server stops answering mid-query).
+constexpr Millis kOffLoopLimit{60000};
+// How often the waiter looks whether the work finished; it turns the loop meanwhile.
+constexpr Millis kOffLoopStep{10};
+
+// Runs blocking libpq (or disk) work on a thread of its own while `waiter` keeps the loop
+// turning: a primary that accepts connections and never answers holds a connect for
+// connect_timeout, and a host name is resolved synchronously; on the loop either would
+// freeze the API, the heartbeat and the signals for that long at every try. The thread
+// owns copies of all it touches, so nobody needs to wait for it after a termination
+// signal: it ends by itself within connect_timeout, or with the process.
+Status AwaitOffLoop(Waiter& waiter, std::function<Status()> work, const std::string& what) {
+  struct Outcome {
+    std::mutex mu;
+    std::optional<Status> status;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  std::thread([outcome, work = std::move(work)] {
+    Status st = work();
+    std::lock_guard<std::mutex> lock(outcome->mu);
+    outcome->status = std::move(st);
+  }).detach();
+  auto finished = [&outcome] {
+    std::lock_guard<std::mutex> lock(outcome->mu);
+    return outcome->status.has_value();
+  };
+  Status waited = waiter.WaitUntil(finished, kOffLoopLimit, kOffLoopStep, what);
+  if (!waited.ok()) return waited;  // a termination signal, or the work outlasted the limit
+  std::lock_guard<std::mutex> lock(outcome->mu);
+  return *outcome->status;
+}
+
+}  // namespace
+
 Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter) {
   const Config& c = ctx.config;
   RealClock clock;
   SteadyTime next_log = clock.Now();
   Millis delay(50);
   bool refused = false;  // the operator was told the password is refused
-  auto reachable = [&] {
-    auto conn = PgConn::Connect(PrimaryConn(c));
-    if (conn.ok()) {
+  for (;;) {
+    Status st = AwaitOffLoop(
+        waiter, [params = PrimaryConn(c)] { return PgConn::Connect(params).status(); },
+        "wait for the primary");
+    if (waiter.termination_signal() != 0) return st;
+    if (st.ok()) {
       if (refused) ctx.ReportProblem("");
-      return true;
+      return st;
     }
-    const std::string& error = conn.status().message();
+    const std::string& error = st.message();
     const bool auth = IsAuthenticationFailure(error);
     if (clock.Now() >= next_log || (auth && !refused)) {
       if (auth) {
@@ -50,30 +95,29 @@ Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter) {
       refused = auth;
       next_log = clock.Now() + Millis(10000);
     }
-    return false;
-  };
-  for (;;) {
-    // One check per WaitUntil round keeps the backoff growing between failed connects.
-    Status st = waiter.WaitUntil(reachable, delay, delay, "wait for the primary");
-    if (st.ok()) return st;
-    if (waiter.termination_signal() != 0) return st;
+    // The backoff between tries; it ends early only for a termination signal.
+    Status paused = waiter.WaitUntil([] { return false; }, delay, delay, "wait for the primary");
+    if (waiter.termination_signal() != 0) return paused;
     delay = std::min(delay * 2, Millis(1000));
   }
 }
 
 namespace {
 
-Status EnsureSlotOnPrimary(const Config& c) {
+Status EnsureSlotOnPrimary(const Config& c, Waiter& waiter) {
   if (c.replication_slot_name.empty()) return Status::Ok();
-  auto conn = PgConn::Connect(PrimaryConn(c));
-  if (!conn.ok()) return conn.status();
-  auto r = conn->ExecParams(
-      "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
-      "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
-      {c.replication_slot_name});
-  if (!r.ok() && !r.status().IsAlreadyExists())
-    return r.status().Wrap("create slot " + c.replication_slot_name + " on the primary");
-  return Status::Ok();
+  auto create = [params = PrimaryConn(c), slot = c.replication_slot_name]() -> Status {
+    auto conn = PgConn::Connect(params);
+    if (!conn.ok()) return conn.status();
+    auto r = conn->ExecParams(
+        "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
+        "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+        {slot});
+    if (!r.ok() && !r.status().IsAlreadyExists())
+      return r.status().Wrap("create slot " + slot + " on the primary");
+    return Status::Ok();
+  };
+  return AwaitOffLoop(waiter, create, "create slot " + c.replication_slot_name);
 }
 
 Status RunBaseBackup(const NodeContext& ctx, Waiter& waiter, const std::string& target,
@@ -125,7 +169,7 @@ Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings
   const Config& c = ctx.config;
   PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, waiter), "clone");
   timings.EndPhase("wait_primary", clock.Now());
-  PGRT_RETURN_IF_ERROR(EnsureSlotOnPrimary(c), "clone");
+  PGRT_RETURN_IF_ERROR(EnsureSlotOnPrimary(c, waiter), "clone");
 
   PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "clone");
   auto priv = PrivateDir::Create(ctx);
@@ -135,7 +179,11 @@ Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings
 
   spdlog::info("cloning {}:{} into {}", c.primary_host, c.primary_port, l.pgdata);
   PGRT_RETURN_IF_ERROR(RunBaseBackup(ctx, waiter, l.init_scratch, passfile), "clone");
-  PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "clone");
+  // pg_basebackup ran with --no-sync: one syncfs, which may take a while on a slow disk.
+  PGRT_RETURN_IF_ERROR(
+      AwaitOffLoop(
+          waiter, [scratch = l.init_scratch] { return SyncFileSystem(scratch); }, "sync the clone"),
+      "clone");
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(l.init_scratch, "standby.signal"), "", 0600),
                        "clone");
   timings.EndPhase("clone", clock.Now());
