@@ -5,11 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <thread>
 
 #include "node/data_dir.h"
 #include "node/private_dir.h"
@@ -30,40 +25,9 @@ ConnParams PrimaryConn(const Config& c, const std::string& dbname) {
 }
 
 namespace {
-
-// How long start-up waits for one piece of blocking work before it gives up on it (the
-// work itself ends within connect_timeout unless a server stops answering mid-query).
-constexpr Millis kOffLoopLimit{60000};
-// How often the waiter looks whether the work finished; it turns the loop meanwhile.
-constexpr Millis kOffLoopStep{10};
-
-// Runs blocking libpq (or disk) work on a thread of its own while `waiter` keeps the loop
-// turning: a primary that accepts connections and never answers holds a connect for
-// connect_timeout, and a host name is resolved synchronously; on the loop either would
-// freeze the API, the heartbeat and the signals for that long at every try. The thread
-// owns copies of all it touches, so nobody needs to wait for it after a termination
-// signal: it ends by itself within connect_timeout, or with the process.
-Status AwaitOffLoop(Waiter& waiter, std::function<Status()> work, const std::string& what) {
-  struct Outcome {
-    std::mutex mu;
-    std::optional<Status> status;
-  };
-  auto outcome = std::make_shared<Outcome>();
-  std::thread([outcome, work = std::move(work)] {
-    Status st = work();
-    std::lock_guard<std::mutex> lock(outcome->mu);
-    outcome->status = std::move(st);
-  }).detach();
-  auto finished = [&outcome] {
-    std::lock_guard<std::mutex> lock(outcome->mu);
-    return outcome->status.has_value();
-  };
-  Status waited = waiter.WaitUntil(finished, kOffLoopLimit, kOffLoopStep, what);
-  if (!waited.ok()) return waited;  // a termination signal, or the work outlasted the limit
-  std::lock_guard<std::mutex> lock(outcome->mu);
-  return *outcome->status;
-}
-
+// How long start-up waits for one piece of blocking work on the primary before it gives up
+// on it (a connect ends within connect_timeout; a query only when the server answers).
+constexpr Millis kOffThreadLimit{60000};
 }  // namespace
 
 Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter) {
@@ -73,9 +37,11 @@ Status WaitForPrimary(const NodeContext& ctx, Waiter& waiter) {
   Millis delay(50);
   bool refused = false;  // the operator was told the password is refused
   for (;;) {
-    Status st = AwaitOffLoop(
-        waiter, [params = PrimaryConn(c)] { return PgConn::Connect(params).status(); },
-        "wait for the primary");
+    // Off the loop's thread: a primary that accepts connections and never answers holds a
+    // connect for connect_timeout, and a host name is resolved synchronously.
+    Status st =
+        waiter.RunOffThread([params = PrimaryConn(c)] { return PgConn::Connect(params).status(); },
+                            kOffThreadLimit, "wait for the primary");
     if (waiter.termination_signal() != 0) return st;
     if (st.ok()) {
       if (refused) ctx.ReportProblem("");
@@ -117,7 +83,7 @@ Status EnsureSlotOnPrimary(const Config& c, Waiter& waiter) {
       return r.status().Wrap("create slot " + slot + " on the primary");
     return Status::Ok();
   };
-  return AwaitOffLoop(waiter, create, "create slot " + c.replication_slot_name);
+  return waiter.RunOffThread(create, kOffThreadLimit, "create slot " + c.replication_slot_name);
 }
 
 Status RunBaseBackup(const NodeContext& ctx, Waiter& waiter, const std::string& target,
@@ -181,8 +147,8 @@ Status CloneFromPrimary(const NodeContext& ctx, Waiter& waiter, Timings& timings
   PGRT_RETURN_IF_ERROR(RunBaseBackup(ctx, waiter, l.init_scratch, passfile), "clone");
   // pg_basebackup ran with --no-sync: one syncfs, which may take a while on a slow disk.
   PGRT_RETURN_IF_ERROR(
-      AwaitOffLoop(
-          waiter, [scratch = l.init_scratch] { return SyncFileSystem(scratch); }, "sync the clone"),
+      waiter.RunOffThread([scratch = l.init_scratch] { return SyncFileSystem(scratch); }, Millis(0),
+                          "sync the clone"),
       "clone");
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(l.init_scratch, "standby.signal"), "", 0600),
                        "clone");
