@@ -79,6 +79,8 @@ Node::Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clo
       clock_(clock),
       controller_(*this, clock) {
   ctx_.report_problem = [&state](const std::string& m) { state.SetMessage(m); };
+  // Until PGDATA's role file is read, the configuration's topology is the best answer.
+  state_.SetTopology(ConfiguredTopology(ctx_.config));
   controller_.OnMove([this](const TransitionRecord&) {
     state_.SetPhase(PhaseOf(controller_.mode()));
     std::vector<NodeState::Move> moves;

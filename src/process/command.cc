@@ -5,7 +5,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "util/unique_fd.h"
 
@@ -49,6 +54,47 @@ Result<int> Waiter::WaitFor(Child& child, Millis timeout) {
     Poll(&p, 1, 50);  // SIGCHLD wakes us at once; 50 ms bounds a missed wake-up
   }
   return *child.exit_status();
+}
+
+Status Waiter::RunOffThread(std::function<Status()> work, Millis timeout, const std::string& what) {
+  // Shared with the worker, which outlives this call after a signal or a timeout.
+  struct Outcome {
+    std::mutex mu;
+    std::optional<Status> status;
+    UniqueFd read_end, write_end;  // a byte once `status` is set: ends the wait below
+  };
+  auto outcome = std::make_shared<Outcome>();
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoStatus(what + ": pipe");
+  outcome->read_end.reset(fds[0]);
+  outcome->write_end.reset(fds[1]);
+  std::thread([outcome, work = std::move(work)] {
+    Status st = work();
+    std::lock_guard<std::mutex> lock(outcome->mu);
+    outcome->status = std::move(st);
+    const char byte = 1;
+    // Only wakes the wait, which also looks again within a second: a failed write is harmless.
+    [[maybe_unused]] ssize_t n = ::write(outcome->write_end.get(), &byte, 1);
+  }).detach();
+
+  RealClock clock;
+  SteadyTime deadline = clock.Now() + timeout;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(outcome->mu);
+      if (outcome->status) return *outcome->status;
+    }
+    if (!Drain(nullptr))
+      return Status::Error(what + ": interrupted by signal " + std::to_string(termination_signal_));
+    Millis wait(1000);  // bounds a missed wake-up
+    if (timeout.count() > 0) {
+      SteadyTime now = clock.Now();
+      if (now >= deadline) return Status::Error(what + ": timed out");
+      wait = std::min(wait, std::chrono::ceil<Millis>(deadline - now));
+    }
+    pollfd p[2] = {{signals_.fd(), POLLIN, 0}, {outcome->read_end.get(), POLLIN, 0}};
+    Poll(p, 2, static_cast<int>(wait.count()));
+  }
 }
 
 Result<CommandResult> Waiter::Run(SpawnSpec spec, bool capture, Millis timeout) {

@@ -41,6 +41,13 @@ class Waiter {
   // Waits for an already-running child (started elsewhere) to exit, reaping as it goes.
   Result<int> WaitFor(Child& child, Millis timeout);
 
+  // Runs blocking `work` (synchronous libpq, a syncfs) on a thread of its own and returns
+  // its status, the loop turning meanwhile: on the loop's thread a connect to a server
+  // that never answers would hold the API and the signals for its whole connect_timeout.
+  // Fails on `timeout` (0: none) or a termination signal without waiting for the work, so
+  // `work` must own (capture by value) everything it touches.
+  Status RunOffThread(std::function<Status()> work, Millis timeout, const std::string& what);
+
   int termination_signal() const { return termination_signal_; }
 
  private:

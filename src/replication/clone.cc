@@ -24,19 +24,30 @@ ConnParams PrimaryConn(const Config& c, const Upstream& up, const std::string& d
           {"application_name", "pgrt-clone"}};
 }
 
+namespace {
+// How long start-up waits for one piece of blocking work on the primary before it gives up
+// on it (a connect ends within connect_timeout; a query only when the server answers).
+constexpr Millis kOffThreadLimit{60000};
+}  // namespace
+
 Status WaitForPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter) {
   const Config& c = ctx.config;
   RealClock clock;
   SteadyTime next_log = clock.Now();
   Millis delay(50);
   bool refused = false;  // the operator was told the password is refused
-  auto reachable = [&] {
-    auto conn = PgConn::Connect(PrimaryConn(c, up));
-    if (conn.ok()) {
+  for (;;) {
+    // Off the loop's thread: a primary that accepts connections and never answers holds a
+    // connect for connect_timeout, and a host name is resolved synchronously.
+    Status st = waiter.RunOffThread(
+        [params = PrimaryConn(c, up)] { return PgConn::Connect(params).status(); }, kOffThreadLimit,
+        "wait for the primary");
+    if (waiter.termination_signal() != 0) return st;
+    if (st.ok()) {
       if (refused) ctx.ReportProblem("");
-      return true;
+      return st;
     }
-    const std::string& error = conn.status().message();
+    const std::string& error = st.message();
     const bool auth = IsAuthenticationFailure(error);
     if (clock.Now() >= next_log || (auth && !refused)) {
       if (auth) {
@@ -50,30 +61,29 @@ Status WaitForPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter
       refused = auth;
       next_log = clock.Now() + Millis(10000);
     }
-    return false;
-  };
-  for (;;) {
-    // One check per WaitUntil round keeps the backoff growing between failed connects.
-    Status st = waiter.WaitUntil(reachable, delay, delay, "wait for the primary");
-    if (st.ok()) return st;
-    if (waiter.termination_signal() != 0) return st;
+    // The backoff between tries; it ends early only for a termination signal.
+    Status paused = waiter.WaitUntil([] { return false; }, delay, delay, "wait for the primary");
+    if (waiter.termination_signal() != 0) return paused;
     delay = std::min(delay * 2, Millis(1000));
   }
 }
 
 namespace {
 
-Status EnsureSlotOnPrimary(const Config& c, const Upstream& up) {
+Status EnsureSlotOnPrimary(const Config& c, const Upstream& up, Waiter& waiter) {
   if (up.slot.empty()) return Status::Ok();
-  auto conn = PgConn::Connect(PrimaryConn(c, up));
-  if (!conn.ok()) return conn.status();
-  auto r = conn->ExecParams(
-      "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
-      "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
-      {up.slot});
-  if (!r.ok() && !r.status().IsAlreadyExists())
-    return r.status().Wrap("create slot " + up.slot + " on the primary");
-  return Status::Ok();
+  auto create = [params = PrimaryConn(c, up), slot = up.slot]() -> Status {
+    auto conn = PgConn::Connect(params);
+    if (!conn.ok()) return conn.status();
+    auto r = conn->ExecParams(
+        "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
+        "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+        {slot});
+    if (!r.ok() && !r.status().IsAlreadyExists())
+      return r.status().Wrap("create slot " + slot + " on the primary");
+    return Status::Ok();
+  };
+  return waiter.RunOffThread(create, kOffThreadLimit, "create slot " + up.slot);
 }
 
 Status RunBaseBackup(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
@@ -125,7 +135,7 @@ Status CloneFromPrimary(const NodeContext& ctx, const Upstream& up, Waiter& wait
   const Config& c = ctx.config;
   PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, up, waiter), "clone");
   timings.EndPhase("wait_primary", clock.Now());
-  PGRT_RETURN_IF_ERROR(EnsureSlotOnPrimary(c, up), "clone");
+  PGRT_RETURN_IF_ERROR(EnsureSlotOnPrimary(c, up, waiter), "clone");
 
   PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "clone");
   auto priv = PrivateDir::Create(ctx);
@@ -137,7 +147,11 @@ Status CloneFromPrimary(const NodeContext& ctx, const Upstream& up, Waiter& wait
   PGRT_RETURN_IF_ERROR(RunBaseBackup(ctx, up, waiter, l.init_scratch, passfile), "clone");
   // The primary's role file came along: it speaks of the primary, not of this replica.
   PGRT_RETURN_IF_ERROR(RemoveIfPresent(JoinPath(l.init_scratch, kRoleFileName)), "clone");
-  PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "clone");
+  // pg_basebackup ran with --no-sync: one syncfs, which may take a while on a slow disk.
+  PGRT_RETURN_IF_ERROR(
+      waiter.RunOffThread([scratch = l.init_scratch] { return SyncFileSystem(scratch); }, Millis(0),
+                          "sync the clone"),
+      "clone");
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(l.init_scratch, "standby.signal"), "", 0600),
                        "clone");
   timings.EndPhase("clone", clock.Now());

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 
 #include "replication/clone.h"
 #include "replication/conninfo.h"
@@ -75,7 +76,16 @@ Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, const BootRole& 
   // the primary confirmed it is the same cluster: wait for it rather than guess.
   bool was_standby = PathExists(l.standby_signal);
   if (!was_standby) PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, up, waiter), "replica");
-  auto primary = PrimarySystemIdentifier(c, up);
+  // Off the loop's thread: a primary that accepts and never answers holds the connect.
+  auto id = std::make_shared<std::optional<uint64_t>>();
+  Status asked = waiter.RunOffThread(
+      [id, c = c, up]() {
+        *id = PrimarySystemIdentifier(c, up);
+        return Status::Ok();
+      },
+      Millis(60000), "ask the primary for its cluster identity");
+  if (waiter.termination_signal() != 0) return asked;
+  const std::optional<uint64_t> primary = asked.ok() ? *id : std::nullopt;
   if (!was_standby && !primary)
     return Status::Error(
         "replica: cannot read the primary's cluster identity to confirm "

@@ -12,9 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -219,6 +221,73 @@ TEST_F(WaiterTest, WaitForTimesOutAndLeavesTheChildRunning) {
   EXPECT_TRUE(child->running());
   EXPECT_EQ(::kill(child->pid(), 0), 0);
 }  // the Child's destructor kills and reaps it
+
+// ---------------------------------------------------------------------------------------
+// RunOffThread
+
+TEST_F(WaiterTest, RunOffThreadReturnsTheStatusOfTheWork) {
+  EXPECT_TRUE(waiter_->RunOffThread([] { return Status::Ok(); }, Millis(2000), "work").ok());
+  Status st =
+      waiter_->RunOffThread([] { return Status::Error("it failed"); }, Millis(2000), "work");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), "it failed");
+}
+
+TEST_F(WaiterTest, RunOffThreadReturnsAsSoonAsTheWorkEndsNotAtItsNextLook) {
+  const SteadyTime start = clock_.Now();
+  Status st = waiter_->RunOffThread(
+      [] {
+        std::this_thread::sleep_for(Millis(50));
+        return Status::Ok();
+      },
+      Millis(0), "work");
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_LT(clock_.Now() - start, Millis(500));  // it looks again only after a second
+}
+
+TEST_F(WaiterTest, RunOffThreadKeepsTheLoopTurningWhileTheWorkBlocks) {
+  EventLoop loop(clock_);
+  ASSERT_TRUE(loop.Init().ok());
+  Waiter waiter(*signals_, &loop);
+  auto timer_ran = std::make_shared<std::atomic<bool>>(false);
+  loop.AddTimer(Millis(20), [timer_ran] { *timer_ran = true; });
+  // The work ends only once the loop ran the timer, or gives up after 3 s.
+  Status st = waiter.RunOffThread(
+      [timer_ran] {
+        for (int i = 0; i < 300 && !*timer_ran; ++i) std::this_thread::sleep_for(Millis(10));
+        return *timer_ran ? Status::Ok() : Status::Error("the loop stood still");
+      },
+      Millis(5000), "work");
+  EXPECT_TRUE(st.ok()) << st.message();
+}
+
+TEST_F(WaiterTest, RunOffThreadTimesOutWithoutWaitingForTheWork) {
+  const SteadyTime start = clock_.Now();
+  Status st = waiter_->RunOffThread(
+      [] {
+        std::this_thread::sleep_for(Millis(1500));
+        return Status::Ok();
+      },
+      Millis(100), "slow work");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), "slow work: timed out");
+  EXPECT_LT(clock_.Now() - start, Millis(1000));
+}
+
+TEST_F(WaiterTest, RunOffThreadIsInterruptedByATerminationSignalWithoutWaitingForTheWork) {
+  ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
+  const SteadyTime start = clock_.Now();
+  Status st = waiter_->RunOffThread(
+      [] {
+        std::this_thread::sleep_for(Millis(1500));
+        return Status::Ok();
+      },
+      Millis(0), "blocked work");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), "blocked work: interrupted by signal 15");
+  EXPECT_EQ(waiter_->termination_signal(), SIGTERM);
+  EXPECT_LT(clock_.Now() - start, Millis(1000));
+}
 
 // ---------------------------------------------------------------------------------------
 // Tail
