@@ -25,6 +25,18 @@ int main(int argc, char** argv) {
   app.add_subcommand("healthcheck", "Exit 0 when this node's /__opr/health answers 200");
   app.add_subcommand("status", "Print this node's /__opr/status");
   app.add_subcommand("promote", "Promote this replica (needs PGRT_API_TOKEN)");
+  std::string follow_host, follow_slot;
+  int follow_port = 5432;
+  bool no_slot = false;
+  auto* follow = app.add_subcommand(
+      "follow",
+      "Replicate from another primary: re-point a replica, or rewind a primary (pg_rewind) "
+      "and restart it as a replica (needs PGRT_API_TOKEN)");
+  follow->add_option("host", follow_host, "The new primary's host")->required();
+  follow->add_option("--port", follow_port, "Its port (default 5432)")->check(CLI::Range(1, 65535));
+  follow->add_option("--slot", follow_slot,
+                     "Replication slot on it (default: POSTGRES_REPLICATION_SLOT_NAME)");
+  follow->add_flag("--no-slot", no_slot, "Use no replication slot");
   app.add_subcommand("pause", "Pause WAL replay on this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("resume", "Resume WAL replay on this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("hibernate",
@@ -55,5 +67,11 @@ int main(int argc, char** argv) {
   if (cmd == "version") return pgrt::VersionCommand();
   if (cmd == "backup" || cmd == "dump") return pgrt::JobCommand(cmd, backup_type);
   if (cmd == "backups") return pgrt::BackupsCommand();
+  if (cmd == "follow") {
+    std::optional<std::string> slot;  // unset: the node's POSTGRES_REPLICATION_SLOT_NAME
+    if (no_slot) slot = "";
+    if (!follow_slot.empty()) slot = follow_slot;
+    return pgrt::ApiClientCommand(cmd, pgrt::FollowBody(follow_host, follow_port, slot));
+  }
   return pgrt::ApiClientCommand(cmd);
 }

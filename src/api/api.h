@@ -17,9 +17,9 @@
 #include "http/message.h"
 #include "http/server.h"
 #include "node/controller.h"
-#include "node/state.h"
-#include "node/timings.h"
 #include "replication/control.h"
+#include "state/node_state.h"
+#include "state/timings.h"
 #include "util/clock.h"
 
 namespace pgrt {

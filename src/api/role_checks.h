@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "node/state.h"
+#include "state/node_state.h"
 
 namespace pgrt {
 

@@ -2,7 +2,7 @@
 // a restore or postgres itself can need them. Idempotent.
 #pragma once
 
-#include "node/context.h"
+#include "pgdata/context.h"
 
 namespace pgrt {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "node/context.h"
 #include "pg/connection.h"
+#include "pgdata/context.h"
 #include "process/job.h"
 
 namespace pgrt {

@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "backup/fire_tracker.h"
-#include "node/context.h"
-#include "node/state.h"
+#include "pgdata/context.h"
 #include "process/event_loop.h"
 #include "process/job.h"
+#include "state/node_state.h"
 
 namespace pgrt {
 

@@ -1,5 +1,7 @@
 #include "backup/pgbackrest.h"
 
+#include <spdlog/spdlog.h>
+
 #include <sstream>
 
 #include "pg/passfile.h"
@@ -110,6 +112,16 @@ std::map<std::string, std::string> PgBackRestEnvironment(const Config& c,
   for (const auto& [k, v] : c.pgbackrest_env) base[k] = v;
   base["PGPASSFILE"] = BackupPaths::From(c).passfile;
   return base;
+}
+
+void SetArchiveCommands(const Config& c, OwnedFileInputs& in) {
+  if (!PgBackRestEnabled(c)) return;
+  if (c.archive_mode != "off" || !c.archive_command.empty() || !c.restore_command.empty())
+    spdlog::warn(
+        "PGRT_BACKUP=pgbackrest sets archive_mode, archive_command and "
+        "restore_command; POSTGRES_ARCHIVE_*/POSTGRES_RESTORE_COMMAND are ignored");
+  in.archive_command = ArchivePushCommand(c);
+  in.restore_command = ArchiveGetCommand(c);
 }
 
 void AddArchiveEnvironment(const Config& c, std::map<std::string, std::string>& env) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "pgdata/owned_files.h"
 
 namespace pgrt {
 
@@ -63,6 +64,10 @@ std::map<std::string, std::string> PgBackRestEnvironment(const Config& c,
 // Adds the PGBACKREST_* variables to postgres's own environment when archiving through
 // pgBackRest: archive_command and restore_command run it as postgres's children.
 void AddArchiveEnvironment(const Config& c, std::map<std::string, std::string>& env);
+
+// With PGRT_BACKUP=pgbackrest: archive_command and restore_command run pgBackRest (over
+// POSTGRES_ARCHIVE_*, with a warning when those are set; see docs/backups.md).
+void SetArchiveCommands(const Config& c, OwnedFileInputs& in);
 
 // --type/--target options of a restore, from PGRT_RESTORE_TARGET_*; empty: the latest.
 std::vector<std::string> RestoreTargetOptions(const Config& c);

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "backup/pgbackrest.h"
-#include "node/postgres_process.h"
 #include "pg/connection.h"
+#include "pgdata/postgres_process.h"
 #include "util/fs.h"
 #include "util/unique_fd.h"
 
@@ -125,6 +125,7 @@ Status ReplayAndPromote(const NodeContext& ctx, Waiter& waiter, const std::strin
   UniqueFd log_fd(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!log_fd) return ErrnoStatus("open " + log_path);
   SpawnSpec spec = PostgresSpawnSpec(ctx, datadir, ServerArgs(c, datadir, private_dir));
+  AddArchiveEnvironment(c, spec.env);  // restore_command and archive_command run pgBackRest
   spec.name = "postgres (replay)";
   spec.stdout_fd = log_fd.get();
   spec.stderr_fd = log_fd.get();

@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "node/context.h"
+#include "pgdata/context.h"
 #include "process/command.h"
 
 namespace pgrt {

@@ -4,9 +4,8 @@
 
 #include "backup/pgbackrest.h"
 #include "backup/replay.h"
-#include "node/data_dir.h"
-#include "node/prepare.h"
-#include "node/private_dir.h"
+#include "pgdata/data_dir.h"
+#include "pgdata/private_dir.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -63,7 +62,9 @@ Status WriteManagedFilesInto(const NodeContext& ctx, const std::string& scratch)
   Config at_scratch = ctx.config;
   at_scratch.pgdata = scratch;
   NodeContext scratch_ctx{at_scratch, NodeLayout::From(at_scratch), ctx.run_as, ctx.child_env};
-  return WriteManagedFiles(scratch_ctx, ConfiguredTopology(ctx.config));
+  OwnedFileInputs in;
+  SetArchiveCommands(at_scratch, in);
+  return WriteOwnedFiles(scratch_ctx, in);
 }
 
 }  // namespace

@@ -9,9 +9,9 @@
 // PGDATA without a cluster: the scratch is removed and never marked complete.
 #pragma once
 
-#include "node/context.h"
-#include "node/timings.h"
+#include "pgdata/context.h"
 #include "process/command.h"
+#include "state/timings.h"
 
 namespace pgrt {
 

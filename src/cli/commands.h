@@ -2,6 +2,7 @@
 // 0 ok, 1 runtime failure, 2 invalid configuration or usage.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,10 @@ int ValueRulesReferenceCommand();  // docs/security.md's table of characters per
 int HealthcheckCommand();
 int VersionCommand();
 // status, promote, pause, resume, hibernate, wake: thin clients of the local management API.
-int ApiClientCommand(const std::string& verb);
+// `body`: the request's JSON body (follow), else empty.
+int ApiClientCommand(const std::string& verb, const std::string& body = "");
+// The JSON body of `pgrt follow`: slot nullopt leaves the node's configured one.
+std::string FollowBody(const std::string& host, int port, const std::optional<std::string>& slot);
 // backup [--type], dump: start one through the local API and follow it to its end.
 int JobCommand(const std::string& what, const std::string& type);
 // backups: the repository's backups (pgbackrest info) as JSON.

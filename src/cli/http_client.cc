@@ -50,7 +50,7 @@ bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadlin
 
 Result<HttpAnswer> HttpClient::Request(
     const std::string& method, const std::string& target,
-    const std::vector<std::pair<std::string, std::string>>& headers) {
+    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
   const std::string where = host_ + ":" + std::to_string(port_);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -74,9 +74,11 @@ Result<HttpAnswer> HttpClient::Request(
   }
 
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: " + where +
-                        "\r\nConnection: close\r\nContent-Length: 0\r\n";
+                        "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
+                        "\r\n";
+  if (!body.empty()) request += "Content-Type: application/json\r\n";
   for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
-  request += "\r\n";
+  request += "\r\n" + body;
   deadline = std::chrono::steady_clock::now() + read_timeout_;
   for (size_t off = 0; off < request.size();) {
     ssize_t n = ::send(fd.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);

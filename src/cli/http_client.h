@@ -29,7 +29,8 @@ class HttpClient {
   // Fails (kUnavailable, kDeadlineExceeded) when the server cannot be reached or does not
   // answer in time; any HTTP status is an answer.
   Result<HttpAnswer> Request(const std::string& method, const std::string& target,
-                             const std::vector<std::pair<std::string, std::string>>& headers = {});
+                             const std::vector<std::pair<std::string, std::string>>& headers = {},
+                             const std::string& body = "");
   Result<HttpAnswer> Get(const std::string& target) { return Request("GET", target); }
 
   void set_read_timeout(Millis t) { read_timeout_ = t; }

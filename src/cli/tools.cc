@@ -1,6 +1,7 @@
 // The small subcommands: config, healthcheck, version, and the API clients.
 #include <cstdlib>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/local_api.h"
@@ -68,14 +69,22 @@ int VersionCommand() {
   return rc == 0 ? kExitOk : kExitFailure;
 }
 
-int ApiClientCommand(const std::string& verb) {
+std::string FollowBody(const std::string& host, int port, const std::optional<std::string>& slot) {
+  nlohmann::json j = {{"host", host}, {"port", port}};
+  if (slot) j["slot"] = *slot;
+  return j.dump();
+}
+
+int ApiClientCommand(const std::string& verb, const std::string& body) {
   Environment env = ProcessEnvironment();
-  auto cli = LocalApi(env);
+  // A promotion may take up to a minute; a follow that rewinds, as long as pg_rewind copies.
+  const bool role = verb == "promote" || verb == "follow";
+  auto cli = LocalApi(env, role ? 3600 : 10);
   Result<HttpAnswer> res = [&] {
     if (verb == "status") return cli.Get("/__opr/status");
     const bool lifecycle = verb == "hibernate" || verb == "wake";
     return cli.Request("POST", (lifecycle ? "/__opr/" : "/__opr/replication/") + verb,
-                       {{"Authorization", "Bearer " + ApiToken(env)}});
+                       {{"Authorization", "Bearer " + ApiToken(env)}}, body);
   }();
   if (!res.ok()) {
     std::cerr << "pgrt " << verb << ": API unreachable: " << res.status().message() << "\n";

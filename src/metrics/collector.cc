@@ -105,6 +105,11 @@ void MetricsCollector::Finish(std::shared_ptr<Round> s) {
   page.Add("pgrt_up", {}, 1);
   page.Add("pgrt_build_info", {PGRT_VERSION}, 1);
   page.Add("pgrt_postgres_restarts_total", {}, state_.restarts());
+  // The node's controller: where it is, what it is meant to be, and how it got there.
+  page.Add("pgrt_node_phase", {ToString(state_.phase())}, 1);
+  page.Add("pgrt_node_role", {ToString(state_.topology().role)}, 1);
+  for (const auto& [move, count] : state_.move_counts())
+    page.Add("pgrt_node_transitions_total", {move.first, move.second}, static_cast<double>(count));
   AddDiskMetrics(state_.volumes(), page);
   // The worst lateness of a loop timer since the previous scrape: how long something held
   // the loop that must never wait.

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "metrics/postgres_metrics.h"
-#include "node/state.h"
 #include "pg/async_conn.h"
 #include "process/event_loop.h"
+#include "state/node_state.h"
 
 namespace pgrt {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "metrics/exposition.h"
-#include "node/volume.h"
+#include "pgdata/volume.h"
 
 namespace pgrt {
 

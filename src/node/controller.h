@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "node/state.h"
-#include "replication/topology.h"
+#include "pgdata/topology.h"
+#include "state/node_state.h"
 #include "util/clock.h"
 
 namespace pgrt {

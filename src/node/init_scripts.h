@@ -5,8 +5,8 @@
 // server and never a password.
 #pragma once
 
-#include "node/context.h"
-#include "node/temp_server.h"
+#include "pgdata/context.h"
+#include "pgdata/temp_server.h"
 #include "process/command.h"
 
 namespace pgrt {

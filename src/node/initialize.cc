@@ -7,11 +7,11 @@
 
 #include <sstream>
 
-#include "node/data_dir.h"
 #include "node/init_scripts.h"
-#include "node/private_dir.h"
-#include "node/temp_server.h"
 #include "pg/connection.h"
+#include "pgdata/data_dir.h"
+#include "pgdata/private_dir.h"
+#include "pgdata/temp_server.h"
 #include "util/fs.h"
 
 namespace pgrt {

@@ -3,9 +3,9 @@
 // succeeded (see data_dir.h).
 #pragma once
 
-#include "node/context.h"
-#include "node/timings.h"
+#include "pgdata/context.h"
 #include "process/command.h"
+#include "state/timings.h"
 
 namespace pgrt {
 

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "node/context.h"
-#include "node/state.h"
 #include "pg/async_conn.h"
+#include "pgdata/context.h"
 #include "process/event_loop.h"
+#include "state/node_state.h"
 
 namespace pgrt {
 

@@ -3,17 +3,18 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include "node/disk_space.h"
-#include "node/orphans.h"
-#include "node/postgres_process.h"
+#include "backup/pgbackrest.h"
 #include "node/prepare.h"
 #include "pg/async_conn.h"
+#include "pgdata/disk_space.h"
+#include "pgdata/orphans.h"
+#include "pgdata/postgres_process.h"
+#include "pgdata/role_file.h"
 #include "pooler/auth_setup.h"
 #include "pooler/pooler.h"
 #include "process/off_loop.h"
 #include "replication/primary_setup.h"
 #include "replication/rewind.h"
-#include "replication/role_file.h"
 
 namespace pgrt {
 
@@ -81,8 +82,9 @@ Node::Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clo
   ctx_.report_problem = [&state](const std::string& m) { state.SetMessage(m); };
   // Until PGDATA's role file is read, the configuration's topology is the best answer.
   state_.SetTopology(ConfiguredTopology(ctx_.config));
-  controller_.OnMove([this](const TransitionRecord&) {
+  controller_.OnMove([this](const TransitionRecord& move) {
     state_.SetPhase(PhaseOf(controller_.mode()));
+    state_.CountMove(ToString(move.from), ToString(move.to));
     std::vector<NodeState::Move> moves;
     for (const TransitionRecord& r : controller_.history())
       moves.push_back({r.at, ToString(r.from), ToString(r.to), r.why});
@@ -111,6 +113,7 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   monitor_->Start();
   ServiceSpec spec;
   spec.spawn = PostgresSpawnSpec(ctx_, ctx_.layout.pgdata, extra_args);
+  AddArchiveEnvironment(ctx_.config, spec.spawn.env);  // archive_command runs pgBackRest
   spec.stop_signal = SIGINT;  // fast shutdown: roll back clients, checkpoint, exit
   spec.stop_timeout = Millis(60000);
   spec.max_restarts = ctx_.config.restart_max;

@@ -11,18 +11,18 @@
 #include <string>
 #include <vector>
 
-#include "node/context.h"
 #include "node/controller.h"
 #include "node/monitor.h"
-#include "node/private_dir.h"
-#include "node/state.h"
-#include "node/timings.h"
+#include "pgdata/context.h"
+#include "pgdata/private_dir.h"
+#include "pgdata/topology.h"
 #include "process/command.h"
 #include "process/event_loop.h"
 #include "process/job.h"
 #include "process/supervisor.h"
 #include "replication/control.h"
-#include "replication/topology.h"
+#include "state/node_state.h"
+#include "state/timings.h"
 
 namespace pgrt {
 

@@ -10,43 +10,18 @@
 #include "backup/backup_files.h"
 #include "backup/pgbackrest.h"
 #include "backup/restore.h"
-#include "node/data_dir.h"
 #include "node/initialize.h"
-#include "node/settings.h"
+#include "pgdata/data_dir.h"
+#include "pgdata/owned_files.h"
+#include "pgdata/role_file.h"
 #include "replication/clone.h"
 #include "replication/conninfo.h"
 #include "replication/rewind.h"
-#include "replication/role_file.h"
 #include "replication/standby_files.h"
 #include "util/fs.h"
 
 namespace pgrt {
 namespace {
-
-Status CopyTlsFile(const NodeContext& ctx, const std::string& from, const std::string& name,
-                   mode_t mode, std::string& to) {
-  if (from.empty()) return Status::Ok();
-  auto content = ReadFile(from);
-  if (!content.ok()) return content.status().Wrap("TLS file");
-  to = JoinPath(ctx.layout.tls_dir, name);
-  // postgres refuses a key readable by others: the copy gets the mode it demands.
-  return WriteOwnedFile(ctx, to, *content, mode);
-}
-
-Status EnsureIncludeLine(const NodeContext& ctx) {
-  std::string conf = JoinPath(ctx.layout.pgdata, "postgresql.conf");
-  auto text = ReadFile(conf);
-  if (!text.ok()) return text.status();
-  if (text->find(kIncludeLine) != std::string::npos) return Status::Ok();
-  spdlog::info("adding \"{}\" to {}", kIncludeLine, conf);
-  std::string updated = *text;
-  if (!updated.empty() && updated.back() != '\n') updated += "\n";
-  updated += "\n# Settings managed by pgrt (see pgrt.conf); keep this line last.\n";
-  updated += std::string(kIncludeLine) + "\n";
-  struct stat st {};
-  mode_t mode = ::stat(conf.c_str(), &st) == 0 ? (st.st_mode & 07777) : 0600;
-  return WriteOwnedFile(ctx, conf, updated, mode);
-}
 
 Status CheckMajorVersion(const NodeContext& ctx) {
   auto v = ReadFile(JoinPath(ctx.layout.pgdata, "PG_VERSION"));
@@ -94,37 +69,14 @@ std::optional<RoleRecord> ReadRoleFileOrWarn(const NodeContext& ctx) {
 
 Status WriteManagedFiles(const NodeContext& ctx, const Topology& t) {
   const Config& c = ctx.config;
-  SettingsInput in{
-      c,    SizeMemory(MemoryLimitBytes(), c.max_connections), ctx.layout.socket_dir, "", "", "",
-      false};
-  if (!c.tls_cert_file.empty()) {
-    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.layout.tls_dir, 0700), "TLS");
-    PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_cert_file, "server.crt", 0644, in.tls_cert), "TLS");
-    PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_key_file, "server.key", 0600, in.tls_key), "TLS");
-    PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_ca_file, "ca.crt", 0644, in.tls_ca), "TLS");
-  }
-  if (PgBackRestEnabled(c)) {  // over POSTGRES_ARCHIVE_*: see docs/backups.md
-    if (c.archive_mode != "off" || !c.archive_command.empty() || !c.restore_command.empty())
-      spdlog::warn(
-          "PGRT_BACKUP=pgbackrest sets archive_mode, archive_command and "
-          "restore_command; POSTGRES_ARCHIVE_*/POSTGRES_RESTORE_COMMAND are ignored");
-    in.archive_command = ArchivePushCommand(c);
-    in.restore_command = ArchiveGetCommand(c);
-  }
+  OwnedFileInputs in;
+  SetArchiveCommands(c, in);
   if (t.replica()) {
     in.primary_conninfo =
         PrimaryConninfo(c, t.upstream, ctx.layout.passfile, ReplicaApplicationName(c, NodeName(c)));
     in.primary_slot_name = t.upstream.slot;
   }
-  PGRT_RETURN_IF_ERROR(EnsureIncludeLine(ctx), "settings");
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.include_file, RenderSettingsFile(in)),
-                       "settings");
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.hba_file, RenderHbaFile(c)), "pg_hba.conf");
-  if (c.pgbouncer_enabled)  // else the file stays the user's (no pg_hba.conf line uses a map)
-    PGRT_RETURN_IF_ERROR(
-        WriteOwnedFile(ctx, ctx.layout.ident_file, RenderIdentFile(c, ctx.run_as.name)),
-        "pg_ident.conf");
-  return Status::Ok();
+  return WriteOwnedFiles(ctx, in);
 }
 
 Status WriteTopologyFiles(const NodeContext& ctx, const Topology& t) {

@@ -6,11 +6,11 @@
 #include <functional>
 #include <string>
 
-#include "node/context.h"
 #include "node/controller.h"
-#include "node/timings.h"
+#include "pgdata/context.h"
+#include "pgdata/topology.h"
 #include "process/command.h"
-#include "replication/topology.h"
+#include "state/timings.h"
 
 namespace pgrt {
 

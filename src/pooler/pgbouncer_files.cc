@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "node/settings.h"
+#include "pgdata/settings.h"
 #include "util/fs.h"
 
 namespace pgrt {

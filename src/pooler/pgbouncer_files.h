@@ -12,12 +12,11 @@
 #include <string>
 
 #include "config/config.h"
+#include "pgdata/settings.h"  // kPoolerAuthRole
 #include "util/status.h"
 
 namespace pgrt {
 
-// The database role PgBouncer's auth_query runs as (no password; peer over the socket).
-inline constexpr const char* kPoolerAuthRole = "pgrt_pgbouncer";
 // pgrt's account on PgBouncer's admin console (SHOW POOLS for /metrics); not a database role.
 inline constexpr const char* kPoolerStatsUser = "pgrt_stats";
 // The schema and function kPoolerAuthRole calls in each database.

@@ -16,8 +16,8 @@
 #include <memory>
 #include <string>
 
-#include "node/context.h"
 #include "pg/connection.h"
+#include "pgdata/context.h"
 #include "pooler/pgbouncer_files.h"
 #include "process/event_loop.h"
 #include "process/supervisor.h"

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "node/data_dir.h"
-#include "node/private_dir.h"
+#include "pgdata/data_dir.h"
+#include "pgdata/private_dir.h"
 #include "replication/conninfo.h"
 #include "replication/login_failure.h"
 #include "util/fs.h"

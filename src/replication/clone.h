@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <optional>
 
-#include "node/context.h"
-#include "node/timings.h"
 #include "pg/connection.h"
+#include "pgdata/context.h"
+#include "pgdata/topology.h"
 #include "process/command.h"
-#include "replication/topology.h"
+#include "state/timings.h"
 
 namespace pgrt {
 

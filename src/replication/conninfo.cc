@@ -69,10 +69,4 @@ std::string PrimaryConninfo(const Config& c, const Upstream& up, const std::stri
   return s;
 }
 
-std::string HostName() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "pgrt";
-  return buf;
-}
-
 }  // namespace pgrt

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "config/config.h"
-#include "replication/topology.h"
+#include "pgdata/topology.h"
 
 namespace pgrt {
 
@@ -25,8 +25,5 @@ std::string ReplicaApplicationName(const Config& c, const std::string& hostname)
 // primary_conninfo for following `up`; `passfile` is the path of the password file.
 std::string PrimaryConninfo(const Config& c, const Upstream& up, const std::string& passfile,
                             const std::string& application_name);
-
-// The machine's host name, "pgrt" when unknown.
-std::string HostName();
 
 }  // namespace pgrt

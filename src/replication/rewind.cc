@@ -1,7 +1,7 @@
 #include "replication/rewind.h"
 
-#include "node/private_dir.h"
 #include "pg/passfile.h"
+#include "pgdata/private_dir.h"
 #include "replication/conninfo.h"
 
 namespace pgrt {

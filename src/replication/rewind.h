@@ -7,9 +7,9 @@
 
 #include <string>
 
-#include "node/context.h"
+#include "pgdata/context.h"
+#include "pgdata/topology.h"
 #include "process/child.h"
-#include "replication/topology.h"
 #include "util/unique_fd.h"
 
 namespace pgrt {

@@ -4,9 +4,9 @@
 // silently demoted or wiped.
 #pragma once
 
-#include "node/context.h"
+#include "pgdata/context.h"
+#include "pgdata/role_file.h"
 #include "process/command.h"
-#include "replication/role_file.h"
 
 namespace pgrt {
 

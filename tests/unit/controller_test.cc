@@ -8,14 +8,10 @@
 #include <set>
 #include <sstream>
 
+#include "util/fake_clock.h"
+
 namespace pgrt {
 namespace {
-
-class FakeClock final : public Clock {
- public:
-  SteadyTime Now() const override { return SteadyTime(); }
-  SystemTime WallNow() const override { return SystemTime(std::chrono::seconds(1700000000)); }
-};
 
 // Records the actions started; never observes by itself (the tests play the loop).
 class FakeActions final : public ControllerActions {

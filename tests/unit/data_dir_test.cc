@@ -1,5 +1,5 @@
 // What PGDATA holds (InspectDataDir) and moving a finished initialization into place.
-#include "node/data_dir.h"
+#include "pgdata/data_dir.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "node/layout.h"
+#include "pgdata/layout.h"
 #include "scratch_dir.h"
 
 namespace pgrt {

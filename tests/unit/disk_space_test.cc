@@ -1,13 +1,13 @@
 // The node's volumes and when they stop postgres: a full or read-only data or WAL volume is
 // a lasting fault; a full backup repository, an unknown volume or a file system without a
 // fixed number of inodes is not.
-#include "node/disk_space.h"
+#include "pgdata/disk_space.h"
 
 #include <gtest/gtest.h>
 
 #include "config_test_env.h"
 #include "metrics/disk_metrics.h"
-#include "node/state.h"
+#include "state/node_state.h"
 
 namespace pgrt {
 namespace {

@@ -1,6 +1,6 @@
 // Memory sizing: the limit read from a fake root tree (cgroup v2, v1, /proc/meminfo), the
 // proportions and floors of SizeMemory, and FormatPgSize.
-#include "node/memory.h"
+#include "pgdata/memory.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Leftovers of a dead postmaster: what postmaster.pid, /proc/PID/maps and /proc/sysvipc/shm
 // say (table-driven), and EndLeftovers against real processes attached to a real System V
 // segment — only those of "our" segment and process group end, nothing else is touched.
-#include "node/orphans.h"
+#include "pgdata/orphans.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "node/settings.h"
+#include "pgdata/settings.h"
 #include "pooler/pgbouncer_files.h"
 #include "pooler/scram.h"
 

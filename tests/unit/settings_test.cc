@@ -1,5 +1,5 @@
 // The files pgrt renders into PGDATA: pgrt.conf (RenderSettingsFile) and pg_hba.conf.
-#include "node/settings.h"
+#include "pgdata/settings.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "node/memory.h"
+#include "pgdata/memory.h"
 
 namespace pgrt {
 namespace {

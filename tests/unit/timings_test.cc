@@ -1,5 +1,5 @@
 // Timings: start-up phases as /__opr/timings renders them.
-#include "node/timings.h"
+#include "state/timings.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "node/context.h"
+#include "pgdata/context.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -35,5 +35,7 @@ Topology Writable(ReplicationMode role);  // primary or standalone
 
 // PGRT_NODE_NAME, or the host name.
 std::string NodeName(const Config& c);
+// The machine's host name, "pgrt" when unknown.
+std::string HostName();
 
 }  // namespace pgrt

@@ -1,4 +1,4 @@
-#include "node/state.h"
+#include "state/node_state.h"
 
 namespace pgrt {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "node/context.h"
+#include "pgdata/context.h"
 #include "process/child.h"
 
 namespace pgrt {

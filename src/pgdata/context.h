@@ -6,7 +6,7 @@
 #include <string>
 
 #include "config/config.h"
-#include "node/layout.h"
+#include "pgdata/layout.h"
 #include "process/user.h"
 #include "util/dir_ownership.h"
 

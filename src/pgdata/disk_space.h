@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "node/volume.h"
+#include "pgdata/volume.h"
 
 namespace pgrt {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "node/context.h"
+#include "pgdata/context.h"
 #include "util/unique_fd.h"
 
 namespace pgrt {

@@ -1,6 +1,6 @@
-#include "replication/topology.h"
+#include "pgdata/topology.h"
 
-#include "replication/conninfo.h"
+#include <unistd.h>
 
 namespace pgrt {
 
@@ -21,6 +21,12 @@ Topology ReplicaOf(Upstream upstream) {
 }
 
 Topology Writable(ReplicationMode role) { return Topology{role, {"", 5432, ""}}; }
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "pgrt";
+  return buf;
+}
 
 std::string NodeName(const Config& c) { return c.node_name.empty() ? HostName() : c.node_name; }
 

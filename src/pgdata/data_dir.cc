@@ -1,4 +1,4 @@
-#include "node/data_dir.h"
+#include "pgdata/data_dir.h"
 
 #include <stdio.h>
 #include <unistd.h>

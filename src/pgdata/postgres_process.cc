@@ -1,4 +1,4 @@
-#include "node/postgres_process.h"
+#include "pgdata/postgres_process.h"
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -7,8 +7,7 @@
 #include <cerrno>
 #include <sstream>
 
-#include "backup/pgbackrest.h"
-#include "node/orphans.h"
+#include "pgdata/orphans.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -33,7 +32,6 @@ SpawnSpec PostgresSpawnSpec(const NodeContext& ctx, const std::string& datadir,
   spec.argv = {ctx.Bin("postgres"), "-D", datadir};
   spec.argv.insert(spec.argv.end(), extra_args.begin(), extra_args.end());
   spec.env = ctx.child_env;
-  AddArchiveEnvironment(ctx.config, spec.env);  // archive_command runs pgBackRest
   spec.run_as = ctx.run_as;
   spec.cwd = datadir;
   return spec;

@@ -1,4 +1,4 @@
-#include "node/orphans.h"
+#include "pgdata/orphans.h"
 
 #include <limits.h>
 #include <signal.h>

@@ -6,14 +6,15 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "node/volume.h"
-#include "replication/topology.h"
+#include "pgdata/topology.h"
+#include "pgdata/volume.h"
 #include "util/clock.h"
 
 namespace pgrt {
@@ -120,6 +121,15 @@ class NodeState {
     std::lock_guard<std::mutex> lock(mu_);
     return moves_;
   }
+  // Every move since pgrt started, counted by (from, to), for /metrics.
+  void CountMove(const std::string& from, const std::string& to) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++move_counts_[{from, to}];
+  }
+  std::map<std::pair<std::string, std::string>, uint64_t> move_counts() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return move_counts_;
+  }
 
   void SetMessage(const std::string& m) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -168,6 +178,7 @@ class NodeState {
   Observation observation_;
   Topology topology_;
   std::vector<Move> moves_;
+  std::map<std::pair<std::string, std::string>, uint64_t> move_counts_;
 };
 
 }  // namespace pgrt

@@ -1,9 +1,9 @@
-#include "node/temp_server.h"
+#include "pgdata/temp_server.h"
 
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "node/postgres_process.h"
+#include "pgdata/postgres_process.h"
 
 namespace pgrt {
 

@@ -6,9 +6,13 @@
 #include <string>
 
 #include "config/config.h"
-#include "node/memory.h"
+#include "pgdata/memory.h"
 
 namespace pgrt {
+
+// The database role PgBouncer's auth_query runs as (no password): pg_hba.conf lets it in by
+// peer over the socket, for the run-as account only (pooler/ sets the role up).
+inline constexpr const char* kPoolerAuthRole = "pgrt_pgbouncer";
 
 struct SettingsInput {
   const Config& config;

@@ -1,4 +1,4 @@
-#include "replication/role_file.h"
+#include "pgdata/role_file.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,8 +1,7 @@
-#include "node/settings.h"
+#include "pgdata/settings.h"
 
 #include <sstream>
 
-#include "pooler/pgbouncer_files.h"
 #include "util/fs.h"
 
 namespace pgrt {

@@ -1,4 +1,4 @@
-#include "node/timings.h"
+#include "state/timings.h"
 
 #include <cstdio>
 

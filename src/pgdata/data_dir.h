@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "node/layout.h"
+#include "pgdata/layout.h"
 #include "util/status.h"
 
 namespace pgrt {

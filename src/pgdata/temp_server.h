@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "node/context.h"
 #include "pg/connection.h"
+#include "pgdata/context.h"
 #include "process/command.h"
 
 namespace pgrt {

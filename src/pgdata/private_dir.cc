@@ -1,4 +1,4 @@
-#include "node/private_dir.h"
+#include "pgdata/private_dir.h"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>

@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "node/context.h"
-#include "replication/topology.h"
+#include "pgdata/context.h"
+#include "pgdata/topology.h"
 
 namespace pgrt {
 

@@ -1,4 +1,4 @@
-#include "node/disk_space.h"
+#include "pgdata/disk_space.h"
 
 #include <sys/statvfs.h>
 

@@ -1,4 +1,4 @@
-#include "node/memory.h"
+#include "pgdata/memory.h"
 
 #include <algorithm>
 #include <sstream>

@@ -1,0 +1,68 @@
+// Runtime: everything one node runs, built in dependency order and stopped in reverse: the
+// event loop, the supervisor, the node (its controller, monitor and lifecycle), PgBouncer,
+// backups, metrics and the management API. `pgrt run` validates the environment and hands
+// over to it; a test can build one the same way.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/api.h"
+#include "backup/manager.h"
+#include "config/config.h"
+#include "metrics/collector.h"
+#include "node/node.h"
+#include "pgdata/context.h"
+#include "pooler/pooler.h"
+#include "process/event_loop.h"
+#include "process/signals.h"
+#include "process/supervisor.h"
+#include "state/node_state.h"
+#include "state/timings.h"
+#include "util/clock.h"
+
+namespace pgrt {
+
+class Runtime {
+ public:
+  // `config` and `clock` outlive the runtime; `child_env` is already scrubbed of secrets.
+  Runtime(const Config& config, Credentials run_as, std::map<std::string, std::string> child_env,
+          const Clock& clock, Timings& timings);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Prepares PGDATA, starts postgres and serves until a signal from `signals` stops it or
+  // postgres keeps failing. Returns the process's exit code (0, or 1 on a failure).
+  int Run(SignalSource& signals, std::vector<std::string> postgres_args);
+
+ private:
+  Status Init();
+  void Beat();
+  void OnSignals(SignalSource& signals);
+  // SIGTERM/SIGINT (fast: SIGINT to postgres) or SIGQUIT (immediate).
+  void RequestShutdown(int pg_signal, const char* why);
+  void ShutDown();  // the controller's Shutdown action
+
+  const Config& config_;
+  const Clock& clock_;
+  Timings& timings_;
+  EventLoop loop_;
+  NodeState state_;
+  NodeContext ctx_;
+  Node node_;
+  LiveProbe probe_;
+  AsyncPgConn control_;
+  BackupManager backups_;
+  std::unique_ptr<Pooler> pooler_;
+  std::unique_ptr<MetricsCollector> metrics_;
+  std::unique_ptr<ApiServer> api_;
+  Supervisor supervisor_;
+  int exit_code_ = 0;
+  bool stopping_ = false;
+  int stop_signal_ = 0;
+};
+
+}  // namespace pgrt
