@@ -120,7 +120,20 @@ Status BareCluster::QueryOnce() {
                  {{"PGPASSWORD", settings_.password}, {"PGCONNECT_TIMEOUT", "5"}});
 }
 
+ConnParams BareCluster::Conn() const {
+  return {{"host", "127.0.0.1"},    {"port", std::to_string(port_)},
+          {"user", settings_.user}, {"password", settings_.password},
+          {"dbname", settings_.db}, {"connect_timeout", "5"}};
+}
+
 pid_t BareCluster::PostmasterPid() const { return PostmasterPidOf(datadir_); }
+
+std::string BareCluster::ServerLog() const {
+  std::ifstream in(server_log_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 std::string BareCluster::Log() const {
   std::string out;

@@ -53,9 +53,13 @@ class BareCluster {
   // psql -c 'SELECT 1' over TCP to the database (SCRAM, password in PGPASSWORD).
   Status QueryOnce();
 
+  // libpq parameters for a TCP connection as the user to the database (what QueryOnce uses).
+  ConnParams Conn() const;
   pid_t PostmasterPid() const;
   const std::string& datadir() const { return datadir_; }
   std::string Log() const;
+  // What postgres itself wrote (pg_ctl -l), for where a step's time went.
+  std::string ServerLog() const;
 
  private:
   // Runs a tool as the run-as account to completion (bounded by `timeout`).
