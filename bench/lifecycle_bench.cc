@@ -32,6 +32,7 @@ constexpr std::chrono::seconds kBudget{150};
 // The lines that tell where a step's time went, in the order they should come.
 const std::vector<LogMarker> kPgrtWake = {
     {"waking", "node: hibernated → waking"},
+    {"spawned", "postgres started (pid"},
     {"pg starting", "starting PostgreSQL"},
     {"pg ready", "database system is ready to accept connections"},
     {"pgrt ready", "postgres is ready (pid"},
@@ -60,6 +61,10 @@ struct LifecycleResults {
   Phases bare_boot_phases;  // each tool of the floor
   // Seconds from the start of each step to each moment (log lines and what the bench saw).
   Phases pgrt_wake, bare_wake, pgrt_hibernate, bare_hibernate;
+  // The floor under any supervisor: postgres exec'd directly on the bare cluster, with the
+  // same polling; paired with pgrt's wake and with pg_ctl's of the same round.
+  Phases direct_wake;
+  Samples wake_vs_direct, direct_vs_bare;
   std::vector<double> pgrt_datadir_kb, bare_datadir_kb;
   std::vector<std::string> errors;
 };
@@ -180,6 +185,26 @@ Step BareWake(BareSide& bare, LifecycleResults& r) {
   return s;
 }
 
+// postgres exec'd directly on the stopped bare cluster (no pg_ctl, no shell, no supervisor)
+// → the first successful query, polled as for pgrt's wake; then stopped again (SIGINT).
+Step DirectWake(BareSide& bare, LifecycleResults& r) {
+  BareCluster& cluster = bare.cluster();
+  const WallTime wall0 = WallNow();
+  const auto t0 = Clock::now();
+  auto postmaster = cluster.SpawnPostgres();
+  if (!postmaster.ok()) return Failed("direct postgres: " + postmaster.status().message());
+  const bool up = WaitForQuery(cluster.Conn(), kStartTimeout);
+  const double s = SecondsSince(t0);
+  postmaster->Signal(SIGINT).IgnoreError();  // it exited already: nothing to stop
+  if (!WaitProcessGone(postmaster->pid(), kStopTimeout))
+    return Failed("direct postgres did not stop\n" + LogTail(cluster.Log()));
+  if (auto ws = postmaster->Wait(); !ws.ok() || !up)
+    return Failed("direct postgres: no query\n" + LogTail(cluster.Log()));
+  r.direct_wake["query"].push_back(s);
+  AddMarks(r.direct_wake, cluster.ServerLog(), wall0, kBareWake);
+  return {s, ""};
+}
+
 Status Checkpoint(const ConnParams& params) {
   auto conn = PgConn::Connect(params);
   if (!conn.ok()) return conn.status().Wrap("checkpoint");
@@ -220,8 +245,18 @@ void RunRound(LifecycleResults& r, bool pgrt_first) {
   if (!pair(
           &r.wake, [&] { return WakeToQuery(pgrt, r); }, [&] { return BareWake(bare, r); }))
     return;
-  pair(
-      nullptr, [&] { return pgrt.StopQuietly(); }, [&] { return bare.StopQuietly(); });
+  // The floor, right after (a detail, not a figure): the bare cluster stopped again and
+  // woken by exec'ing postgres itself.
+  if (Step s = bare.StopQuietly(); !s.ok()) return r.errors.push_back(s.error);
+  if (Step direct = DirectWake(bare, r); direct.ok()) {
+    r.wake_vs_direct.pgrt.push_back(r.wake.pgrt.back());
+    r.wake_vs_direct.baseline.push_back(direct.value);
+    r.direct_vs_bare.pgrt.push_back(direct.value);
+    r.direct_vs_bare.baseline.push_back(r.wake.baseline.back());
+  } else {
+    r.errors.push_back(direct.error);
+  }
+  if (Step s = pgrt.StopQuietly(); !s.ok()) r.errors.push_back(s.error);
 }
 
 // "    wake, pgrt (median ms after the POST): waking=1.0 pg starting=3.2 ... (7 of 7)"
@@ -239,6 +274,18 @@ std::string FormatMoments(const std::string& title, const Phases& moments,
     line += buf;
   }
   return line;
+}
+
+// "    wake floor: pgrt's wake / the floor = 1.02 (runs 0.98 1.05 ...)"
+std::string FormatRatio(const std::string& title, const Samples& s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", PairedRatio(s));
+  std::string line = "    " + title + " = " + buf + " (runs";
+  for (size_t i = 0; i < s.pgrt.size() && i < s.baseline.size(); ++i) {
+    std::snprintf(buf, sizeof buf, " %.2f", s.baseline[i] > 0 ? s.pgrt[i] / s.baseline[i] : NAN);
+    line += buf;
+  }
+  return line + ")";
 }
 
 std::vector<std::string> Labels(const std::vector<LogMarker>& markers,
@@ -289,6 +336,11 @@ int RunLifecycleBench() {
             << FormatMoments("wake, baseline (median ms after pg_ctl start)", r.bare_wake,
                              Labels(kBareWake, {}, {"pg_ctl", "query"}))
             << "\n"
+            << FormatMoments("wake floor, postgres exec'd directly (median ms after the exec)",
+                             r.direct_wake, Labels(kBareWake, {}, {"query"}))
+            << "\n"
+            << FormatRatio("wake floor: pgrt's wake / the floor", r.wake_vs_direct) << "\n"
+            << FormatRatio("wake floor: the floor / the baseline", r.direct_vs_bare) << "\n"
             << FormatMoments("hibernate, pgrt (median ms after the POST)", r.pgrt_hibernate,
                              Labels(kPgrtHibernate, {}, {"pm exited", "pm reaped", "answer"}))
             << "\n"
@@ -302,10 +354,12 @@ int RunLifecycleBench() {
   char line[160];
   std::snprintf(line, sizeof line, "    data directories (median MB): pgrt %.1f, bare %.1f\n",
                 Median(r.pgrt_datadir_kb) / 1024, Median(r.bare_datadir_kb) / 1024);
-  std::cout << line
-            << "  baselines: wake = pg_ctl start -w + psql SELECT 1 on the stopped bare cluster;\n"
-               "             hibernate = pg_ctl stop -m fast -w;\n"
-               "             first boot = initdb + pg_ctl start -w + createdb + psql SELECT 1\n";
+  std::cout
+      << line
+      << "  baselines: wake = pg_ctl start -w + psql SELECT 1 on the stopped bare cluster\n"
+         "             (wake floor: postgres exec'd directly, same 2 ms polling, after the pair);\n"
+         "             hibernate = pg_ctl stop -m fast -w;\n"
+         "             first boot = initdb + pg_ctl start -w + createdb + psql SELECT 1\n";
   for (const std::string& e : r.errors) std::cout << "\nERROR " << e << "\n";
   bool missing = false;
   for (const FigureSpec& f : figures) missing = missing || f.samples->pgrt.empty();
