@@ -55,9 +55,9 @@ Status BareCluster::Prepare() {
   return Chown(run_as_, pwfile_);
 }
 
-Status RunPgTool(const std::string& tool, const std::vector<std::string>& args,
-                 const std::optional<Credentials>& run_as, const std::string& cwd,
-                 const std::string& log_path, const testing::Env& extra_env, int timeout_s) {
+Result<Child> SpawnPgTool(const std::string& tool, const std::vector<std::string>& args,
+                          const std::optional<Credentials>& run_as, const std::string& cwd,
+                          const std::string& log_path, const testing::Env& extra_env) {
   int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log < 0) return ErrnoStatus("open " + log_path);
   SpawnSpec spec;
@@ -76,6 +76,13 @@ Status RunPgTool(const std::string& tool, const std::vector<std::string>& args,
   spec.stderr_fd = log;
   auto child = Child::Spawn(spec);
   ::close(log);
+  return child;
+}
+
+Status RunPgTool(const std::string& tool, const std::vector<std::string>& args,
+                 const std::optional<Credentials>& run_as, const std::string& cwd,
+                 const std::string& log_path, const testing::Env& extra_env, int timeout_s) {
+  auto child = SpawnPgTool(tool, args, run_as, cwd, log_path, extra_env);
   if (!child.ok()) return child.status();
   if (!WaitProcessGone(child->pid(), milliseconds(timeout_s * 1000LL)))
     return Status::Error(tool + ": timed out");  // the Child's destructor kills and reaps
@@ -96,12 +103,26 @@ Status BareCluster::Initdb() {
                             "--no-instructions"});
 }
 
+std::vector<std::string> BareCluster::ServerSettings() const {
+  return {"shared_buffers=" + settings_.shared_buffers, "port=" + std::to_string(port_),
+          "listen_addresses=127.0.0.1", "unix_socket_directories=" + socket_dir_};
+}
+
 Status BareCluster::Start() {
-  std::string opts = "-c shared_buffers=" + settings_.shared_buffers +
-                     " -c port=" + std::to_string(port_) +
-                     " -c listen_addresses=127.0.0.1 -c unix_socket_directories=" + socket_dir_;
+  std::string opts;
+  for (const std::string& setting : ServerSettings())
+    opts += (opts.empty() ? "-c " : " -c ") + setting;
   return RunTool("pg_ctl",
                  {"start", "-w", "-t", "60", "-D", datadir_, "-l", server_log_, "-o", opts});
+}
+
+Result<Child> BareCluster::SpawnPostgres() {
+  std::vector<std::string> args = {"-D", datadir_};
+  for (const std::string& setting : ServerSettings()) {
+    args.push_back("-c");
+    args.push_back(setting);
+  }
+  return SpawnPgTool("postgres", args, run_as_, root_, server_log_);
 }
 
 Status BareCluster::Stop() {
@@ -120,7 +141,20 @@ Status BareCluster::QueryOnce() {
                  {{"PGPASSWORD", settings_.password}, {"PGCONNECT_TIMEOUT", "5"}});
 }
 
+ConnParams BareCluster::Conn() const {
+  return {{"host", "127.0.0.1"},    {"port", std::to_string(port_)},
+          {"user", settings_.user}, {"password", settings_.password},
+          {"dbname", settings_.db}, {"connect_timeout", "5"}};
+}
+
 pid_t BareCluster::PostmasterPid() const { return PostmasterPidOf(datadir_); }
+
+std::string BareCluster::ServerLog() const {
+  std::ifstream in(server_log_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 std::string BareCluster::Log() const {
   std::string out;

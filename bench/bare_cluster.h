@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness/harness.h"
+#include "process/child.h"
 #include "process/user.h"
 #include "util/status.h"
 
@@ -23,6 +24,12 @@ struct BareSettings {
   std::string db = "appdb";
   std::string shared_buffers = "32MB";
 };
+
+// Starts a PostgreSQL program from the build's bindir, as `run_as` when set (root), with a
+// minimal environment plus `extra_env`, in `cwd`, output appended to `log_path`.
+Result<Child> SpawnPgTool(const std::string& tool, const std::vector<std::string>& args,
+                          const std::optional<Credentials>& run_as, const std::string& cwd,
+                          const std::string& log_path, const testing::Env& extra_env = {});
 
 // Runs a PostgreSQL tool from the build's bindir to completion, as `run_as` when set (root),
 // with a minimal environment plus `extra_env`, in `cwd`, output appended to `log_path`,
@@ -46,6 +53,9 @@ class BareCluster {
   Status Initdb();
   // pg_ctl start -w, with port, sockets, listen address and shared_buffers as -o options.
   Status Start();
+  // postgres itself, exec'd directly (no pg_ctl, no shell) with Start()'s settings: the floor
+  // under any supervisor. The caller stops it (SIGINT: fast shutdown) and reaps it.
+  Result<Child> SpawnPostgres();
   // pg_ctl stop -m fast (-w).
   Status Stop();
   // createdb over the socket (trust, as initdb set it up).
@@ -53,11 +63,17 @@ class BareCluster {
   // psql -c 'SELECT 1' over TCP to the database (SCRAM, password in PGPASSWORD).
   Status QueryOnce();
 
+  // libpq parameters for a TCP connection as the user to the database (what QueryOnce uses).
+  ConnParams Conn() const;
   pid_t PostmasterPid() const;
   const std::string& datadir() const { return datadir_; }
   std::string Log() const;
+  // What postgres itself wrote (pg_ctl -l), for where a step's time went.
+  std::string ServerLog() const;
 
  private:
+  // The server's -c settings: port, sockets, listen address, shared_buffers.
+  std::vector<std::string> ServerSettings() const;
   // Runs a tool as the run-as account to completion (bounded by `timeout`).
   Status RunTool(const std::string& tool, std::vector<std::string> args,
                  const testing::Env& extra_env = {}, int timeout_s = 120);

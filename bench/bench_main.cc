@@ -3,25 +3,19 @@
 // Prints one line per figure; exits 0 even when a target is missed (benchmarks report,
 // tests assert), 1 when a figure could not be measured at all.
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
 
 #include "backup_bench.h"
 #include "figures.h"
+#include "lifecycle_bench.h"
 #include "loop_bench.h"
 #include "pooling_bench.h"
 #include "replication_bench.h"
 #include "report.h"
 
 namespace {
-
-int Repetitions() {
-  const char* env = std::getenv("PGRT_BENCH_REPS");
-  int n = env ? std::atoi(env) : 5;
-  return n < 1 ? 1 : (n > 100 ? 100 : n);
-}
 
 // Median of kB samples as "14.7".
 std::string Mb(const std::vector<double>& kb) {
@@ -37,8 +31,9 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "replication") return pgrt::bench::RunReplicationBench();
   if (argc > 1 && std::string(argv[1]) == "pooling") return pgrt::bench::RunPoolingBench();
   if (argc > 1 && std::string(argv[1]) == "loop") return pgrt::bench::RunLoopBench();
+  if (argc > 1 && std::string(argv[1]) == "lifecycle") return pgrt::bench::RunLifecycleBench();
   using namespace pgrt::bench;
-  const int reps = Repetitions();
+  const int reps = RepsFromEnv(5, 100);
   std::cout << "pgrt bench  " << MachineLine() << "  reps=" << reps << "\n" << std::flush;
 
   Results r;

@@ -127,8 +127,7 @@ double SigtermToExit(bool stop_postgres, std::string& error) {
 
 int RunLoopBench() {
   RaiseFileLimit();
-  const char* reps_env = std::getenv("PGRT_BENCH_REPS");
-  const int reps = std::max(1, std::min(20, reps_env ? std::atoi(reps_env) : 3));
+  const int reps = RepsFromEnv(3, 20);
   std::cout << "pgrt bench loop  " << MachineLine() << "  reps=" << reps << "\n" << std::flush;
   Samples p99, stopped_exit;
   std::vector<double> rss_loaded, rss_quiet, anon_loaded;

@@ -47,12 +47,6 @@ constexpr milliseconds kStreamTimeout{180000};
 constexpr int kWrkSeconds = 5;
 constexpr int kWrkConnections = 16;
 
-int Repetitions() {
-  const char* env = std::getenv("PGRT_BENCH_REPS");
-  int n = env ? std::atoi(env) : 3;
-  return std::clamp(n, 1, 100);
-}
-
 std::string SlotName(const char* side, int rep) {
   return std::string("bench_") + side + "_" + std::to_string(getpid()) + "_" + std::to_string(rep);
 }
@@ -351,7 +345,7 @@ std::string Runs(const Samples& s, const char* format) {
 }  // namespace
 
 int RunReplicationBench() {
-  const int reps = Repetitions();
+  const int reps = RepsFromEnv(3, 100);
   std::cout << "pgrt replication bench  " << MachineLine() << "  reps=" << reps << "\n"
             << std::flush;
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "harness/harness.h"
@@ -108,6 +109,12 @@ std::string FormatPhases(const std::string& title,
     line += " " + name + "=" + Fmt("%.3f", Median(v));
   }
   return line;
+}
+
+int RepsFromEnv(int fallback, int max) {
+  const char* env = std::getenv("PGRT_BENCH_REPS");
+  int n = env ? std::atoi(env) : fallback;
+  return std::max(1, std::min(max, n));
 }
 
 std::string MachineLine() {

@@ -35,6 +35,9 @@ std::string FormatRuns(const FigureSpec& f);
 std::string FormatPhases(const std::string& title,
                          const std::map<std::string, std::vector<double>>& phases);
 
+// PGRT_BENCH_REPS when set (clamped to 1..`max`), else `fallback`.
+int RepsFromEnv(int fallback, int max);
+
 // "nproc=2  kernel=6.1.0-18-amd64  postgres=15.6"
 std::string MachineLine();
 
