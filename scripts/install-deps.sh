@@ -21,6 +21,7 @@ else
     postgresql-15 postgresql-contrib postgresql-client-15 pgbouncer pgbackrest
     # test and benchmark peers
     haproxy prometheus prometheus-postgres-exporter curl iproute2 procps wrk
+    etcd-server etcd-client
     # deploy/ validators (tests/deploy)
     python3 python3-yaml python3-kubernetes
   )

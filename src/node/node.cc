@@ -13,6 +13,7 @@
 #include "pooler/auth_setup.h"
 #include "pooler/pooler.h"
 #include "process/off_loop.h"
+#include "replication/clone.h"
 #include "replication/primary_setup.h"
 #include "replication/rewind.h"
 
@@ -33,6 +34,8 @@ constexpr Millis kFilesDeadline{30000};
 // pg_rewind copies what changed since the fork; a large database may take a while.
 constexpr Millis kRewindTimeout{30 * 60 * 1000};
 constexpr Millis kRewindStopGrace{5000};
+// Asking a new upstream who it is before following it.
+constexpr Millis kCheckDeadline{10000};
 
 NodePhase PhaseOf(Mode m) {
   switch (m) {
@@ -356,11 +359,38 @@ void Node::Follow(Upstream up, std::string why, RoleDone done) {
         "this node has no replication credentials (POSTGRES_REPLICATION_PASSWORD)"));
   const Topology want = ReplicaOf(std::move(up));
   if (applied_ == want) return done("already following " + want.upstream.host);
-  controller_.SetTopology(want, std::move(why));
-  WhenSettled([want, done = std::move(done)](Result<std::string> r) {
-    if (!r.ok()) return done(r.status());
-    done("following " + want.upstream.host + ":" + std::to_string(want.upstream.port));
-  });
+  // Asked before anything changes: a typo in the host must not take a primary down. The new
+  // upstream must answer the replication login, belong to this cluster, and (for a rewind,
+  // whose source must be writable) be a primary.
+  const std::string where = want.upstream.host + ":" + std::to_string(want.upstream.port);
+  QueryOnce(
+      *loop_, PrimaryConn(ctx_.config, want.upstream),
+      "SELECT system_identifier, pg_is_in_recovery() FROM pg_control_system()", kCheckDeadline,
+      [this, want, where, why = std::move(why),
+       done = std::move(done)](Result<AsyncPgConn::Results> r) mutable {
+        if (!r.ok())
+          return done(Status::Unavailable("cannot ask " + where + ": " + r.status().message()));
+        auto local = LocalSystemIdentifier(ctx_.layout.pgdata);
+        if (!local.ok()) return done(local.status());
+        if ((*r)[0].Get(0, 0) != std::to_string(*local))
+          return done(Status::FailedPrecondition(where +
+                                                 " belongs to another cluster (system "
+                                                 "identifier " +
+                                                 (*r)[0].Get(0, 0) +
+                                                 ", this "
+                                                 "node's is " +
+                                                 std::to_string(*local) + ")"));
+        if (!applied_.replica() && (*r)[0].Get(0, 1) == "t")
+          return done(Status::FailedPrecondition(
+              where + " is a replica: a primary can only be rewound from a primary"));
+        if (mode() != Mode::kRunning)
+          return done(Status::Unavailable(std::string("PostgreSQL is ") + ToString(mode())));
+        controller_.SetTopology(want, std::move(why));
+        WhenSettled([where, done = std::move(done)](Result<std::string> settled) {
+          if (!settled.ok()) return done(settled.status());
+          done("following " + where);
+        });
+      });
 }
 
 void Node::WhenSettled(RoleDone done) {

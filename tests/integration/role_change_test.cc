@@ -136,3 +136,59 @@ TEST(RoleChange, FollowRequestsAreCheckedBeforeAnythingChanges) {
 }
 
 }  // namespace pgrt::testing::repl
+
+namespace pgrt::testing::repl {
+
+TEST(RoleChange, AFollowRequestNamingNoUsablePrimaryChangesNothing) {
+  std::unique_ptr<PgrtNode> primary, replica;
+  ASSERT_NO_FATAL_FAILURE(StartPair(primary, replica));
+  auto other = NewPrimary();  // another cluster
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*other));
+  const pid_t postmaster = primary->PostmasterPid();
+
+  const std::string nobody = json{{"host", "127.0.0.1"}, {"port", FreePort()}}.dump();
+  JsonResponse r = Call(*primary, "POST", "/__opr/replication/follow", kApiToken, nobody);
+  EXPECT_EQ(r.status, 503) << r.body.dump();
+  r = Follow(*primary, *other);
+  EXPECT_EQ(r.status, 400) << r.body.dump();
+  EXPECT_NE(Str(r.body, "error").find("another cluster"), std::string::npos) << r.body.dump();
+  r = Follow(*primary, *replica);
+  EXPECT_EQ(r.status, 400) << r.body.dump();
+  EXPECT_NE(Str(r.body, "error").find("is a replica"), std::string::npos) << r.body.dump();
+
+  EXPECT_EQ(primary->PostmasterPid(), postmaster);
+  EXPECT_EQ(primary->Get("/primary").status, 200);
+  std::string error;
+  EXPECT_EQ(primary->Query("INSERT INTO t VALUES ('still-writable') RETURNING v", &error),
+            "still-writable")
+      << error;
+  EXPECT_EQ(Moves(*primary).find("demoting"), std::string::npos) << Moves(*primary);
+}
+
+TEST(RoleChange, DataOfAnInterruptedRewindIsRefusedAtStartAndClonedAgainWhenAllowed) {
+  std::unique_ptr<PgrtNode> primary, replica;
+  ASSERT_NO_FATAL_FAILURE(StartPair(primary, replica));
+  ASSERT_EQ(ExitCode(replica->Stop()), 0) << replica->Log();
+  // What a pgrt killed during pg_rewind leaves: the role file says so.
+  json role = RoleFile(*replica);
+  ASSERT_FALSE(role.is_discarded());
+  role["rewinding"] = true;
+  WriteFileOrDie(replica->pgdata() + "/pgrt.role", role.dump(2), 0600);
+
+  size_t mark = replica->LogSize();
+  replica->Start();
+  EXPECT_EQ(ExitCode(replica->WaitExit(milliseconds(30000))), 1) << replica->LogSince(mark);
+  EXPECT_NE(replica->LogSince(mark).find("interrupted pg_rewind"), std::string::npos)
+      << replica->LogSince(mark);
+
+  replica->env()["PGRT_REPLICA_RECLONE"] = "true";
+  mark = replica->LogSize();
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(*replica));
+  ASSERT_TRUE(WaitStreaming(*primary, *replica)) << replica->LogSince(mark);
+  EXPECT_FALSE(RoleFile(*replica).contains("rewinding")) << RoleFile(*replica).dump();
+  const std::string parent = std::filesystem::path(replica->pgdata()).parent_path().string();
+  const std::string name = std::filesystem::path(replica->pgdata()).filename().string();
+  EXPECT_EQ(EntriesStartingWith(parent, name + ".broken-").size(), 1u);
+}
+
+}  // namespace pgrt::testing::repl
