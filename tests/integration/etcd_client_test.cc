@@ -1,0 +1,202 @@
+// The etcd client against a real etcd (Debian's etcd-server) on free loopback ports: the
+// compare-and-swap a leader election needs, leases that expire or are kept alive, watches
+// that see it happen, and an etcd that is gone — all on pgrt's event loop, which never waits.
+#include "ha/etcd_client.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "harness/harness.h"
+#include "process/child.h"
+#include "util/unique_fd.h"
+
+namespace pgrt::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+// One etcd member in a temporary directory, stopped (SIGKILL and reaped by Child) at the end.
+class EtcdServer {
+ public:
+  EtcdServer() : client_port_(FreePort()), peer_port_(FreePort()) {}
+  void Start() {
+    const std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
+    const std::string peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+    SpawnSpec spec;
+    spec.name = "etcd";
+    spec.argv = {"/usr/bin/etcd",
+                 "--name=t1",
+                 "--data-dir=" + dir_.path() + "/etcd",
+                 "--listen-client-urls=" + client,
+                 "--advertise-client-urls=" + client,
+                 "--listen-peer-urls=" + peer,
+                 "--initial-advertise-peer-urls=" + peer,
+                 "--initial-cluster=t1=" + peer,
+                 "--log-level=error"};
+    spec.env = {{"PATH", "/usr/bin:/bin"}};
+    log_ = UniqueFdOrDie(dir_.path() + "/etcd.log");
+    spec.stdout_fd = log_.get();
+    spec.stderr_fd = log_.get();
+    auto child = Child::Spawn(spec);
+    ASSERT_TRUE(child.ok()) << child.status().message();
+    child_.emplace(std::move(*child));
+    ASSERT_TRUE(WaitUntil([&] { return HttpGet(client_port_, "/health").status == 200; },
+                          milliseconds(20000), milliseconds(50)))
+        << ReadFileOrEmpty(dir_.path() + "/etcd.log");
+  }
+  void Stop() { child_.reset(); }
+  int port() const { return client_port_; }
+
+ private:
+  static UniqueFd UniqueFdOrDie(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    EXPECT_TRUE(fd) << path;
+    return fd;
+  }
+  TempDir dir_;
+  int client_port_;
+  int peer_port_;
+  UniqueFd log_;
+  std::optional<Child> child_;
+};
+
+class EtcdClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(loop_.Init().ok());
+    ASSERT_NO_FATAL_FAILURE(etcd_.Start());
+    client_ = std::make_unique<EtcdClient>(
+        loop_, std::vector<EtcdEndpoint>{{"127.0.0.1", etcd_.port()}}, Millis(2000));
+  }
+  // Turns the loop until `done` or `limit`.
+  bool Until(const std::function<bool()>& done, Millis limit = Millis(5000)) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= end) return false;
+      EXPECT_TRUE(loop_.RunOnce(Millis(20)).ok());
+    }
+    return true;
+  }
+  template <typename T>
+  Result<T> Wait(std::function<void(EtcdClient::Done<T>)> call) {
+    std::optional<Result<T>> out;
+    call([&](Result<T> r) { out.emplace(std::move(r)); });
+    EXPECT_TRUE(Until([&] { return out.has_value(); })) << "no answer";
+    return out ? std::move(*out) : Result<T>(Status::Error("no answer"));
+  }
+  Result<std::optional<EtcdKeyValue>> GetKey(const std::string& key) {
+    return Wait<std::optional<EtcdKeyValue>>(
+        [&](auto done) { client_->Get(key, std::move(done)); });
+  }
+
+  RealClock clock_;
+  EventLoop loop_{clock_};
+  EtcdServer etcd_;
+  std::unique_ptr<EtcdClient> client_;
+};
+
+TEST_F(EtcdClientTest, CreateIsACompareAndSwapOnlyTheFirstCallerWins) {
+  auto lease = Wait<int64_t>([&](auto done) { client_->GrantLease(10, std::move(done)); });
+  ASSERT_TRUE(lease.ok()) << lease.status().message();
+  auto first = Wait<bool>([&](auto done) { client_->Create("/c/leader", "node-a", *lease, done); });
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_TRUE(*first);
+  auto second = Wait<bool>([&](auto done) { client_->Create("/c/leader", "node-b", 0, done); });
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(*second);
+  auto kv = GetKey("/c/leader");
+  ASSERT_TRUE(kv.ok() && kv->has_value());
+  EXPECT_EQ((*kv)->value, "node-a");
+  EXPECT_EQ((*kv)->lease, *lease);
+  EXPECT_GT((*kv)->mod_revision, 0);
+
+  // Released only by its holder.
+  auto wrong = Wait<bool>([&](auto done) { client_->DeleteIf("/c/leader", "node-b", done); });
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_FALSE(*wrong);
+  auto right = Wait<bool>([&](auto done) { client_->DeleteIf("/c/leader", "node-a", done); });
+  ASSERT_TRUE(right.ok());
+  EXPECT_TRUE(*right);
+  kv = GetKey("/c/leader");
+  ASSERT_TRUE(kv.ok());
+  EXPECT_FALSE(kv->has_value());
+}
+
+TEST_F(EtcdClientTest, BytesAndPrefixesSurviveTheGateway) {
+  const std::string value("a\0b\xff\n\"{}", 9);
+  ASSERT_TRUE((Wait<int64_t>([&](auto done) { client_->Put("/p/m/2", value, 0, done); })).ok());
+  ASSERT_TRUE((Wait<int64_t>([&](auto done) { client_->Put("/p/m/1", "one", 0, done); })).ok());
+  ASSERT_TRUE((Wait<int64_t>([&](auto done) { client_->Put("/p/n", "other", 0, done); })).ok());
+  auto members = Wait<std::vector<EtcdKeyValue>>(
+      [&](auto done) { client_->GetPrefix("/p/m/", std::move(done)); });
+  ASSERT_TRUE(members.ok()) << members.status().message();
+  ASSERT_EQ(members->size(), 2u);
+  EXPECT_EQ((*members)[0].key, "/p/m/1");
+  EXPECT_EQ((*members)[1].value, value);
+}
+
+TEST_F(EtcdClientTest, AKeyOnAnExpiredLeaseIsGoneAndAWatchSeesItGo) {
+  auto lease = Wait<int64_t>([&](auto done) { client_->GrantLease(1, std::move(done)); });
+  ASSERT_TRUE(lease.ok());
+  ASSERT_TRUE(
+      (Wait<bool>([&](auto done) { client_->Create("/w/leader", "a", *lease, done); })).ok());
+  std::vector<EtcdEvent> events;
+  std::optional<Status> ended;
+  auto watch = client_->Watch(
+      "/w/", true, 0, [&](const EtcdEvent& e) { events.push_back(e); },
+      [&](const Status& st) { ended = st; });
+  // Not kept alive: the lease runs out within its TTL plus etcd's lease check.
+  ASSERT_TRUE(Until([&] { return !events.empty(); }, Millis(6000))) << "no event";
+  EXPECT_TRUE(events[0].deleted);
+  EXPECT_EQ(events[0].kv.key, "/w/leader");
+  EXPECT_FALSE(ended.has_value());
+  auto kv = GetKey("/w/leader");
+  ASSERT_TRUE(kv.ok());
+  EXPECT_FALSE(kv->has_value());
+  auto renewed = Wait<int64_t>([&](auto done) { client_->KeepAlive(*lease, done); });
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_EQ(*renewed, 0) << "an expired lease cannot be renewed";
+}
+
+TEST_F(EtcdClientTest, KeepAlivesHoldALeaseAndARevokeEndsItAtOnce) {
+  auto lease = Wait<int64_t>([&](auto done) { client_->GrantLease(2, std::move(done)); });
+  ASSERT_TRUE(lease.ok());
+  ASSERT_TRUE((Wait<int64_t>([&](auto done) { client_->Put("/k/me", "x", *lease, done); })).ok());
+  for (int i = 0; i < 6; ++i) {  // 3 s: longer than the TTL
+    auto ttl = Wait<int64_t>([&](auto done) { client_->KeepAlive(*lease, done); });
+    ASSERT_TRUE(ttl.ok()) << ttl.status().message();
+    EXPECT_GE(*ttl, 1);
+    Until([] { return false; }, Millis(500));
+  }
+  auto kv = GetKey("/k/me");
+  ASSERT_TRUE(kv.ok() && kv->has_value());
+  std::vector<EtcdEvent> events;
+  auto watch = client_->Watch(
+      "/k/me", false, 0, [&](const EtcdEvent& e) { events.push_back(e); }, [](const Status&) {});
+  Until([] { return false; }, Millis(200));  // the watch is set up
+  ASSERT_TRUE((Wait<bool>([&](auto done) { client_->Revoke(*lease, done); })).ok());
+  ASSERT_TRUE(Until([&] { return !events.empty(); }, Millis(2000)));
+  EXPECT_TRUE(events[0].deleted);
+}
+
+TEST_F(EtcdClientTest, AGoneEtcdFailsCallsWithinTheTimeoutAndEndsWatchesWithoutHoldingTheLoop) {
+  std::optional<Status> ended;
+  auto watch = client_->Watch(
+      "/x", false, 0, [](const EtcdEvent&) {}, [&](const Status& st) { ended = st; });
+  Until([] { return false; }, Millis(200));
+  etcd_.Stop();
+  ASSERT_TRUE(Until([&] { return ended.has_value(); }, Millis(5000)));
+  const auto start = std::chrono::steady_clock::now();
+  auto r = Wait<int64_t>([&](auto done) { client_->Put("/x", "y", 0, done); });
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsUnavailable()) << r.status().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, Millis(3000));
+  EXPECT_LT(loop_.TakeWorstLag(), Millis(100));
+}
+
+}  // namespace
+}  // namespace pgrt::testing
