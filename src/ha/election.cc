@@ -1,0 +1,198 @@
+#include "ha/election.h"
+
+#include <spdlog/spdlog.h>
+
+namespace pgrt {
+namespace {
+
+// Runs `f` only while the election that made the callback still exists.
+template <typename F>
+auto Guard(const std::shared_ptr<bool>& alive, F f) {
+  return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) mutable {
+    if (weak.expired()) return;
+    f(std::forward<decltype(args)>(args)...);
+  };
+}
+
+}  // namespace
+
+LeaderElection::LeaderElection(EventLoop& loop, EtcdClient& etcd, ElectionOptions options,
+                               OnChange on_change)
+    : loop_(loop), etcd_(etcd), opt_(std::move(options)), on_change_(std::move(on_change)) {}
+
+LeaderElection::~LeaderElection() {
+  *alive_ = false;
+  for (EventLoop::TimerId t : {renew_timer_, fence_timer_, retry_timer_})
+    if (t != 0) loop_.CancelTimer(t);
+}
+
+void LeaderElection::Start() { GrantLease(); }
+
+void LeaderElection::Later(Millis delay, std::function<void()> what) {
+  if (retry_timer_ != 0) loop_.CancelTimer(retry_timer_);
+  retry_timer_ = loop_.AddTimer(delay, [this, what = std::move(what)] {
+    retry_timer_ = 0;
+    what();
+  });
+}
+
+void LeaderElection::GrantLease() {
+  const SteadyTime sent = Now();
+  etcd_.GrantLease(opt_.ttl_seconds, Guard(alive_, [this, sent](Result<int64_t> r) {
+                     if (!r.ok()) {
+                       spdlog::warn("ha: {} (retrying)", r.status().message());
+                       return Later(opt_.retry, [this] { GrantLease(); });
+                     }
+                     lease_ = *r;
+                     renewed_at_ = sent;
+                     if (renew_timer_ != 0) loop_.CancelTimer(renew_timer_);
+                     renew_timer_ =
+                         loop_.AddTimer(Millis(opt_.ttl_seconds * 1000 / 3), [this] { Renew(); });
+                     Campaign();
+                   }));
+}
+
+void LeaderElection::Renew() {
+  renew_timer_ = 0;
+  if (lease_ == 0) return;  // a new one is being granted
+  const SteadyTime sent = Now();
+  const int64_t lease = lease_;
+  etcd_.KeepAlive(lease, Guard(alive_, [this, sent, lease](Result<int64_t> r) {
+                    if (lease != lease_) return;
+                    if (!r.ok()) {
+                      // The fence decides when a leader must stop; until then, keep trying.
+                      renew_timer_ = loop_.AddTimer(opt_.retry, [this] { Renew(); });
+                      return;
+                    }
+                    if (*r == 0) {  // etcd let it expire: every key bound to it is gone
+                      lease_ = 0;
+                      if (leading_) StopLeading("the lease expired");
+                      return GrantLease();
+                    }
+                    renewed_at_ = sent;
+                    if (leading_) {
+                      valid_until_ = sent + std::chrono::seconds(opt_.ttl_seconds) - opt_.margin;
+                      ArmFence();
+                    }
+                    renew_timer_ =
+                        loop_.AddTimer(Millis(opt_.ttl_seconds * 1000 / 3), [this] { Renew(); });
+                  }));
+}
+
+void LeaderElection::Campaign() {
+  if (!eligible_ || leading_ || campaigning_ || lease_ == 0) return Follow();
+  campaigning_ = true;
+  const int64_t lease = lease_;
+  etcd_.Create(opt_.key, opt_.name, lease, Guard(alive_, [this, lease](Result<bool> r) {
+                 campaigning_ = false;
+                 if (!r.ok()) {
+                   spdlog::warn("ha: campaign: {} (retrying)", r.status().message());
+                   return Later(opt_.retry, [this] { Campaign(); });
+                 }
+                 if (*r && lease == lease_) return Lead();
+                 Follow();
+               }));
+}
+
+void LeaderElection::Lead() {
+  leading_ = true;
+  // The lease lasts at least TTL from the last renewal etcd confirmed, counted from when it
+  // was sent; leadership ends `margin` before that unless a newer renewal is confirmed.
+  valid_until_ = renewed_at_ + std::chrono::seconds(opt_.ttl_seconds) - opt_.margin;
+  spdlog::info("ha: {} leads (lease {})", opt_.name, lease_);
+  ArmFence();
+  leader_ = opt_.name;
+  if (on_change_) on_change_(true, leader_);
+  WatchLeaderKey(0);  // someone deleting the key (a manual failover) ends the leadership
+  if (Now() >= valid_until_) StopLeading("the lease is too close to its end");
+}
+
+void LeaderElection::ArmFence() {
+  if (fence_timer_ != 0) loop_.CancelTimer(fence_timer_);
+  const auto left = std::chrono::duration_cast<Millis>(valid_until_ - Now());
+  fence_timer_ = loop_.AddTimer(std::max(left, Millis(0)), [this] {
+    fence_timer_ = 0;
+    if (!leading_) return;
+    if (Now() >= valid_until_) return StopLeading("the lease could not be renewed in time");
+    ArmFence();
+  });
+}
+
+void LeaderElection::StopLeading(const std::string& why) {
+  if (!leading_) return;
+  leading_ = false;
+  if (fence_timer_ != 0) loop_.CancelTimer(fence_timer_);
+  fence_timer_ = 0;
+  spdlog::warn("ha: {} stops leading: {}", opt_.name, why);
+  leader_.clear();
+  if (on_change_) on_change_(false, leader_);
+  Later(opt_.retry, [this] { Follow(); });
+}
+
+void LeaderElection::Follow() {
+  if (leading_) return;
+  etcd_.Get(opt_.key, Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
+              if (leading_) return;
+              if (!r.ok()) return Later(opt_.retry, [this] { Follow(); });
+              if (!r->has_value()) {
+                SetLeader("");
+                if (eligible_ && lease_ != 0 && !campaigning_) return Campaign();
+                return WatchLeaderKey(0);
+              }
+              SetLeader((*r)->value);
+              WatchLeaderKey((*r)->mod_revision + 1);
+            }));
+}
+
+void LeaderElection::WatchLeaderKey(int64_t from_revision) {
+  watch_ = etcd_.Watch(opt_.key, false, from_revision,
+                       Guard(alive_,
+                             [this](const EtcdEvent& e) {
+                               if (leading_ && (e.deleted || e.kv.value != opt_.name))
+                                 return StopLeading("the leader key was taken away");
+                               if (leading_) return;
+                               if (e.deleted) {
+                                 SetLeader("");
+                                 return Campaign();
+                               }
+                               SetLeader(e.kv.value);
+                             }),
+                       Guard(alive_, [this](const Status& st) {
+                         spdlog::debug("ha: leader watch ended: {}", st.message());
+                         Later(opt_.retry, [this] { leading_ ? WatchLeaderKey(0) : Follow(); });
+                       }));
+}
+
+void LeaderElection::SetLeader(const std::string& leader) {
+  if (leader == leader_) return;
+  leader_ = leader;
+  if (on_change_) on_change_(false, leader_);
+}
+
+void LeaderElection::SetEligible(bool eligible) {
+  eligible_ = eligible;
+  if (!eligible && leading_) return Resign(nullptr);
+  if (eligible && !leading_ && leader_.empty()) Campaign();
+}
+
+void LeaderElection::Resign(std::function<void()> done) {
+  eligible_ = false;
+  const bool was_leading = leading_;
+  StopLeading("resigned");
+  if (!was_leading) {
+    if (done) done();
+    return;
+  }
+  // Only while the key is still ours; then the lease, so nothing of this node lingers.
+  etcd_.DeleteIf(opt_.key, opt_.name,
+                 Guard(alive_, [this, done = std::move(done)](Result<bool>) mutable {
+                   const int64_t lease = lease_;
+                   lease_ = 0;
+                   etcd_.Revoke(lease, Guard(alive_, [this, done = std::move(done)](Result<bool>) {
+                                  GrantLease();  // ready to campaign again when eligible
+                                  if (done) done();
+                                }));
+                 }));
+}
+
+}  // namespace pgrt
