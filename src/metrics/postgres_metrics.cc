@@ -9,6 +9,26 @@ namespace {
 #define HEAD_LSN \
   "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)"
 
+// The settings of kSettingFamilies, in that order.
+#define SETTINGS_COLUMNS                                                                       \
+  " current_setting('max_connections'), current_setting('superuser_reserved_connections'),"    \
+  " current_setting('max_locks_per_transaction'), current_setting('max_wal_senders'),"         \
+  " current_setting('max_replication_slots'), current_setting('autovacuum_vacuum_threshold')," \
+  " current_setting('autovacuum_vacuum_scale_factor'),"                                        \
+  " current_setting('autovacuum_analyze_threshold'),"                                          \
+  " current_setting('autovacuum_analyze_scale_factor')"
+
+// pg_stat_bgwriter of PostgreSQL 15 and 16, in kBgwriterFamilies' order.
+#define BGWRITER_COLUMNS                                                                      \
+  " b.checkpoints_timed, b.checkpoints_req, b.checkpoint_write_time, b.checkpoint_sync_time," \
+  " b.buffers_checkpoint, b.buffers_clean, b.maxwritten_clean, b.buffers_backend,"            \
+  " b.buffers_backend_fsync, b.buffers_alloc"
+
+// One row: the server, its WAL and archiver (columns 0-10; 1 is unused), the settings (from
+// kSettingsColumn) and pg_stat_bgwriter (from kBgwriterColumn); single rows share a
+// statement, as each statement costs a parse and a plan.
+constexpr int kSettingsColumn = 11;
+constexpr int kBgwriterColumn = 20;
 constexpr const char* kServer =
     "SELECT pg_is_in_recovery()::int, current_setting('max_connections'),"
     " extract(epoch FROM pg_postmaster_start_time()),"
@@ -24,8 +44,8 @@ constexpr const char* kServer =
     "'(^|[\\s,\"])pg_stat_statements([\\s,\"]|$)'),"
     // The age of the last replayed transaction, caught up or not (0 on a primary).
     " CASE WHEN pg_is_in_recovery() THEN GREATEST(COALESCE(extract(epoch FROM"
-    "  clock_timestamp() - pg_last_xact_replay_timestamp()), 0), 0) ELSE 0 END"
-    " FROM pg_stat_archiver a";
+    "  clock_timestamp() - pg_last_xact_replay_timestamp()), 0), 0) ELSE 0 END," SETTINGS_COLUMNS
+    "," BGWRITER_COLUMNS " FROM pg_stat_archiver a, pg_stat_bgwriter b";
 
 // Every database × every state, so series do not come and go with the connections; with the
 // age of the oldest open transaction (postgres_exporter's max_tx_duration).
@@ -46,15 +66,6 @@ constexpr const char* kDatabases =
     " FROM pg_database d LEFT JOIN pg_stat_database s ON s.datid = d.oid"
     " LEFT JOIN pg_stat_database_conflicts c ON c.datid = d.oid ORDER BY 1";
 
-// The settings of kSettingFamilies, in that order.
-constexpr const char* kSettings =
-    "SELECT current_setting('max_connections'), current_setting('superuser_reserved_connections'),"
-    " current_setting('max_locks_per_transaction'), current_setting('max_wal_senders'),"
-    " current_setting('max_replication_slots'), current_setting('autovacuum_vacuum_threshold'),"
-    " current_setting('autovacuum_vacuum_scale_factor'),"
-    " current_setting('autovacuum_analyze_threshold'),"
-    " current_setting('autovacuum_analyze_scale_factor')";
-
 // Every database × every lock mode, as postgres_exporter shows them (lower case).
 constexpr const char* kLocks =
     "SELECT d.datname, m.mode, count(l.mode) FROM pg_database d"
@@ -63,12 +74,6 @@ constexpr const char* kLocks =
     "  ('exclusivelock'), ('accessexclusivelock'), ('sireadlock')) m(mode)"
     " LEFT JOIN pg_locks l ON l.database = d.oid AND lower(l.mode) = m.mode"
     " GROUP BY 1, 2 ORDER BY 1, 2";
-
-// pg_stat_bgwriter of PostgreSQL 15 and 16, in kBgwriterFamilies' order.
-constexpr const char* kBgwriter =
-    "SELECT checkpoints_timed, checkpoints_req, checkpoint_write_time, checkpoint_sync_time,"
-    " buffers_checkpoint, buffers_clean, maxwritten_clean, buffers_backend,"
-    " buffers_backend_fsync, buffers_alloc FROM pg_stat_bgwriter";
 
 // The tables of the scraped database, in kUserTableFamilies' order; a time never reached is
 // 0, as postgres_exporter shows it.
@@ -163,9 +168,7 @@ enum Statement {
   kDatabasesAt,
   kStandbysAt,
   kSlotsAt,
-  kSettingsAt,
   kLocksAt,
-  kBgwriterAt,
   kUserTablesAt,
   kStatementCount
 };
@@ -186,6 +189,10 @@ void AddServer(const PgResult& r, MetricsPage& page) {
   page.AddText("pg_stat_archiver_archived_count", {}, Cell(r, 0, 6));
   page.AddText("pg_stat_archiver_failed_count", {}, Cell(r, 0, 7));
   page.AddText("pg_stat_archiver_last_archive_age", {}, Cell(r, 0, 8));
+  int col = kSettingsColumn;
+  for (const char* family : kSettingFamilies) page.AddText(family, {}, Cell(r, 0, col++));
+  col = kBgwriterColumn;
+  for (const char* family : kBgwriterFamilies) page.AddText(family, {}, Cell(r, 0, col++));
 }
 
 void AddRows(const std::vector<PgResult>& rs, MetricsPage& page) {
@@ -212,19 +219,9 @@ void AddRows(const std::vector<PgResult>& rs, MetricsPage& page) {
     page.AddText("pg_replication_slots_active", {slots.Get(i, 0)}, Cell(slots, i, 1));
     page.AddText("pg_replication_slots_pg_wal_lsn_diff", {slots.Get(i, 0)}, Cell(slots, i, 2));
   }
-  const PgResult& settings = rs[kSettingsAt];
-  if (settings.rows() == 1) {
-    int col = 0;
-    for (const char* family : kSettingFamilies) page.AddText(family, {}, Cell(settings, 0, col++));
-  }
   const PgResult& locks = rs[kLocksAt];
   for (int i = 0; i < locks.rows(); ++i)
     page.AddText("pg_locks_count", {locks.Get(i, 0), locks.Get(i, 1)}, Cell(locks, i, 2));
-  const PgResult& bgwriter = rs[kBgwriterAt];
-  if (bgwriter.rows() == 1) {
-    int col = 0;
-    for (const char* family : kBgwriterFamilies) page.AddText(family, {}, Cell(bgwriter, 0, col++));
-  }
   const PgResult& tables = rs[kUserTablesAt];
   for (int i = 0; i < tables.rows(); ++i) {
     std::vector<std::string> labels = {tables.Get(i, 0), tables.Get(i, 1), tables.Get(i, 2)};
@@ -254,8 +251,7 @@ void AddStatementsMetrics(const PgResult& s, MetricsPage& page) {
 
 std::string PostgresMetricsSql(bool sizes_due) {
   std::string batch = std::string(kServer) + ";\n" + kActivity + ";\n" + kDatabases + ";\n" +
-                      kStandbys + ";\n" + kSlots + ";\n" + kSettings + ";\n" + kLocks + ";\n" +
-                      kBgwriter + ";\n" + kUserTables;
+                      kStandbys + ";\n" + kSlots + ";\n" + kLocks + ";\n" + kUserTables;
   return sizes_due ? batch + ";\n" + kSizes : batch;
 }
 

@@ -1,7 +1,8 @@
-// What /metrics reads from postgres: one round trip of nine statements (server, activity,
-// databases, standbys, slots, settings, locks, bgwriter, the database's tables; a tenth for
-// database sizes when they are due), plus one for pg_stat_statements when it is loaded. Works on a
-// primary and on a replica alike (WAL positions are chosen by pg_is_in_recovery()).
+// What /metrics reads from postgres: one round trip of seven statements (server with its
+// settings and bgwriter, activity, databases, standbys, slots, locks, the database's
+// tables; an eighth for database sizes when they are due), plus one for pg_stat_statements when it
+// is loaded. Works on a primary and on a replica alike (WAL positions are chosen by
+// pg_is_in_recovery()).
 #pragma once
 
 #include <optional>
