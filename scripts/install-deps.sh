@@ -2,7 +2,8 @@
 # Installs the Debian (bookworm) packages pgrt builds, tests and runs with.
 # Idempotent: packages already present are skipped, apt is not touched when nothing is missing.
 #
-#   scripts/install-deps.sh              what `make test` needs
+#   scripts/install-deps.sh              what `make test` needs (with the reference alert rules
+#                                        of scripts/fetch-reference-rules.sh)
 #   scripts/install-deps.sh --container  only the container tools of `make image`/`make test-image`
 #                                        (podman with runc, podman-compose, debootstrap);
 #                                        optional, never needed by `make test`
@@ -22,6 +23,8 @@ else
     # test and benchmark peers
     haproxy prometheus prometheus-postgres-exporter curl iproute2 procps wrk
     etcd-server etcd-client
+    # renders postgres_exporter's alert mixin for the stock-alerts test
+    jsonnet
     # deploy/ validators (tests/deploy)
     python3 python3-yaml python3-kubernetes
   )
@@ -31,7 +34,17 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# The other projects' alert rules the stock-alerts test runs (scripts/fetch-reference-rules.sh).
+# They come from GitHub, which a machine without that network cannot reach: then the test is
+# skipped (it says why), and nothing else depends on them.
+fetch_rules() {
+  "$(dirname "$0")/fetch-reference-rules.sh" ||
+    echo "install-deps: warning: the reference alert rules could not be fetched; the stock-alerts test will be skipped" >&2
+}
+if [ ${#missing[@]} -eq 0 ]; then
+  fetch_rules
+  exit 0
+fi
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -46,3 +59,4 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fetch_rules

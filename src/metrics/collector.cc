@@ -29,6 +29,7 @@ bool WorthRetrying(const Status& st) { return st.IsUnavailable(); }
 }  // namespace
 
 struct MetricsCollector::Round {
+  SteadyTime started;
   MetricsPage page;
   bool pg_up = false;
   bool pgbouncer_up = false;
@@ -44,6 +45,7 @@ void MetricsCollector::Scrape(const BackupFacts& backups, std::function<void(std
   if (waiting_.size() > 1) return;  // one is out: this request shares its page
   facts_ = backups;
   auto s = std::make_shared<Round>();
+  s->started = loop_.clock().Now();
   // Starting, restarting or stopping, or the monitor's fresh connection failed (a client
   // cannot connect, whatever this kept connection's backend still answers): down.
   if (!state_.ready() || !state_.observation().error.empty()) {
@@ -101,6 +103,11 @@ void MetricsCollector::ScrapePgbouncer(std::shared_ptr<Round> s, bool retry) {
 void MetricsCollector::Finish(std::shared_ptr<Round> s) {
   MetricsPage& page = s->page;
   page.Add("pg_up", {}, s->pg_up ? 1 : 0);
+  // postgres_exporter's own health, which its alerts watch: an error is postgres unread.
+  page.Add("pg_exporter_last_scrape_error", {}, s->pg_up ? 0 : 1);
+  page.Add("pg_exporter_last_scrape_duration_seconds", {},
+           std::chrono::duration<double>(loop_.clock().Now() - s->started).count());
+  page.Add("pg_exporter_scrapes_total", {}, static_cast<double>(++scrapes_));
   if (pgbouncer_) page.Add("pgbouncer_up", {}, s->pgbouncer_up ? 1 : 0);
   page.Add("pgrt_up", {}, 1);
   page.Add("pgrt_build_info", {PGRT_VERSION}, 1);

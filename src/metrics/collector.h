@@ -5,6 +5,7 @@
 // is still whole.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -52,6 +53,7 @@ class MetricsCollector {
   std::optional<SystemTime> last_backup_;                  // survives a later failed run
   BackupFacts facts_;
   DatabaseSizeCache sizes_;
+  uint64_t scrapes_ = 0;  // scrapes answered since pgrt started
 };
 
 }  // namespace pgrt

@@ -8,6 +8,15 @@ using T = MetricType;
 // The columns of pg_stat_database that /metrics shows, with the exporter's help text.
 #define PG_STAT_DATABASE(column, help) \
   { "pg_stat_database_" column, T::kUntyped, {"datname"}, "Counter: " help }
+// The settings /metrics shows, named as postgres_exporter names them (none has a unit).
+#define PG_SETTING(name, help) \
+  { "pg_settings_" name, T::kGauge, {}, name ": " help }
+// A column of pg_stat_bgwriter, a counter with the exporter's "_total" name.
+#define PG_STAT_BGWRITER(column, help) \
+  { "pg_stat_bgwriter_" column "_total", T::kCounter, {}, help }
+// A column of pg_stat_user_tables (the tables of POSTGRES_DB, as the exporter reads them).
+#define PG_STAT_USER_TABLES(column, type, help) \
+  { "pg_stat_user_tables_" column, type, {"datname", "schemaname", "relname"}, help }
 
 }  // namespace
 
@@ -76,11 +85,53 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
        T::kGauge,
        {},
        "Time at which postgres started, in seconds since the epoch."},
-      {"pg_settings_max_connections", T::kGauge, {}, "max_connections."},
+      {"pg_exporter_last_scrape_error",
+       T::kGauge,
+       {},
+       "1 when this scrape could not read postgres (pg_up 0), else 0."},
+      {"pg_exporter_last_scrape_duration_seconds",
+       T::kGauge,
+       {},
+       "How long the previous scrape took, in seconds."},
+      {"pg_exporter_scrapes_total", T::kCounter, {}, "Scrapes of /metrics since pgrt started."},
+      PG_SETTING("max_connections", "maximum number of concurrent connections."),
+      PG_SETTING("superuser_reserved_connections", "connection slots reserved for superusers."),
+      PG_SETTING("max_locks_per_transaction", "locks per transaction the lock table is sized for."),
+      PG_SETTING("max_wal_senders", "maximum number of WAL sender processes."),
+      PG_SETTING("max_replication_slots", "maximum number of replication slots."),
+      PG_SETTING("autovacuum_vacuum_threshold", "row updates or deletes before a vacuum."),
+      PG_SETTING("autovacuum_vacuum_scale_factor",
+                 "row updates or deletes before a vacuum, as a fraction of the table."),
+      PG_SETTING("autovacuum_analyze_threshold", "row changes before an analyze."),
+      PG_SETTING("autovacuum_analyze_scale_factor",
+                 "row changes before an analyze, as a fraction of the table."),
       {"pg_stat_activity_count",
        T::kUntyped,
        {"datname", "state"},
        "Gauge: client connections by database and state."},
+      {"pg_stat_activity_max_tx_duration",
+       T::kGauge,
+       {"datname", "state"},
+       "Seconds the oldest open transaction of a client connection in this database and state "
+       "has been running (0: none)."},
+      {"pg_locks_count",
+       T::kUntyped,
+       {"datname", "mode"},
+       "Gauge: locks held or awaited in this database, by lock mode (lower case)."},
+      PG_STAT_BGWRITER("checkpoints_timed", "Scheduled checkpoints that have been performed."),
+      PG_STAT_BGWRITER("checkpoints_req", "Requested checkpoints that have been performed."),
+      PG_STAT_BGWRITER("checkpoint_write_time",
+                       "Time checkpoints spent writing files to disk, in milliseconds."),
+      PG_STAT_BGWRITER("checkpoint_sync_time",
+                       "Time checkpoints spent synchronizing files to disk, in milliseconds."),
+      PG_STAT_BGWRITER("buffers_checkpoint", "Buffers written during checkpoints."),
+      PG_STAT_BGWRITER("buffers_clean", "Buffers written by the background writer."),
+      PG_STAT_BGWRITER("maxwritten_clean",
+                       "Times the background writer stopped a cleaning scan having written too "
+                       "many buffers."),
+      PG_STAT_BGWRITER("buffers_backend", "Buffers written directly by a backend."),
+      PG_STAT_BGWRITER("buffers_backend_fsync", "Times a backend had to execute its own fsync."),
+      PG_STAT_BGWRITER("buffers_alloc", "Buffers allocated."),
 
       // postgres: per database.
       {"pg_stat_database_numbackends",
@@ -97,6 +148,20 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
       PG_STAT_DATABASE("tup_updated", "rows updated by queries in this database."),
       PG_STAT_DATABASE("tup_deleted", "rows deleted by queries in this database."),
       PG_STAT_DATABASE("deadlocks", "deadlocks detected in this database."),
+      PG_STAT_DATABASE("conflicts",
+                       "queries canceled due to conflicts with recovery in this database (on a "
+                       "replica)."),
+      PG_STAT_DATABASE("temp_files", "temporary files created by queries in this database."),
+      PG_STAT_DATABASE("temp_bytes", "bytes written to temporary files in this database."),
+      PG_STAT_DATABASE("conflicts_confl_tablespace",
+                       "queries canceled due to dropped tablespaces (on a replica)."),
+      PG_STAT_DATABASE("conflicts_confl_lock", "queries canceled due to lock timeouts (replica)."),
+      PG_STAT_DATABASE("conflicts_confl_snapshot",
+                       "queries canceled due to old snapshots (on a replica)."),
+      PG_STAT_DATABASE("conflicts_confl_bufferpin",
+                       "queries canceled due to pinned buffers (on a replica)."),
+      PG_STAT_DATABASE("conflicts_confl_deadlock",
+                       "queries canceled due to deadlocks (on a replica)."),
       {"pg_database_size_bytes", T::kGauge, {"datname"}, "Disk space used by the database."},
 
       // postgres: WAL and replication.
@@ -111,6 +176,15 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
        {},
        "Replica: seconds since the last replayed transaction, 0 when everything received is "
        "replayed."},
+      {"pg_replication_lag_seconds",
+       T::kGauge,
+       {},
+       "The same as pg_replication_lag (the exporter's newer name): 0 on a primary."},
+      {"pg_replication_last_replay_seconds",
+       T::kGauge,
+       {},
+       "Replica: seconds since the last replayed transaction, caught up or not; 0 on a "
+       "primary."},
       {"pg_replication_lag_bytes",
        T::kGauge,
        {},
@@ -141,6 +215,28 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
        {},
        "Seconds since the last WAL file was archived (shown once one was)."},
 
+      // postgres: the tables of POSTGRES_DB (pg_stat_user_tables).
+      PG_STAT_USER_TABLES("seq_scan", T::kUntyped, "Counter: sequential scans."),
+      PG_STAT_USER_TABLES("seq_tup_read", T::kUntyped, "Counter: rows read by sequential scans."),
+      PG_STAT_USER_TABLES("idx_scan", T::kUntyped, "Counter: index scans."),
+      PG_STAT_USER_TABLES("idx_tup_fetch", T::kUntyped, "Counter: rows fetched by index scans."),
+      PG_STAT_USER_TABLES("n_tup_ins", T::kUntyped, "Counter: rows inserted."),
+      PG_STAT_USER_TABLES("n_tup_upd", T::kUntyped, "Counter: rows updated (HOT included)."),
+      PG_STAT_USER_TABLES("n_tup_del", T::kUntyped, "Counter: rows deleted."),
+      PG_STAT_USER_TABLES("n_tup_hot_upd", T::kUntyped, "Counter: rows HOT updated."),
+      PG_STAT_USER_TABLES("n_live_tup", T::kGauge, "Estimated live rows."),
+      PG_STAT_USER_TABLES("n_dead_tup", T::kGauge, "Estimated dead rows."),
+      PG_STAT_USER_TABLES("n_mod_since_analyze", T::kGauge,
+                          "Estimated rows modified since the table was last analyzed."),
+      PG_STAT_USER_TABLES("last_vacuum", T::kGauge, "Last manual vacuum, Unix time (0: never)."),
+      PG_STAT_USER_TABLES("last_autovacuum", T::kGauge, "Last autovacuum, Unix time (0: never)."),
+      PG_STAT_USER_TABLES("last_analyze", T::kGauge, "Last manual analyze, Unix time (0: never)."),
+      PG_STAT_USER_TABLES("last_autoanalyze", T::kGauge, "Last autoanalyze, Unix time (0: never)."),
+      PG_STAT_USER_TABLES("vacuum_count", T::kUntyped, "Counter: manual vacuums."),
+      PG_STAT_USER_TABLES("autovacuum_count", T::kUntyped, "Counter: autovacuums."),
+      PG_STAT_USER_TABLES("analyze_count", T::kUntyped, "Counter: manual analyzes."),
+      PG_STAT_USER_TABLES("autoanalyze_count", T::kUntyped, "Counter: autoanalyzes."),
+
       // pg_stat_statements, summed over top-level statements, when the extension is loaded
       // and created in POSTGRES_DB.
       {"pg_stat_statements_calls_total",
@@ -170,6 +266,10 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
        T::kGauge,
        {"database", "user"},
        "Server connections linked to a client (sv_active)."},
+      {"pgbouncer_pools_server_used_connections",
+       T::kGauge,
+       {"database", "user"},
+       "Server connections idle since their client left, not yet checked for reuse (sv_used)."},
       {"pgbouncer_pools_server_idle_connections",
        T::kGauge,
        {"database", "user"},

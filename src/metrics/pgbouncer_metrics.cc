@@ -25,6 +25,7 @@ Status AddPgbouncerMetrics(const std::vector<PgResult>& rs, MetricsPage& page) {
       {"cl_waiting", "pgbouncer_pools_client_waiting_connections"},
       {"sv_active", "pgbouncer_pools_server_active_connections"},
       {"sv_idle", "pgbouncer_pools_server_idle_connections"},
+      {"sv_used", "pgbouncer_pools_server_used_connections"},
   };
   for (int i = 0; i < r.rows(); ++i) {
     if (r.Get(i, db) == "pgbouncer") continue;  // the console itself: our own scrape

@@ -1,7 +1,8 @@
-// What /metrics reads from postgres: one round trip of five statements (server, activity,
-// databases, standbys, slots; a sixth for database sizes when they are due), plus one for
-// pg_stat_statements when it is loaded. Works on a primary and on a replica alike (WAL
-// positions are chosen by pg_is_in_recovery()).
+// What /metrics reads from postgres: one round trip of seven statements (server with its
+// settings and bgwriter, activity, databases, standbys, slots, locks, the database's
+// tables; an eighth for database sizes when they are due), plus one for pg_stat_statements when it
+// is loaded. Works on a primary and on a replica alike (WAL positions are chosen by
+// pg_is_in_recovery()).
 #pragma once
 
 #include <optional>
@@ -26,7 +27,7 @@ struct DatabaseSizeCache {
   bool Due(SteadyTime now) const { return !fetched || now - *fetched >= kTtl; }
 };
 
-// The statements of one scrape (a sixth for database sizes when they are due).
+// The statements of one scrape (one more for database sizes when they are due).
 std::string PostgresMetricsSql(bool sizes_due);
 // Adds the postgres families of the answer to `page`; pg_up is the caller's to set.
 // Returns the schema of pg_stat_statements when it is created and loaded, for a second
