@@ -88,8 +88,9 @@ std::vector<Route> BuildReplicationRoutes(ApiContext& ctx) {
        [c, role_reply, role_refusal](const HttpRequest&, Responder respond) {
          if (auto refused = role_refusal(ReplicationMode::kReplica)) return respond(*refused);
          if (!c->state.ready()) return respond(JsonError(503, c->state.NotReadyText()));
-         if (c->state.observation().role != PgRole::kReplica)
-           return respond(JsonError(400, kNotInRecovery));
+         const PgRole now = c->state.observation().role;
+         if (now == PgRole::kUnknown) return respond(JsonError(503, "Database unavailable"));
+         if (now != PgRole::kReplica) return respond(JsonError(400, kNotInRecovery));
          c->promote("promote requested through the API",
                     role_reply(std::move(respond), kPromotionInitiated));
        }},
