@@ -1,4 +1,6 @@
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "api/api.h"
 #include "api/http_status.h"
@@ -46,10 +48,21 @@ Result<Upstream> ParseUpstream(const std::string& body, const Config& c) {
 
 std::vector<Route> BuildReplicationRoutes(ApiContext& ctx) {
   ApiContext* c = &ctx;
-  auto control = [c](ControlVerb verb) {
-    return RouteHandler([c, verb](const HttpRequest& req, Responder respond) {
+  // The node's role (the controller's topology, not "postgres is in recovery") decides
+  // first, as the runtime's configured mode does there: a standalone node has no slots.
+  auto role_refusal = [c](ReplicationMode needed) -> std::optional<HttpResponse> {
+    if (c->state.topology().role == needed) return std::nullopt;
+    return JsonError(400, needed == ReplicationMode::kPrimary ? kOnlyOnPrimary : kOnlyOnReplica);
+  };
+  auto control = [c, role_refusal](ControlVerb verb) {
+    return RouteHandler([c, verb, role_refusal](const HttpRequest& req, Responder respond) {
       const std::string_view prefix = kSlotPrefix;
       std::string slot = req.path.rfind(prefix, 0) == 0 ? req.path.substr(prefix.size()) : "";
+      bool slot_verb = verb == ControlVerb::kCreateSlot || verb == ControlVerb::kDropSlot;
+      if (auto refused =
+              role_refusal(slot_verb ? ReplicationMode::kPrimary : ReplicationMode::kReplica))
+        return respond(*refused);
+      if (slot_verb && !ValidSlotName(slot)) return respond(JsonError(400, kInvalidSlotName));
       if (!c->state.ready()) return respond(JsonError(503, "PostgreSQL is starting"));
       RunControl(c->control, verb, slot, [c, verb, slot, respond](Result<std::string> r) {
         if (!r.ok()) return respond(JsonError(HttpStatusOf(r.status()), r.status().message()));
@@ -57,24 +70,29 @@ std::vector<Route> BuildReplicationRoutes(ApiContext& ctx) {
         if (!slot.empty()) body["slotName"] = slot;
         if (verb == ControlVerb::kPause || verb == ControlVerb::kResume)
           body["paused"] = verb == ControlVerb::kPause;
-        const int status = verb == ControlVerb::kCreateSlot ? 201 : 200;
         // Answered once the node has observed the change: a view read right after agrees.
-        c->after_control(verb, [respond, status, body] { respond(Json(status, body)); });
+        c->after_control(verb, [respond, body] { respond(Json(200, body)); });
       });
     });
   };
   // The reply to a role change, once the node runs in its new role.
-  auto role_reply = [](Responder respond) {
-    return [respond](Result<std::string> r) {
+  auto role_reply = [](Responder respond, std::string message) {
+    return [respond, message](Result<std::string> r) {
       if (!r.ok()) return respond(JsonError(HttpStatusOf(r.status()), r.status().message()));
-      respond(Json(200, {{"success", true}, {"message", *r}}));
+      // The runtime's sentence; what the node did in pgrt's own field.
+      respond(Json(200, {{"success", true}, {"message", message}, {"detail", *r}}));
     };
   };
   return {
       {"POST", "/__opr/replication/promote", true,
-       [c, role_reply](const HttpRequest&, Responder respond) {
+       [c, role_reply, role_refusal](const HttpRequest&, Responder respond) {
+         if (auto refused = role_refusal(ReplicationMode::kReplica)) return respond(*refused);
          if (!c->state.ready()) return respond(JsonError(503, c->state.NotReadyText()));
-         c->promote("promote requested through the API", role_reply(std::move(respond)));
+         const PgRole now = c->state.observation().role;
+         if (now == PgRole::kUnknown) return respond(JsonError(503, "Database unavailable"));
+         if (now != PgRole::kReplica) return respond(JsonError(400, kNotInRecovery));
+         c->promote("promote requested through the API",
+                    role_reply(std::move(respond), kPromotionInitiated));
        }},
       {"POST", "/__opr/replication/follow", true,
        [c, role_reply](const HttpRequest& req, Responder respond) {
@@ -83,7 +101,10 @@ std::vector<Route> BuildReplicationRoutes(ApiContext& ctx) {
          if (!c->state.ready()) return respond(JsonError(503, c->state.NotReadyText()));
          std::string why =
              "follow " + up->host + ":" + std::to_string(up->port) + " requested through the API";
-         c->follow(*up, std::move(why), role_reply(std::move(respond)));
+         c->follow(*up, std::move(why), [respond](Result<std::string> r) {
+           if (!r.ok()) return respond(JsonError(HttpStatusOf(r.status()), r.status().message()));
+           respond(Json(200, {{"success", true}, {"message", *r}}));
+         });
        }},
       {"GET", "/__opr/replication", false, Sync([c](const HttpRequest&) {
          auto view = ReplicationView(*c);

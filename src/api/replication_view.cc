@@ -32,7 +32,9 @@ std::optional<json> ReplicationView(ApiContext& ctx) {
     j["lagSeconds"] = o.lag_seconds;
     j["lagBytes"] = o.replay_lag_bytes;
     j["paused"] = o.paused;
-    j["walReceiver"] = o.wal_receiver;
+    // null without a WAL receiver process, as the runtime answers.
+    j["walReceiver"] = o.wal_receiver.contains("pid") ? o.wal_receiver : json(nullptr);
+    j["walReceiverStatus"] = o.wal_receiver.value("status", "stopped");
     return j;
   }
   j["role"] = "primary";

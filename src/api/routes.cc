@@ -29,10 +29,9 @@ std::vector<Route> BuildRoutes(ApiContext& ctx) {
                            : HttpResponse::Text(503, c->state.UnavailableText()));
          });
        }},
-      {"GET", "/__opr/status", false, Sync([c](const HttpRequest&) {
-         nlohmann::json j = StatusView(*c);
-         return Json(j["ready"].get<bool>() ? 200 : 503, j);
-       })},
+      // 200 whether ready or not, as the runtime answers: `ready` says which.
+      {"GET", "/__opr/status", false,
+       Sync([c](const HttpRequest&) { return Json(200, StatusView(*c)); })},
       {"GET", "/__opr/timings", false,
        Sync([c](const HttpRequest&) { return HttpResponse::Text(200, c->timings.Render()); })},
       // Patroni's meanings: /health = postgres is running; /liveness = pgrt's loop is

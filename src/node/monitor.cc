@@ -58,7 +58,7 @@ const char* ObservationSql() {
           " (SELECT timeline_id FROM pg_control_checkpoint()),"
           " CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END,"
           " pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"
-          " pg_last_xact_replay_timestamp()::text, ") +
+          " " PGRT_SQL_ISO_UTC("pg_last_xact_replay_timestamp()") ", ") +
       state_sql::kReplayLagSeconds + ", " + state_sql::kReplayLagBytes +
       ", CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END;"
       "SELECT host(client_addr), application_name, state, sent_lsn::text, write_lsn::text,"
@@ -66,14 +66,17 @@ const char* ObservationSql() {
       " extract(epoch FROM write_lag)::float8, extract(epoch FROM flush_lag)::float8,"
       " extract(epoch FROM replay_lag)::float8,"
       " CASE WHEN pg_is_in_recovery() THEN NULL"
-      "  ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8 END"
+      "  ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::int8 END,"
+      " client_hostname, client_port, " PGRT_SQL_ISO_UTC("reply_time") ""
       " FROM pg_stat_replication ORDER BY application_name;"
       "SELECT slot_name, slot_type, active, restart_lsn::text, active_pid, wal_status,"
       " CASE WHEN pg_is_in_recovery() THEN NULL"
-      "  ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8 END"
+      "  ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::int8 END, database"
       " FROM pg_replication_slots ORDER BY slot_name;"
       "SELECT status, sender_host, sender_port, slot_name, received_tli,"
-      " latest_end_lsn::text, last_msg_receipt_time::text FROM pg_stat_wal_receiver;"
+      " latest_end_lsn::text, " PGRT_SQL_ISO_UTC("last_msg_receipt_time") ","
+      " pid, flushed_lsn::text, " PGRT_SQL_ISO_UTC("last_msg_send_time") ""
+      " FROM pg_stat_wal_receiver;"
       "SELECT current_setting('archive_mode'), archived_count, last_archived_wal,"
       " to_char(last_archived_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
       " failed_count, last_failed_wal,"
@@ -112,14 +115,18 @@ Result<Observation> ParseObservation(const std::vector<PgResult>& results) {
                                        {"writeLagSeconds", 'f'},
                                        {"flushLagSeconds", 'f'},
                                        {"replayLagSeconds", 'f'},
-                                       {"lagBytes", 'i'}});
+                                       {"lagBytes", 'i'},
+                                       {"clientHostname", 's'},
+                                       {"clientPort", 'i'},
+                                       {"replyTime", 's'}});
   o.slots = RowsToJson(results[2], {{"slotName", 's'},
                                     {"slotType", 's'},
                                     {"active", 'b'},
                                     {"restartLsn", 's'},
                                     {"activePid", 'i'},
                                     {"walStatus", 's'},
-                                    {"retainedBytes", 'i'}});
+                                    {"retainedBytes", 'i'},
+                                    {"database", 's'}});
   if (results[3].rows() == 1) {
     o.wal_receiver = RowsToJson(results[3], {{"status", 's'},
                                              {"senderHost", 's'},
@@ -127,7 +134,10 @@ Result<Observation> ParseObservation(const std::vector<PgResult>& results) {
                                              {"slotName", 's'},
                                              {"receivedTli", 'i'},
                                              {"latestEndLsn", 's'},
-                                             {"lastMsgReceiptTime", 's'}})[0];
+                                             {"lastMsgReceiptTime", 's'},
+                                             {"pid", 'i'},
+                                             {"receivedLsn", 's'},
+                                             {"lastMsgSendTime", 's'}})[0];
     o.streaming = o.wal_receiver["status"] == "streaming";
   }
   if (results[4].rows() == 1)

@@ -19,6 +19,11 @@ namespace pgrt::state_sql {
   "pg_last_wal_replay_lsn(), true) THEN 0 ELSE GREATEST(COALESCE(extract(epoch FROM " \
   "clock_timestamp() - pg_last_xact_replay_timestamp()), 0), 0) END)::float8"
 
+// A timestamptz as node-postgres renders one in JSON (JavaScript's Date.toISOString()):
+// UTC, milliseconds (truncated, as a Date truncates), "Z". NULL stays NULL.
+#define PGRT_SQL_ISO_UTC(expr) \
+  "to_char((" expr ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
 inline constexpr const char* kReplayLagBytes = PGRT_SQL_REPLAY_LAG_BYTES;
 inline constexpr const char* kReplayLagSeconds = PGRT_SQL_REPLAY_LAG_SECONDS;
 

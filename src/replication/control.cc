@@ -1,6 +1,7 @@
 #include "replication/control.h"
 
 #include <memory>
+#include <string_view>
 
 namespace pgrt {
 namespace {
@@ -8,6 +9,16 @@ namespace {
 constexpr Millis kDeadline{10000};
 
 using Done = std::function<void(Result<std::string>)>;
+
+// postgres's own sentence ('replication slot "x" already exists'), as node-postgres gives
+// it: without libpq's "ERROR:  " and without DETAIL or HINT lines.
+std::string PostgresMessage(const Status& st) {
+  std::string m = st.message();
+  constexpr std::string_view kError = "ERROR:";
+  if (m.rfind(kError, 0) == 0) m.erase(0, kError.size());
+  m.erase(0, m.find_first_not_of(' '));
+  return m.substr(0, m.find('\n'));
+}
 
 void Act(AsyncPgConn& conn, ControlVerb verb, const std::string& slot, Done done) {
   auto ran = [done](std::function<Result<std::string>(Result<AsyncPgConn::Results>)> judge) {
@@ -25,24 +36,17 @@ void Act(AsyncPgConn& conn, ControlVerb verb, const std::string& slot, Done done
                         }));
     }
     case ControlVerb::kCreateSlot:
-      return conn.QueryParams(
-          "SELECT pg_create_physical_replication_slot($1)", {slot}, kDeadline,
-          ran([slot](Result<AsyncPgConn::Results> r) -> Result<std::string> {
-            if (r.ok()) return "Replication slot " + slot + " created";
-            if (r.status().IsAlreadyExists())
-              return Status::AlreadyExists("replication slot " + slot + " already exists");
-            return r.status();
-          }));
+      return conn.QueryParams("SELECT pg_create_physical_replication_slot($1)", {slot}, kDeadline,
+                              ran([slot](Result<AsyncPgConn::Results> r) -> Result<std::string> {
+                                if (r.ok()) return "Replication slot '" + slot + "' created";
+                                return Status::Make(r.status().code(), PostgresMessage(r.status()));
+                              }));
     case ControlVerb::kDropSlot:
-      return conn.QueryParams(
-          "SELECT pg_drop_replication_slot($1)", {slot}, kDeadline,
-          ran([slot](Result<AsyncPgConn::Results> r) -> Result<std::string> {
-            if (r.ok()) return "Replication slot " + slot + " dropped";
-            if (r.status().IsNotFound())
-              return Status::NotFound("replication slot " + slot + " does not exist");
-            if (r.status().IsBusy()) return Status::Busy("replication slot " + slot + " is active");
-            return r.status();
-          }));
+      return conn.QueryParams("SELECT pg_drop_replication_slot($1)", {slot}, kDeadline,
+                              ran([slot](Result<AsyncPgConn::Results> r) -> Result<std::string> {
+                                if (r.ok()) return "Replication slot '" + slot + "' dropped";
+                                return Status::Make(r.status().code(), PostgresMessage(r.status()));
+                              }));
   }
 }
 
@@ -58,19 +62,15 @@ bool ValidSlotName(const std::string& name) {
 
 void RunControl(AsyncPgConn& conn, ControlVerb verb, const std::string& slot, Done done) {
   bool slot_verb = verb == ControlVerb::kCreateSlot || verb == ControlVerb::kDropSlot;
-  if (slot_verb && !ValidSlotName(slot))
-    return done(Status::InvalidArgument("invalid slot name: must match ^[a-z0-9_]{1,63}$"));
+  if (slot_verb && !ValidSlotName(slot)) return done(Status::InvalidArgument(kInvalidSlotName));
   // The role first, on the same connection: the action follows in the same session.
   conn.Query("SELECT pg_is_in_recovery()", kDeadline,
              [&conn, verb, slot, slot_verb, done](Result<AsyncPgConn::Results> r) {
                if (!r.ok()) return done(Status::Unavailable("Database unavailable"));
                bool replica = (*r)[0].Get(0, 0) == "t";
                if ((verb == ControlVerb::kPause || verb == ControlVerb::kResume) && !replica)
-                 return done(
-                     Status::FailedPrecondition("not a replica: WAL replay runs on replicas only"));
-               if (slot_verb && replica)
-                 return done(
-                     Status::FailedPrecondition("not a primary: slots are managed on the primary"));
+                 return done(Status::FailedPrecondition(kNotInRecovery));
+               if (slot_verb && replica) return done(Status::FailedPrecondition(kOnlyOnPrimary));
                Act(conn, verb, slot, done);
              });
 }

@@ -13,13 +13,25 @@ namespace pgrt {
 
 enum class ControlVerb { kPause, kResume, kCreateSlot, kDropSlot };
 
+// The OpenRuntimes PostgreSQL runtime's sentences, word for word: its clients may compare
+// them (docs/compatibility.md).
+inline constexpr const char* kOnlyOnReplica = "Only available on replica";
+inline constexpr const char* kOnlyOnPrimary = "Only available on primary";
+inline constexpr const char* kNotInRecovery = "Server is not in recovery mode";
+inline constexpr const char* kInvalidSlotName =
+    "Invalid slot name (use lowercase letters, numbers, underscores)";
+inline constexpr const char* kPromotionInitiated =
+    "Promotion initiated. Server will become primary.";
+
 // ^[a-z0-9_]{1,63}$, as postgres itself requires of slot names.
 bool ValidSlotName(const std::string& name);
 
-// `done` gets the success message, or an error whose code says what went wrong:
-// kInvalidArgument (bad slot name), kFailedPrecondition (wrong role), kAlreadyExists,
-// kNotFound, kBusy (an active slot), kUnavailable / kDeadlineExceeded (postgres cannot be
-// asked), kInternal (postgres refused).
+// `done` gets the success message ("WAL replay paused", "Replication slot 'x' created"), or
+// an error whose code says what went wrong: kInvalidArgument (bad slot name),
+// kFailedPrecondition (postgres is not in the role the verb needs), kAlreadyExists,
+// kNotFound, kBusy (an active slot) with postgres's own sentence, kUnavailable /
+// kDeadlineExceeded (postgres cannot be asked), kInternal (postgres refused). The node's
+// role (the topology) is the caller's check, made first.
 void RunControl(AsyncPgConn& conn, ControlVerb verb, const std::string& slot,
                 std::function<void(Result<std::string>)> done);
 

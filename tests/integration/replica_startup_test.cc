@@ -120,7 +120,7 @@ TEST(ReplicaStartup, WhileThePrimaryIsDownLivenessAnswersAndReadinessSays503) {
     EXPECT_EQ(replica->Get("/__opr/health").status, 503);
     int status = 0;
     std::optional<json> s = GetJson(replica->api_port(), "/__opr/status", &status);
-    EXPECT_EQ(status, 503);
+    EXPECT_EQ(status, 200) << "the OpenRuntimes runtime's code: ready says the rest";
     ASSERT_TRUE(s.has_value());
     EXPECT_EQ((*s)["ready"], false) << s->dump();
     EXPECT_EQ(Str(*s, "phase"), "cloning") << s->dump();

@@ -104,7 +104,7 @@ TEST(ReplicationControl, CallsForTheOtherRoleAre400AndChangeNothing) {
   for (const char* verb : {"pause", "resume", "promote"}) {
     JsonResponse r = Call(*primary, "POST", std::string("/__opr/replication/") + verb);
     EXPECT_EQ(r.status, 400) << verb << " " << r.body.dump();
-    EXPECT_TRUE(r.body.contains("error") && r.body["error"].is_string()) << r.body.dump();
+    EXPECT_EQ(Str(r.body, "error"), "Only available on replica") << r.body.dump();
   }
   EXPECT_EQ(primary->Query("SELECT pg_is_in_recovery()"), "f");
   primary->Query("INSERT INTO t VALUES ('still-streaming')");
@@ -113,9 +113,13 @@ TEST(ReplicationControl, CallsForTheOtherRoleAre400AndChangeNothing) {
   std::string slots = SlotCount(*primary);
   JsonResponse create = Call(*replica, "POST", "/__opr/replication/slot/on_replica");
   EXPECT_EQ(create.status, 400) << create.body.dump();
-  EXPECT_TRUE(create.body.contains("error")) << create.body.dump();
+  EXPECT_EQ(Str(create.body, "error"), "Only available on primary") << create.body.dump();
   JsonResponse drop = Call(*replica, "DELETE", "/__opr/replication/slot/replica_slot");
   EXPECT_EQ(drop.status, 400) << drop.body.dump();
+  EXPECT_EQ(Str(drop.body, "error"), "Only available on primary") << drop.body.dump();
+  // The role decides before the name is looked at, as in the runtime.
+  EXPECT_EQ(Str(Call(*replica, "POST", "/__opr/replication/slot/Bad-Name").body, "error"),
+            "Only available on primary");
   EXPECT_EQ(SlotCount(*primary), slots);
   EXPECT_EQ(replica->Query("SELECT count(*) FROM pg_replication_slots"), "0");
   EXPECT_EQ(replica->Query("SELECT pg_is_in_recovery()"), "t");
@@ -131,7 +135,8 @@ TEST(ReplicationControl, PromoteThroughTheApiMakesTheReplicaAWritablePrimary) {
   JsonResponse r = Call(*replica, "POST", "/__opr/replication/promote");
   ASSERT_EQ(r.status, 200) << r.body.dump() << replica->Log();
   EXPECT_EQ(r.body["success"], true) << r.body.dump();
-  EXPECT_TRUE(r.body["message"].is_string()) << r.body.dump();
+  EXPECT_EQ(Str(r.body, "message"), "Promotion initiated. Server will become primary.")
+      << r.body.dump();
 
   // pg_promote(wait => true) has returned: writable at once.
   std::string error;
@@ -156,8 +161,11 @@ TEST(ReplicationControl, PromoteThroughTheApiMakesTheReplicaAWritablePrimary) {
   // The old primary is still a primary: promoting it is a role error.
   JsonResponse again = Call(*primary, "POST", "/__opr/replication/promote");
   EXPECT_EQ(again.status, 400) << again.body.dump();
-  // So is promoting the promoted node a second time.
-  EXPECT_EQ(Call(*replica, "POST", "/__opr/replication/promote").status, 400);
+  EXPECT_EQ(Str(again.body, "error"), "Only available on replica") << again.body.dump();
+  // So is promoting the promoted node a second time: it is a primary now.
+  JsonResponse twice = Call(*replica, "POST", "/__opr/replication/promote");
+  EXPECT_EQ(twice.status, 400) << twice.body.dump();
+  EXPECT_EQ(Str(twice.body, "error"), "Only available on replica") << twice.body.dump();
 }
 
 TEST(ReplicationControl, PgrtPromoteCliPromotesAReplicaAndPgrtStatusPrintsJson) {
@@ -205,8 +213,9 @@ TEST(ReplicationControl, SlotsAreCreatedListedAndDroppedOnThePrimary) {
   ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
 
   JsonResponse created = Call(*primary, "POST", "/__opr/replication/slot/my_slot");
-  ASSERT_EQ(created.status, 201) << created.body.dump();
+  ASSERT_EQ(created.status, 200) << created.body.dump();
   EXPECT_EQ(created.body["success"], true) << created.body.dump();
+  EXPECT_EQ(Str(created.body, "message"), "Replication slot 'my_slot' created");
   json view = Replication(*primary);
   EXPECT_TRUE(HasSlot(view, "my_slot")) << view.dump();
   EXPECT_EQ(
@@ -215,14 +224,15 @@ TEST(ReplicationControl, SlotsAreCreatedListedAndDroppedOnThePrimary) {
 
   JsonResponse dup = Call(*primary, "POST", "/__opr/replication/slot/my_slot");
   EXPECT_EQ(dup.status, 409) << dup.body.dump();
-  EXPECT_TRUE(dup.body.contains("error")) << dup.body.dump();
+  EXPECT_EQ(Str(dup.body, "error"), "replication slot \"my_slot\" already exists");
 
   JsonResponse dropped = Call(*primary, "DELETE", "/__opr/replication/slot/my_slot");
   EXPECT_EQ(dropped.status, 200) << dropped.body.dump();
+  EXPECT_EQ(Str(dropped.body, "message"), "Replication slot 'my_slot' dropped");
   EXPECT_FALSE(HasSlot(Replication(*primary), "my_slot"));
   JsonResponse gone = Call(*primary, "DELETE", "/__opr/replication/slot/my_slot");
   EXPECT_EQ(gone.status, 404) << gone.body.dump();
-  EXPECT_TRUE(gone.body.contains("error")) << gone.body.dump();
+  EXPECT_EQ(Str(gone.body, "error"), "replication slot \"my_slot\" does not exist");
 }
 
 TEST(ReplicationControl, DroppingTheSlotOfAStreamingReplicaIs409) {
@@ -230,7 +240,8 @@ TEST(ReplicationControl, DroppingTheSlotOfAStreamingReplicaIs409) {
   ASSERT_NO_FATAL_FAILURE(StartPair(primary, replica, "busy_slot"));
   JsonResponse r = Call(*primary, "DELETE", "/__opr/replication/slot/busy_slot");
   EXPECT_EQ(r.status, 409) << r.body.dump();
-  EXPECT_TRUE(r.body.contains("error")) << r.body.dump();
+  EXPECT_EQ(Str(r.body, "error").rfind("replication slot \"busy_slot\" is active for PID ", 0), 0u)
+      << r.body.dump();
   EXPECT_TRUE(HasSlot(Replication(*primary), "busy_slot"));
   EXPECT_TRUE(WaitStreaming(*primary, *replica));
 }
@@ -255,12 +266,35 @@ TEST(ReplicationControl, HostileSlotNamesAre400AndCreateNothing) {
     for (const char* method : {"POST", "DELETE"}) {
       JsonResponse r = Call(*primary, method, "/__opr/replication/slot/" + name);
       EXPECT_EQ(r.status, 400) << method << " '" << name << "': " << r.body.dump();
-      EXPECT_TRUE(r.body.contains("error")) << method << " '" << name << "': " << r.body.dump();
+      EXPECT_EQ(Str(r.body, "error"),
+                "Invalid slot name (use lowercase letters, numbers, underscores)")
+          << method << " '" << name << "': " << r.body.dump();
     }
   }
   EXPECT_EQ(SlotCount(*primary), before);
   // The longest valid name still works: the limit is exactly 63.
-  EXPECT_EQ(Call(*primary, "POST", "/__opr/replication/slot/" + std::string(63, 'a')).status, 201);
+  EXPECT_EQ(Call(*primary, "POST", "/__opr/replication/slot/" + std::string(63, 'a')).status, 200);
+}
+
+// A slot on a standalone node has no reader: it would keep WAL until the disk is full. The
+// node's role decides, not "postgres is not in recovery" (a standalone is not either).
+TEST(ReplicationControl, SlotCallsOnAStandaloneNodeAreRefusedAndCreateNothing) {
+  PgrtNode node(Env{{"PGRT_API_TOKEN", kApiToken}});
+  ASSERT_NO_FATAL_FAILURE(StartHealthy(node));
+  for (const char* method : {"POST", "DELETE"}) {
+    JsonResponse r = Call(node, method, "/__opr/replication/slot/orphan_slot");
+    EXPECT_EQ(r.status, 400) << method << " " << r.body.dump();
+    EXPECT_EQ(Str(r.body, "error"), "Only available on primary") << r.body.dump();
+  }
+  node.Query("SELECT pg_create_physical_replication_slot('made_by_hand')");
+  EXPECT_EQ(Call(node, "DELETE", "/__opr/replication/slot/made_by_hand").status, 400);
+  EXPECT_EQ(node.Query("SELECT string_agg(slot_name, ',') FROM pg_replication_slots"),
+            "made_by_hand");
+  for (const char* verb : {"pause", "resume", "promote"}) {
+    JsonResponse r = Call(node, "POST", std::string("/__opr/replication/") + verb);
+    EXPECT_EQ(r.status, 400) << verb << " " << r.body.dump();
+    EXPECT_EQ(Str(r.body, "error"), "Only available on replica") << r.body.dump();
+  }
 }
 
 }  // namespace pgrt::testing::repl

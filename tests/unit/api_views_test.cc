@@ -25,7 +25,7 @@ class ApiViewsTest : public ::testing::Test {
   Observation Primary() {
     Observation o;
     o.role = PgRole::kPrimary;
-    o.version = "15.18";
+    o.version = "15.18 (Debian 15.18-0+deb12u1)";
     o.started_epoch =
         std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count() - 60;
     o.connections = 4;
@@ -44,12 +44,19 @@ class ApiViewsTest : public ::testing::Test {
   AsyncPgConn control_{loop_, {}};
 };
 
-TEST_F(ApiViewsTest, StatusWhileStartingIsNotReadyAndSaysThePhase) {
+TEST_F(ApiViewsTest, StatusWhileStartingIsNotReadyYetEveryRuntimeFieldHasItsType) {
   ApiContext ctx = Context();
   nlohmann::json j = StatusView(ctx);
   EXPECT_EQ(j["ready"], false);
   EXPECT_EQ(j["phase"], "starting");
-  EXPECT_TRUE(j["version"].is_null());
+  // The OpenRuntimes runtime's types hold before postgres answers too.
+  EXPECT_TRUE(j["version"].is_string() && !j["version"].get<std::string>().empty()) << j;
+  EXPECT_TRUE(j["uptime"].is_number()) << j;
+  EXPECT_TRUE(j["connections"]["current"].is_number_integer()) << j;
+  EXPECT_EQ(j["connections"]["current"], 0);
+  EXPECT_TRUE(j["connections"]["max"].is_number_integer()) << j;
+  EXPECT_EQ(j["replication"]["mode"], "primary");
+  EXPECT_EQ(j["replication"]["enabled"], true);
   EXPECT_TRUE(j["transitions"].is_array());
 }
 
@@ -60,10 +67,63 @@ TEST_F(ApiViewsTest, StatusWhenReadyShowsTheObservation) {
   nlohmann::json j = StatusView(ctx);
   EXPECT_EQ(j["ready"], true);
   EXPECT_EQ(j["version"], "15.18");
-  EXPECT_NEAR(j["uptime"].get<double>(), 60, 5);
+  EXPECT_EQ(j["serverVersion"], "15.18 (Debian 15.18-0+deb12u1)");
+  // uptime is pgrt's own (the runtime's process); postgres's is beside it.
+  EXPECT_GE(j["uptime"].get<double>(), 0);
+  EXPECT_LT(j["uptime"].get<double>(), 30);
+  EXPECT_NEAR(j["postgresUptime"].get<double>(), 60, 5);
   EXPECT_EQ(j["connections"]["current"], 4);
   EXPECT_EQ(j["connections"]["max"], 100);
+  // The very object /__opr/replication gives.
+  EXPECT_EQ(j["replication"], *ReplicationView(ctx));
   EXPECT_EQ(j["replication"]["role"], "primary");
+  EXPECT_EQ(j["replication"]["connectedStandbys"], 1);
+}
+
+TEST_F(ApiViewsTest, VolumesAreDfHStringsWithMountedAndTheBytesBeside) {
+  nlohmann::json v = VolumeView("/");
+  EXPECT_EQ(v["path"], "/");
+  EXPECT_EQ(v["mounted"], true);
+  for (const char* field : {"size", "used", "available", "usePercent"})
+    EXPECT_TRUE(v[field].is_string()) << field << " " << v;
+  EXPECT_EQ(v["size"], HumanSize(v["sizeBytes"].get<uint64_t>()));
+  EXPECT_EQ(v["usePercent"],
+            HumanPercent(v["usedBytes"].get<uint64_t>(), v["availableBytes"].get<uint64_t>()));
+  nlohmann::json missing = VolumeView("/nonexistent-pgrt-volume");
+  EXPECT_EQ(missing, nlohmann::json({{"path", "/nonexistent-pgrt-volume"}, {"mounted", false}}));
+  ApiContext ctx = Context();
+  nlohmann::json volumes = StatusView(ctx)["volumes"];
+  EXPECT_EQ(volumes["data"]["path"], "/");
+  EXPECT_TRUE(volumes["backups"].contains("path") && volumes["backups"].contains("mounted"));
+}
+
+TEST(HumanSize, RendersBytesAsDfHDoes) {
+  // Each expected value is what `numfmt --to=iec --round=up` and df -h print.
+  const std::pair<uint64_t, const char*> cases[] = {{0, "0"},
+                                                    {512, "512"},
+                                                    {1023, "1023"},
+                                                    {1024, "1.0K"},
+                                                    {1025, "1.1K"},
+                                                    {4096, "4.0K"},
+                                                    {10239, "10K"},
+                                                    {10240, "10K"},
+                                                    {10241, "11K"},
+                                                    {1048575, "1.0M"},
+                                                    {1048576, "1.0M"},
+                                                    {5368709120, "5.0G"},
+                                                    {10737418240, "10G"},
+                                                    {1099511627776, "1.0T"},
+                                                    {1125899906842623, "1.0P"}};
+  for (const auto& [bytes, text] : cases) EXPECT_EQ(HumanSize(bytes), text) << bytes;
+}
+
+TEST(HumanPercent, RoundsUpAsDfDoes) {
+  EXPECT_EQ(HumanPercent(0, 100), "0%");
+  EXPECT_EQ(HumanPercent(1, 99), "1%");
+  EXPECT_EQ(HumanPercent(251, 749), "26%");
+  EXPECT_EQ(HumanPercent(100, 0), "100%");
+  EXPECT_EQ(HumanPercent(0, 0), "-");
+  EXPECT_EQ(HumanPercent(UINT64_MAX / 2, UINT64_MAX / 2), "50%");
 }
 
 TEST_F(ApiViewsTest, StatusWhenPostgresCannotBeReachedSaysSo) {
@@ -114,6 +174,12 @@ TEST_F(ApiViewsTest, ReplicationShowsTheRoleAndUpstreamTheNodeHasNowNotTheConfig
   EXPECT_EQ((*j)["primaryPort"], 5433);
   EXPECT_EQ((*j)["slotName"], "slot_b");
   EXPECT_EQ(StatusView(ctx)["replication"]["mode"], "replica");
+  // No WAL receiver process: null, as the runtime answers; pgrt's status word beside it.
+  EXPECT_TRUE((*j)["walReceiver"].is_null()) << *j;
+  EXPECT_EQ((*j)["walReceiverStatus"], "stopped");
+  o.wal_receiver = {{"pid", 77}, {"status", "streaming"}, {"senderPort", 5433}};
+  state_.SetObservation(o);
+  EXPECT_EQ((*ReplicationView(ctx))["walReceiver"]["pid"], 77);
 }
 
 TEST_F(ApiViewsTest, ReplicationIsUnavailableWhileNotReadyOrUnreachable) {

@@ -34,11 +34,11 @@ std::vector<PgResult> ReplicaAnswer() {
   std::vector<PgResult> rs;
   rs.push_back(Make(
       13, {{"t", "15.18 (Debian 15.18-0+deb12u1)", "1700000000.5", "3", "100", "2", std::nullopt,
-            "0/3000100", "0/3000000", "2026-11-28 07:00:00+00", "1.5", "256", "f"}}));
-  rs.push_back(Make(13, {}));
-  rs.push_back(Make(7, {}));
-  rs.push_back(Make(
-      7, {{"streaming", "127.0.0.1", "5432", "replica_slot", "2", "0/3000100", std::nullopt}}));
+            "0/3000100", "0/3000000", "2026-11-28T07:00:00.250Z", "1.5", "256", "f"}}));
+  rs.push_back(Make(16, {}));
+  rs.push_back(Make(8, {}));
+  rs.push_back(Make(10, {{"streaming", "127.0.0.1", "5432", "replica_slot", "2", "0/3000100",
+                          std::nullopt, "4711", "0/3000100", "2026-11-28T07:00:01.000Z"}}));
   rs.push_back(
       Make(7, {{"off", "0", std::nullopt, std::nullopt, "0", std::nullopt, std::nullopt}}));
   return rs;
@@ -62,6 +62,11 @@ TEST(ParseObservation, AReplicaRowGivesRoleLagReceiverAndArchive) {
   EXPECT_TRUE(o->streaming);
   EXPECT_EQ(o->wal_receiver["senderPort"], 5432);
   EXPECT_TRUE(o->wal_receiver["lastMsgReceiptTime"].is_null());
+  // The OpenRuntimes runtime's walReceiver fields, with their types.
+  EXPECT_EQ(o->wal_receiver["pid"], 4711);
+  EXPECT_EQ(o->wal_receiver["receivedLsn"], "0/3000100");
+  EXPECT_EQ(o->wal_receiver["lastMsgSendTime"], "2026-11-28T07:00:01.000Z");
+  EXPECT_EQ(o->last_replay_timestamp, "2026-11-28T07:00:00.250Z");
   EXPECT_EQ(o->archive["mode"], "off");
   EXPECT_EQ(o->archive["archivedCount"], 0);
 }
@@ -70,11 +75,12 @@ TEST(ParseObservation, APrimaryRowListsStandbysAndSlotsWithTheirTypes) {
   std::vector<PgResult> rs;
   rs.push_back(Make(13, {{"f", "15.18", "1700000000", "1", "100", "1", "0/5000000", std::nullopt,
                           std::nullopt, std::nullopt, "0", "0", "f"}}));
-  rs.push_back(
-      Make(13, {{"127.0.0.1", "replica1", "streaming", "0/5000000", "0/5000000", "0/5000000",
-                 "0/5000000", "async", "0", std::nullopt, std::nullopt, std::nullopt, "0"}}));
-  rs.push_back(Make(7, {{"replica_slot", "physical", "t", "0/5000000", "4242", "reserved", "0"}}));
-  rs.push_back(Make(7, {}));
+  rs.push_back(Make(16, {{"127.0.0.1", "replica1", "streaming", "0/5000000", "0/5000000",
+                          "0/5000000", "0/5000000", "async", "0", std::nullopt, std::nullopt,
+                          std::nullopt, "0", std::nullopt, "45678", "2026-11-28T07:00:02.125Z"}}));
+  rs.push_back(Make(
+      8, {{"replica_slot", "physical", "t", "0/5000000", "4242", "reserved", "0", std::nullopt}}));
+  rs.push_back(Make(10, {}));
   rs.push_back(
       Make(7, {{"off", "0", std::nullopt, std::nullopt, "0", std::nullopt, std::nullopt}}));
   auto o = ParseObservation(rs);
@@ -85,9 +91,13 @@ TEST(ParseObservation, APrimaryRowListsStandbysAndSlotsWithTheirTypes) {
   EXPECT_EQ(o->standbys[0]["applicationName"], "replica1");
   EXPECT_EQ(o->standbys[0]["syncPriority"], 0);
   EXPECT_TRUE(o->standbys[0]["replayLagSeconds"].is_null());
+  EXPECT_TRUE(o->standbys[0]["clientHostname"].is_null());
+  EXPECT_EQ(o->standbys[0]["clientPort"], 45678);
+  EXPECT_EQ(o->standbys[0]["replyTime"], "2026-11-28T07:00:02.125Z");
   ASSERT_EQ(o->slots.size(), 1u);
   EXPECT_EQ(o->slots[0]["active"], true);
   EXPECT_EQ(o->slots[0]["activePid"], 4242);
+  EXPECT_TRUE(o->slots[0].contains("database") && o->slots[0]["database"].is_null());
   EXPECT_FALSE(o->streaming);
   EXPECT_EQ(o->wal_receiver["status"], "stopped");
 }
