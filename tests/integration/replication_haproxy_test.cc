@@ -3,6 +3,7 @@
 // Patroni's own files (tests/integration/data/), changed only in addresses and ports.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -89,9 +90,10 @@ std::string RenderConfdTemplate(const std::string& tmpl, const PgrtNode& a, cons
   static const std::regex kRange(
       R"(\{\{range gets "/members/\*"\}\}([^{]*\{\{[^\n]*\n)\{\{end\}\})");
   auto member = [](const std::string& body, const char* name, const PgrtNode& n) {
-    return std::regex_replace(body, kMemberLine,
-                              std::string(name) + " 127.0.0.1:" + std::to_string(n.pg_port()) +
-                                  "$1" + std::to_string(n.api_port()));
+    std::smatch line;
+    if (!std::regex_search(body, line, kMemberLine)) return body;  // the caller sees "{{"
+    return line.prefix().str() + name + " 127.0.0.1:" + std::to_string(n.pg_port()) +
+           line[1].str() + std::to_string(n.api_port()) + line.suffix().str();
   };
   std::string out;
   std::string rest = tmpl;
@@ -110,8 +112,13 @@ std::string RenderConfdTemplate(const std::string& tmpl, const PgrtNode& a, cons
 // The state HAProxy's stats page (CSV) gives a server: "UP", "DOWN", "UP 1/3", ... ("" when
 // the page does not answer).
 std::string ServerState(int stats_port, const std::string& proxy, const std::string& server) {
-  HttpResponse page = HttpGet(stats_port, "/;csv");
-  std::istringstream lines(page.body);
+  httplib::Client cli("127.0.0.1", stats_port);
+  cli.set_connection_timeout(2, 0);
+  cli.set_read_timeout(5, 0);
+  cli.set_url_encode(false);  // ";csv" must reach HAProxy as it is, not as "%3Bcsv"
+  httplib::Result page = cli.Get("/;csv");
+  if (!page) return "";
+  std::istringstream lines(page->body);
   std::string line;
   int status_column = -1;
   while (std::getline(lines, line)) {
