@@ -57,8 +57,8 @@ using RouteHandler = std::function<void(const HttpRequest&, Responder)>;
 
 struct Route {
   const char* method;  // GET (also answers HEAD and OPTIONS), POST, DELETE
-  // Exact, or a prefix ending in '/' whose remainder (without '/') is the route's parameter,
-  // as in /__opr/replication/slot/{name}.
+  // Exact ("/" included), or a prefix ending in '/' whose remainder (without '/') is the
+  // route's parameter, as in /__opr/replication/slot/{name}.
   const char* path;
   bool mutating;  // needs the bearer token, checked before the body is read
   RouteHandler handler;

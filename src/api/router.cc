@@ -8,8 +8,9 @@
 namespace pgrt {
 namespace {
 
+// "/" itself is exact (Patroni's primary check), not a prefix of every path.
 bool PathMatches(std::string_view pattern, std::string_view path) {
-  if (pattern.empty() || pattern.back() != '/') return pattern == path;
+  if (pattern.size() <= 1 || pattern.back() != '/') return pattern == path;
   if (path.substr(0, pattern.size()) != pattern) return false;
   return path.find('/', pattern.size()) == std::string_view::npos;
 }

@@ -34,11 +34,8 @@ std::vector<Route> BuildRoutes(ApiContext& ctx) {
        Sync([c](const HttpRequest&) { return Json(200, StatusView(*c)); })},
       {"GET", "/__opr/timings", false,
        Sync([c](const HttpRequest&) { return HttpResponse::Text(200, c->timings.Render()); })},
-      // Patroni's meanings: /health = postgres is running; /liveness = pgrt's loop is
-      // alive; /readiness = the node can take traffic.
-      {"GET", "/health", false, Sync([c](const HttpRequest&) {
-         return Json(c->state.ready() ? 200 : 503, {{"state", ToString(c->state.phase())}});
-       })},
+      // Patroni's meanings: /liveness = pgrt's loop is alive; /readiness = the node can take
+      // traffic (/health, postgres is running, is a role check: api/role_checks.cc).
       {"GET", "/liveness", false, Sync([c](const HttpRequest&) {
          bool alive = c->clock.Now() - c->state.last_beat() < std::chrono::seconds(10);
          return Json(alive ? 200 : 503, {{"alive", alive}});

@@ -185,7 +185,7 @@ Source SourceOf(const Descriptor& d, const Environment& env) {
     auto it = env.find(name);
     return it != env.end() && !it->second.empty();
   };
-  if (d.secret() && set(FileVariable(d))) return Source::kFile;
+  if (d.file_ok() && set(FileVariable(d))) return Source::kFile;
   if (set(d.name)) return Source::kEnv;
   return Source::kDefault;
 }

@@ -31,24 +31,34 @@ std::string StripTrailingNewlines(std::string s) {
   return s;
 }
 
+// Free text read from a file is split into words (POSTGRES_INITDB_ARGS): its line breaks and
+// tabs separate words as spaces do, as when the official image's entrypoint expands it.
+std::string LineBreaksAsSpaces(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return s;
+}
+
 // Loads one variable into `config`; returns the problem line, if any.
 std::optional<std::string> LoadOne(const Descriptor& d, const Environment& env, Config& config) {
   const std::string name = d.name;
   std::string blame = name;  // the variable the value came from
   std::string text = Get(env, name);
-  if (d.secret() && !Get(env, FileVariable(d)).empty()) {
+  if (d.file_ok() && !Get(env, FileVariable(d)).empty()) {
     const std::string file_var = FileVariable(d);
     if (!text.empty()) return name + ": both " + name + " and " + file_var + " are set; use one";
     const std::string path = Get(env, file_var);
     Result<std::string> content = ReadFile(path);
     if (!content.ok()) return file_var + ": " + content.status().message();
     text = StripTrailingNewlines(std::move(*content));
-    if (text.empty()) return file_var + ": " + path + " is empty";
+    // An empty file for an optional setting (no initdb arguments) is the setting unset.
+    if (text.empty() && (d.secret() || d.required)) return file_var + ": " + path + " is empty";
+    if (d.type == VarType::kText) text = LineBreaksAsSpaces(std::move(text));
     blame = file_var;
   }
   if (text.empty()) {
     if (d.required) {
-      return name + ": required" + (d.secret() ? " (or " + FileVariable(d) + ")" : "");
+      return name + ": required" + (d.file_ok() ? " (or " + FileVariable(d) + ")" : "");
     }
     if (*d.default_text == '\0') return std::nullopt;  // the member's initializer stands
     text = d.default_text;
@@ -69,13 +79,14 @@ void CheckPassThrough(const Config& config, std::vector<std::string>& problems) 
   }
 }
 
-bool IsSecretFileVariable(std::string_view name) {
+// X_FILE of a variable that may come from a file.
+bool IsFileVariable(std::string_view name) {
   constexpr std::string_view kSuffix = "_FILE";
   if (name.size() <= kSuffix.size() || name.substr(name.size() - kSuffix.size()) != kSuffix) {
     return false;
   }
   const Descriptor* d = FindDescriptor(name.substr(0, name.size() - kSuffix.size()));
-  return d != nullptr && d->secret();
+  return d != nullptr && d->file_ok();
 }
 
 // PGBACKREST_* pass through; other names in our prefixes that we do not know are remembered
@@ -87,7 +98,7 @@ void CollectOthers(const Environment& env, Config& config) {
       config.pgbackrest_env[name] = value;
     } else if ((StartsWith(name, "POSTGRES_") || StartsWith(name, "PGRT_") ||
                 StartsWith(name, "PGBOUNCER_")) &&
-               FindDescriptor(name) == nullptr && !IsSecretFileVariable(name)) {
+               FindDescriptor(name) == nullptr && !IsFileVariable(name)) {
       config.unknown_variables.push_back(name);
     }
   }

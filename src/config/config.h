@@ -3,7 +3,8 @@
 // Every variable is described once, in the descriptor table (descriptors.cc): its name,
 // type, default, whether it is required or secret, the values it allows and one line of
 // doc. That table drives parsing, validation, `pgrt config` and docs/configuration.md.
-// Secrets may come as X or as X_FILE (a path to a file holding the value), never both.
+// Secrets, POSTGRES_USER, POSTGRES_DB and POSTGRES_INITDB_ARGS may come as X or as X_FILE (a
+// path to a file holding the value), never both.
 #pragma once
 
 #include <map>
@@ -108,7 +109,7 @@ struct Config {
 };
 
 // Parses and validates. On failure the Status names every bad variable and what it
-// allows, one problem per line. Reads *_FILE secret files; touches nothing else.
+// allows, one problem per line. Reads the *_FILE files; touches nothing else.
 Result<Config> LoadConfig(const Environment& env);
 
 // `pgrt config`: one "NAME=value" line per variable, in table order, secrets as "********"

@@ -50,6 +50,10 @@ Descriptor Required(Descriptor d) {
   d.required = true;
   return d;
 }
+Descriptor FileOk(Descriptor d) {
+  d.from_file = true;
+  return d;
+}
 
 constexpr int kPgIntMax = 262143;  // PostgreSQL's cap on max_connections and friends
 constexpr int kIntMax = std::numeric_limits<int>::max();
@@ -59,16 +63,21 @@ std::vector<Descriptor> BuildTable() {
   using T = VarType;
   return {
       // Node.
-      Required(Typed("POSTGRES_USER", T::kPgName, &C::user, "", "Superuser created at init.")),
+      Required(FileOk(Typed("POSTGRES_USER", T::kPgName, &C::user, "",
+                            "Superuser created at init. Required (the official image defaults "
+                            "to postgres)."))),
       Required(Secret("POSTGRES_PASSWORD", &C::password, "Password of POSTGRES_USER.")),
-      Required(Typed("POSTGRES_DB", T::kPgName, &C::db, "", "Database created at init.")),
+      Required(FileOk(Typed("POSTGRES_DB", T::kPgName, &C::db, "",
+                            "Database created at init. Required (the official image defaults "
+                            "to POSTGRES_USER)."))),
       Path("PGDATA", &C::pgdata, "/var/lib/postgresql/data", "Data directory."),
       Port("POSTGRES_PORT", &C::port, "5432", "Port PostgreSQL listens on."),
       Text("POSTGRES_LISTEN_ADDRESSES", &C::listen_addresses, "*", "listen_addresses."),
       Int("POSTGRES_MAX_CONNECTIONS", &C::max_connections, "100", 1, kPgIntMax, "max_connections."),
       Typed("POSTGRES_SHARED_BUFFERS", T::kSize, &C::shared_buffers, "",
             "shared_buffers; unset: sized from the container's memory limit."),
-      Text("POSTGRES_INITDB_ARGS", &C::initdb_args, "", "Extra initdb arguments."),
+      FileOk(Text("POSTGRES_INITDB_ARGS", &C::initdb_args, "",
+                  "Extra initdb arguments, split at whitespace (line breaks of a _FILE too).")),
       Path("POSTGRES_INITDB_WALDIR", &C::initdb_waldir, "", "initdb --waldir."),
       Enum("POSTGRES_HOST_AUTH_METHOD", &C::host_auth_method, "scram-sha-256",
            {"scram-sha-256", "md5", "trust", "password", "reject"},

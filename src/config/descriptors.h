@@ -48,8 +48,12 @@ struct Descriptor {
   int min = 0;                            // kInt and kPort only
   int max = 0;
   bool required = false;
+  bool from_file = false;  // may come from X_FILE, as in the official postgres image
 
   bool secret() const { return type == VarType::kSecret; }
+  // X_FILE names a file holding the value: every secret, and the variables the official
+  // postgres image reads that way (POSTGRES_USER, POSTGRES_DB, POSTGRES_INITDB_ARGS).
+  bool file_ok() const { return secret() || from_file; }
 };
 
 // All variables, in documentation order.
@@ -70,7 +74,7 @@ std::string RenderValue(const Descriptor& d, const Config& config);
 enum class Source { kDefault, kEnv, kFile };
 const char* ToString(Source s);
 
-// Where a variable's value comes from: X_FILE (secrets only), X, or the default.
+// Where a variable's value comes from: X_FILE (when file_ok()), X, or the default.
 // Empty values count as unset.
 Source SourceOf(const Descriptor& d, const Environment& env);
 std::string FileVariable(const Descriptor& d);  // "X_FILE"

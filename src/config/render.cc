@@ -72,7 +72,10 @@ std::string RenderConfigReference() {
     std::string allowed = AllowedText(d);
     if (!allowed.empty()) doc += " Allowed: " + allowed + ".";
     if (d.required) doc += " (required)";
-    if (d.secret()) doc += " (secret, _FILE ok)";
+    if (d.secret())
+      doc += " (secret, _FILE ok)";
+    else if (d.file_ok())
+      doc += " (_FILE ok)";
     std::string def = *d.default_text ? std::string("`") + d.default_text + "`" : "";
     out +=
         "| `" + std::string(d.name) + "` | " + EscapeCell(def) + " | " + EscapeCell(doc) + " |\n";

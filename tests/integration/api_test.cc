@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "harness/harness.h"
 
@@ -105,14 +106,20 @@ TEST(Api, StatusReportsPostgresVersionUptimeConnectionsAndDataVolume) {
   EXPECT_EQ(printed["version"], j["version"]);
 }
 
-TEST(Api, RoleChecksAnswer200WhenReadyForGetHeadAndOptions) {
+TEST(Api, PatronisRoleChecksAnswerAStandaloneNodeAsTheLeaderForGetHeadAndOptions) {
   PgrtNode node;
   node.Start();
   ASSERT_TRUE(node.WaitHealthy()) << node.Log();
-  for (const char* path : {"/health", "/liveness", "/readiness"}) {
+  // A standalone node is Patroni's leader: writable, no replica, no standby cluster.
+  const std::pair<const char*, int> paths[] = {
+      {"/health", 200},    {"/liveness", 200},       {"/readiness", 200},      {"/", 200},
+      {"/primary", 200},   {"/master", 200},         {"/read-write", 200},     {"/leader", 200},
+      {"/read-only", 200}, {"/read-only-sync", 200}, {"/standby-leader", 503}, {"/replica", 503},
+      {"/sync", 503},      {"/async", 503}};
+  for (const auto& [path, want] : paths) {
     for (const char* method : {"GET", "HEAD", "OPTIONS"}) {
       auto res = HttpRequest(node.api_port(), method, path);
-      EXPECT_EQ(res.status, 200) << method << " " << path << ": " << res.body;
+      EXPECT_EQ(res.status, want) << method << " " << path << ": " << res.body;
       if (std::string(method) == "HEAD") {
         EXPECT_EQ(res.body, "") << path;
       }

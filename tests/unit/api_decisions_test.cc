@@ -1,5 +1,5 @@
-// The API's pure decisions, table by table: role-check status codes (Patroni's), lag
-// parsing, slot names, and how a Status's code becomes an HTTP status.
+// The API's pure decisions, table by table: lag parsing, slot names, and how a Status's code
+// becomes an HTTP status (role checks: api_role_checks_test.cc).
 #include <gtest/gtest.h>
 
 #include "api/http_status.h"
@@ -8,57 +8,6 @@
 
 namespace pgrt {
 namespace {
-
-Observation Seen(PgRole role, int64_t lag = 0, bool streaming = true) {
-  Observation o;
-  o.role = role;
-  o.replay_lag_bytes = lag;
-  o.streaming = streaming;
-  return o;
-}
-
-TEST(RoleCheckStatus, FollowsPatronisCodesForEveryRoleAndCheck) {
-  const Topology primary = Writable(ReplicationMode::kPrimary);
-  const Topology replica = ReplicaOf({"db1", 5432, ""});
-  struct Row {
-    RoleCheck check;
-    bool ready;
-    Observation seen;
-    Topology node;  // the controller's role
-    std::optional<int64_t> max_lag;
-    int want;
-  };
-  const Row rows[] = {
-      {RoleCheck::kPrimary, true, Seen(PgRole::kPrimary), primary, {}, 200},
-      {RoleCheck::kPrimary, true, Seen(PgRole::kReplica), replica, {}, 503},
-      {RoleCheck::kPrimary, false, Seen(PgRole::kPrimary), primary, {}, 503},
-      {RoleCheck::kPrimary, true, Seen(PgRole::kUnknown), primary, {}, 503},
-      // A primary told to follow another is no primary, even while postgres still is one.
-      {RoleCheck::kPrimary, true, Seen(PgRole::kPrimary), replica, {}, 503},
-      {RoleCheck::kPrimary,
-       true,
-       Seen(PgRole::kPrimary),
-       Writable(ReplicationMode::kStandalone),
-       {},
-       200},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica), replica, {}, 200},
-      {RoleCheck::kReplica, true, Seen(PgRole::kPrimary), primary, {}, 503},
-      // Being promoted: postgres is still in recovery, the node is meant to be a primary.
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica), primary, {}, 503},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 100), replica, int64_t{100}, 200},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 101), replica, int64_t{100}, 503},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 0, false), replica, int64_t{100}, 503},
-      {RoleCheck::kReplica, true, Seen(PgRole::kReplica, 0, false), replica, {}, 200},
-      {RoleCheck::kReadOnly, true, Seen(PgRole::kPrimary), primary, {}, 200},
-      {RoleCheck::kReadOnly, true, Seen(PgRole::kReplica), replica, {}, 200},
-      {RoleCheck::kReadOnly, false, Seen(PgRole::kReplica), replica, {}, 503},
-      {RoleCheck::kReadOnly, true, Seen(PgRole::kUnknown), replica, {}, 503},
-  };
-  int i = 0;
-  for (const Row& r : rows)
-    EXPECT_EQ(RoleCheckStatus(r.check, r.ready, r.seen, r.node, r.max_lag), r.want)
-        << "row " << i++;
-}
 
 TEST(ParseLag, AcceptsBytesAndPostgresUnitsAndRejectsTheRest) {
   const std::pair<const char*, std::optional<int64_t>> rows[] = {

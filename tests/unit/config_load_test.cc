@@ -213,7 +213,7 @@ TEST(LoadConfig, ReportsAllProblemsOnePerLine) {
                                {"POSTGRES_REPLICATION_MODE", "replica"},
                                {"POSTGRES_REPLICATION_PASSWORD", "r"}});
   EXPECT_EQ(error,
-            "POSTGRES_DB: required\n"
+            "POSTGRES_DB: required (or POSTGRES_DB_FILE)\n"
             "POSTGRES_PORT: \"abc\" is not a number (allowed: 1-65535)\n"
             "PGBOUNCER_ENABLED: \"maybe\" is not a boolean "
             "(allowed: true, false, on, off, yes, no, 1, 0)\n"
@@ -224,14 +224,14 @@ TEST(LoadConfig, CollectsUnknownVariablesWithoutFailing) {
   Result<Config> c = LoadConfig(With({{"POSTGRES_FOO", "1"},
                                       {"PGRT_BAR", "2"},
                                       {"PGBOUNCER_BAZ", "3"},
-                                      {"POSTGRES_USER_FILE", "/u"},  // only secrets take _FILE
+                                      {"POSTGRES_PORT_FILE", "/p"},  // not a _FILE variable
                                       {"POSTGRES_PASSWORD_FILE", ""},
                                       {"PGDATA", "/data"},
                                       {"PG_MAJOR", "15"},
                                       {"HOME", "/root"}}));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->unknown_variables, (std::vector<std::string>{"PGBOUNCER_BAZ", "PGRT_BAR",
-                                                            "POSTGRES_FOO", "POSTGRES_USER_FILE"}));
+                                                            "POSTGRES_FOO", "POSTGRES_PORT_FILE"}));
 }
 
 TEST(LoadConfig, PassesPgbackrestVariablesThroughVerbatim) {
