@@ -18,7 +18,8 @@ constexpr char kPassword[] = "initdb-secret-7f3a9c";
 pid_t FindInitdb(pid_t pgrt) {
   for (pid_t pid : DescendantsOf(pgrt))
     // Its command line is readable a moment after its name is.
-    if (ReadProcFile(pid, "comm") == "initdb\n" && !ReadProcFile(pid, "cmdline").empty()) return pid;
+    if (ReadProcFile(pid, "comm") == "initdb\n" && !ReadProcFile(pid, "cmdline").empty())
+      return pid;
   return 0;
 }
 
