@@ -30,8 +30,9 @@ Result<RewindCommand> RewindCommandFor(const NodeContext& ctx, const Upstream& u
 
 Status WriteReplicaFiles(const NodeContext& ctx, const Upstream& up) {
   const NodeLayout& l = ctx.layout;
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, l.standby_signal, "", 0600), "replica");
-  return WriteOwnedFile(ctx, l.passfile, PassfileLine(ctx.config, up), 0600).Wrap("replica");
+  // The callers say what for ("replica: ...").
+  if (Status st = WriteOwnedFile(ctx, l.standby_signal, "", 0600); !st.ok()) return st;
+  return WriteOwnedFile(ctx, l.passfile, PassfileLine(ctx.config, up), 0600);
 }
 
 }  // namespace pgrt
