@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "replication/conninfo.h"
+#include "util/text.h"
 
 namespace pgrt {
 namespace {
@@ -15,15 +16,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
-}
-
-bool EqualNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
 }
 
 // "\"a\"\"b\"" → a"b; an unquoted name as it is.
@@ -96,7 +88,7 @@ bool NamesStandby(std::string_view names, std::string_view application_name) {
     std::string_view item = Trim(names.substr(0, end));
     names = end < names.size() ? names.substr(end + 1) : std::string_view();
     if (item == "*") return true;
-    if (!item.empty() && EqualNoCase(Unquote(item), application_name)) return true;
+    if (!item.empty() && EqualsIgnoringCase(Unquote(item), application_name)) return true;
   }
   return false;
 }
