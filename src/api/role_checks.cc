@@ -104,7 +104,8 @@ int RoleCheckStatus(RoleCheck check, const RoleFacts& f, const RoleCheckQuery& q
   const bool known = f.ready && o.role != PgRole::kUnknown;
   // Both must agree: postgres out of recovery, and the controller meaning this node to be
   // writable (a primary told to follow another is no primary, even before it stops).
-  const bool primary = known && o.role == PgRole::kPrimary && !f.node.replica();
+  const bool primary =
+      known && o.role == PgRole::kPrimary && !f.node.replica() && f.lease_held.value_or(true);
   // Patroni's replica_status_code: a running replica (being promoted is not one), within
   // ?lag=. Patroni measures lag against the leader's position in the DCS; pgrt against what
   // its WAL receiver has received, so a replica that does not stream fails any lag limit.
@@ -152,6 +153,7 @@ std::vector<Route> BuildRoleCheckRoutes(ApiContext& ctx) {
       f.ready = c->state.ready();
       f.seen = c->state.observation();
       f.node = c->state.topology();
+      f.lease_held = c->state.lease_held();
       f.sync = IsSyncStandby(f.seen, c->config.synchronous_standby_names, app_name);
       nlohmann::json body = {{"state", ToString(c->state.phase())},
                              {"role", ToString(f.seen.role)}};

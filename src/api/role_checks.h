@@ -47,6 +47,8 @@ struct RoleFacts {
   Observation seen;    // the monitor's last observation
   Topology node;       // the controller's topology: the role this node is meant to have
   bool sync = false;   // IsSyncStandby
+  // With PGRT_HA: whether this node holds the leader key; a primary without it is none.
+  std::optional<bool> lease_held;
 };
 
 // The status code for a check.

@@ -47,6 +47,12 @@ std::vector<Route> BuildRoutes(ApiContext& ctx) {
            respond(Json(st.ok() ? 200 : 503, {{"ready", st.ok()}}));
          });
        }},
+      // Patroni's name: the HA cluster as this node sees it (PGRT_HA=etcd).
+      {"GET", "/cluster", false, Sync([c](const HttpRequest&) {
+         nlohmann::json view = c->state.cluster();
+         if (view.is_null()) return JsonError(404, "this node runs without PGRT_HA");
+         return Json(200, view);
+       })},
       // The lifecycle: postgres stops (cleanly) and starts again while pgrt keeps serving.
       // Idempotent; each answers once the node got there.
       {"POST", "/__opr/hibernate", true,

@@ -78,6 +78,21 @@ struct Config {
   bool replica_reclone = false;  // PGRT_REPLICA_RECLONE: move a foreign PGDATA aside and clone
   std::string node_name;         // PGRT_NODE_NAME; empty: the host name
 
+  // High availability (docs/ha.md).
+  std::string ha = "off";                 // PGRT_HA: off|etcd
+  std::string etcd_endpoints;             // PGRT_ETCD_ENDPOINTS: comma list of URLs
+  std::string etcd_ca_file;               // PGRT_ETCD_CA_FILE
+  std::string etcd_cert_file;             // PGRT_ETCD_CERT_FILE (client certificate)
+  std::string etcd_key_file;              // PGRT_ETCD_KEY_FILE
+  std::string etcd_username;              // PGRT_ETCD_USERNAME
+  std::string etcd_password;              // PGRT_ETCD_PASSWORD (secret)
+  std::string cluster_name = "pgrt";      // PGRT_CLUSTER_NAME: the etcd key prefix's last part
+  std::string advertise_host;             // PGRT_ADVERTISE_HOST; empty: the host name
+  int ha_ttl_seconds = 10;                // PGRT_HA_TTL: the leader lease
+  std::string sync_mode = "off";          // PGRT_SYNC_MODE: off|on|strict
+  int maximum_lag_on_failover = 1048576;  // PGRT_MAXIMUM_LAG_ON_FAILOVER, bytes
+  bool ha_enabled() const { return ha == "etcd"; }
+
   // Pooling.
   bool pgbouncer_enabled = false;
   int pgbouncer_port = 6432;

@@ -151,6 +151,31 @@ std::vector<Descriptor> BuildTable() {
            "This node's name (unset: the host name); it marks the role file as this node's "
            "own. Set it where the host name changes between restarts."),
 
+      // High availability (docs/ha.md).
+      Enum("PGRT_HA", &C::ha, "off", {"off", "etcd"},
+           "Automatic failover: etcd elects the leader among nodes run with the same "
+           "environment (POSTGRES_REPLICATION_MODE is then unused)."),
+      Text("PGRT_ETCD_ENDPOINTS", &C::etcd_endpoints, "",
+           "etcd v3 endpoints, comma-separated URLs (http://host:2379 or https://...)."),
+      Path("PGRT_ETCD_CA_FILE", &C::etcd_ca_file, "", "CA bundle that signed etcd's certificate."),
+      Path("PGRT_ETCD_CERT_FILE", &C::etcd_cert_file, "", "Client certificate for etcd (PEM)."),
+      Path("PGRT_ETCD_KEY_FILE", &C::etcd_key_file, "", "Private key of PGRT_ETCD_CERT_FILE."),
+      Text("PGRT_ETCD_USERNAME", &C::etcd_username, "", "etcd user (with PGRT_ETCD_PASSWORD)."),
+      Secret("PGRT_ETCD_PASSWORD", &C::etcd_password, "Password of PGRT_ETCD_USERNAME."),
+      Text("PGRT_CLUSTER_NAME", &C::cluster_name, "pgrt",
+           "The cluster's name: its keys live under /pgrt/<name>/ in etcd."),
+      Text("PGRT_ADVERTISE_HOST", &C::advertise_host, "",
+           "How peers and load balancers reach this node's PostgreSQL and API (unset: the "
+           "host name)."),
+      Int("PGRT_HA_TTL", &C::ha_ttl_seconds, "10", 2, 3600,
+          "Leader lease, in seconds: a dead leader is replaced within about this long; a "
+          "leader cut off from etcd stops taking writes before it ends."),
+      Enum("PGRT_SYNC_MODE", &C::sync_mode, "off", {"off", "on", "strict"},
+           "Synchronous replication managed by the leader (on: only a synchronous standby "
+           "may be promoted; strict: never fall back to asynchronous)."),
+      Int("PGRT_MAXIMUM_LAG_ON_FAILOVER", &C::maximum_lag_on_failover, "1048576", 0, kIntMax,
+          "A replica further behind than this many bytes of WAL is never promoted."),
+
       // Pooling.
       Bool("PGBOUNCER_ENABLED", &C::pgbouncer_enabled, "false", "Run PgBouncer."),
       Port("PGBOUNCER_PORT", &C::pgbouncer_port, "6432", "Port PgBouncer listens on."),

@@ -49,6 +49,16 @@ Problem SamePort(const char* name, int port, const char* other, int other_port) 
   return std::string(name) + ": " + std::to_string(port) + " is also " + other;
 }
 
+// Cluster and node names are path segments of etcd keys, and node names also appear in
+// application_name and URLs: no slash, nothing a shell or a URL would mangle.
+Problem CheckKeySegment(const char* var, const std::string& n) {
+  if (!n.empty() && n.size() <= 63 && n != "." && n != ".." &&
+      n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+          std::string::npos)
+    return std::nullopt;
+  return std::string(var) + ": " + Quote(n) + " is not a name (allowed: 1-63 of A-Z a-z 0-9 _ . -)";
+}
+
 const std::vector<Rule>& Rules() {
   static const std::vector<Rule> kRules = {
       {{"POSTGRES_REPLICATION_MODE", "POSTGRES_PRIMARY_HOST"},
@@ -68,6 +78,70 @@ const std::vector<Rule>& Rules() {
                 "POSTGRES_REPLICATION_MODE=" + ToString(c.replication_mode) +
                 " (or POSTGRES_REPLICATION_PASSWORD_FILE)";
        }},
+      {{"PGRT_HA", "POSTGRES_REPLICATION_MODE", "POSTGRES_PRIMARY_HOST"},
+       [](const Config& c) -> Problem {
+         // One environment for every node: the cluster, not the configuration, says which
+         // node is the primary.
+         if (!c.ha_enabled()) return std::nullopt;
+         if (c.replication_mode != ReplicationMode::kStandalone)
+           return "POSTGRES_REPLICATION_MODE: not used with PGRT_HA=etcd (the cluster elects "
+                  "the primary); unset it";
+         if (!c.primary_host.empty())
+           return "POSTGRES_PRIMARY_HOST: not used with PGRT_HA=etcd (replicas follow the "
+                  "elected leader); unset it";
+         return std::nullopt;
+       }},
+      {{"PGRT_HA", "PGRT_ETCD_ENDPOINTS"},
+       [](const Config& c) -> Problem {
+         if (!c.ha_enabled()) return std::nullopt;
+         if (c.etcd_endpoints.empty()) return "PGRT_ETCD_ENDPOINTS: required when PGRT_HA=etcd";
+         size_t start = 0;
+         while (start <= c.etcd_endpoints.size()) {
+           size_t comma = c.etcd_endpoints.find(',', start);
+           std::string url = c.etcd_endpoints.substr(
+               start, comma == std::string::npos ? std::string::npos : comma - start);
+           if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+             return "PGRT_ETCD_ENDPOINTS: " + Quote(url) +
+                    " is not an http:// or https:// URL (e.g. http://etcd1:2379)";
+           if (comma == std::string::npos) break;
+           start = comma + 1;
+         }
+         return std::nullopt;
+       }},
+      {{"PGRT_HA", "POSTGRES_REPLICATION_PASSWORD"},
+       [](const Config& c) -> Problem {
+         if (!c.ha_enabled() || !c.replication_password.empty()) return std::nullopt;
+         return "POSTGRES_REPLICATION_PASSWORD: required when PGRT_HA=etcd (or "
+                "POSTGRES_REPLICATION_PASSWORD_FILE)";
+       }},
+      {{"PGRT_HA", "PGRT_SYNC_MODE"},
+       [](const Config& c) -> Problem {
+         if (c.sync_mode == "off") return std::nullopt;
+         if (!c.ha_enabled()) return "PGRT_SYNC_MODE: needs PGRT_HA=etcd";
+         return "PGRT_SYNC_MODE=" + c.sync_mode +
+                ": not available in this version (only off); see docs/ha.md";
+       }},
+      {{"PGRT_CLUSTER_NAME"},
+       [](const Config& c) { return CheckKeySegment("PGRT_CLUSTER_NAME", c.cluster_name); }},
+      {{"PGRT_NODE_NAME"},
+       [](const Config& c) -> Problem {
+         if (c.node_name.empty()) return std::nullopt;
+         return CheckKeySegment("PGRT_NODE_NAME", c.node_name);
+       }},
+      {{"PGRT_ETCD_CERT_FILE", "PGRT_ETCD_KEY_FILE"},
+       [](const Config& c) -> Problem {
+         if (c.etcd_cert_file.empty() == c.etcd_key_file.empty()) return std::nullopt;
+         return c.etcd_key_file.empty()
+                    ? "PGRT_ETCD_KEY_FILE: required when PGRT_ETCD_CERT_FILE is set"
+                    : "PGRT_ETCD_CERT_FILE: required when PGRT_ETCD_KEY_FILE is set";
+       }},
+      {{"PGRT_ETCD_USERNAME", "PGRT_ETCD_PASSWORD"},
+       [](const Config& c) -> Problem {
+         if (c.etcd_username.empty() == c.etcd_password.empty()) return std::nullopt;
+         return c.etcd_password.empty()
+                    ? "PGRT_ETCD_PASSWORD: required when PGRT_ETCD_USERNAME is set"
+                    : "PGRT_ETCD_USERNAME: required when PGRT_ETCD_PASSWORD is set";
+       }},
       {{"POSTGRES_USER"},
        [](const Config& c) -> Problem {
          // initdb creates this role itself and fails half-way on these characters
@@ -76,22 +150,24 @@ const std::vector<Rule>& Rules() {
          return "POSTGRES_USER: PostgreSQL's initdb does not accept \", $, ' or \\ in the "
                 "superuser's name (other roles and POSTGRES_DB may hold them)";
        }},
-      {{"POSTGRES_REPLICATION_MODE", "POSTGRES_REPLICATION_USER", "POSTGRES_USER"},
+      {{"POSTGRES_REPLICATION_MODE", "PGRT_HA", "POSTGRES_REPLICATION_USER", "POSTGRES_USER"},
        [](const Config& c) -> Problem {
          // The primary sets the replication role's password at every start: sharing the
          // superuser would overwrite the superuser's password.
-         if (c.replication_mode == ReplicationMode::kStandalone || c.replication_user != c.user) {
+         if ((c.replication_mode == ReplicationMode::kStandalone && !c.ha_enabled()) ||
+             c.replication_user != c.user) {
            return std::nullopt;
          }
          return "POSTGRES_REPLICATION_USER: must differ from POSTGRES_USER";
        }},
-      {{"POSTGRES_REPLICATION_MODE", "POSTGRES_MAX_WAL_SENDERS"},
+      {{"POSTGRES_REPLICATION_MODE", "PGRT_HA", "POSTGRES_MAX_WAL_SENDERS"},
        [](const Config& c) -> Problem {
-         if (c.replication_mode != ReplicationMode::kPrimary || c.max_wal_senders > 0) {
+         if ((c.replication_mode != ReplicationMode::kPrimary && !c.ha_enabled()) ||
+             c.max_wal_senders > 0) {
            return std::nullopt;
          }
          return "POSTGRES_MAX_WAL_SENDERS: must be at least 1 when "
-                "POSTGRES_REPLICATION_MODE=primary";
+                "POSTGRES_REPLICATION_MODE=primary or PGRT_HA=etcd";
        }},
       {{"POSTGRES_REPLICATION_MODE", "POSTGRES_MAX_REPLICATION_SLOTS"},
        [](const Config& c) -> Problem {

@@ -111,6 +111,19 @@ std::vector<ValueRule> BuildRules() {
       Printed("POSTGRES_REPLICATION_ALLOWED_NETWORKS", {Grammar(S::kHba)}),
       Printed("PGRT_REPLICA_RECLONE"),
       Printed("PGRT_NODE_NAME"),  // the role file (JSON, escaped by nlohmann::json)
+      // High availability: parsed by pgrt, sent to etcd as JSON (escaped by nlohmann::json).
+      Printed("PGRT_HA"),
+      Printed("PGRT_ETCD_ENDPOINTS"),
+      Printed("PGRT_ETCD_CA_FILE"),
+      Printed("PGRT_ETCD_CERT_FILE"),
+      Printed("PGRT_ETCD_KEY_FILE"),
+      Printed("PGRT_ETCD_USERNAME"),
+      Row("PGRT_ETCD_PASSWORD", {kMaskedOut}),  // held in memory only
+      Printed("PGRT_CLUSTER_NAME"),             // etcd keys; its grammar allows no slash
+      Printed("PGRT_ADVERTISE_HOST"),  // the member record (JSON); peers quote it in conninfo
+      Printed("PGRT_HA_TTL"),
+      Printed("PGRT_SYNC_MODE"),
+      Printed("PGRT_MAXIMUM_LAG_ON_FAILOVER"),
 
       // Pooling.
       Printed("PGBOUNCER_ENABLED"),

@@ -18,7 +18,11 @@ auto Guard(const std::shared_ptr<bool>& alive, F f) {
 
 LeaderElection::LeaderElection(EventLoop& loop, EtcdClient& etcd, ElectionOptions options,
                                OnChange on_change)
-    : loop_(loop), etcd_(etcd), opt_(std::move(options)), on_change_(std::move(on_change)) {}
+    : loop_(loop),
+      etcd_(etcd),
+      opt_(std::move(options)),
+      on_change_(std::move(on_change)),
+      eligible_(opt_.eligible) {}
 
 LeaderElection::~LeaderElection() {
   *alive_ = false;
@@ -139,6 +143,13 @@ void LeaderElection::Follow() {
                 if (eligible_ && lease_ != 0 && !campaigning_) return Campaign();
                 return WatchLeaderKey(0);
               }
+              if ((*r)->value == opt_.name) {
+                // This node's own key from before a restart, on a lease that is not this
+                // one: it leads no more, and the key goes now instead of at its expiry.
+                return etcd_.DeleteIf(opt_.key, opt_.name, Guard(alive_, [this](Result<bool>) {
+                                        Later(opt_.retry / 5, [this] { Follow(); });
+                                      }));
+              }
               SetLeader((*r)->value);
               WatchLeaderKey((*r)->mod_revision + 1);
             }));
@@ -151,6 +162,8 @@ void LeaderElection::WatchLeaderKey(int64_t from_revision) {
                                if (leading_ && (e.deleted || e.kv.value != opt_.name))
                                  return StopLeading("the leader key was taken away");
                                if (leading_) return;
+                               // This node's own campaign: the Create's answer decides.
+                               if (!e.deleted && e.kv.value == opt_.name) return;
                                if (e.deleted) {
                                  SetLeader("");
                                  return Campaign();

@@ -27,6 +27,7 @@ struct ElectionOptions {
   int ttl_seconds = 10;  // the lease's TTL
   Millis margin{1000};   // how long before the lease could expire the leader gives up
   Millis retry{500};     // the pause before trying again after an etcd error
+  bool eligible = true;  // whether it may campaign from the start (see SetEligible)
 };
 
 class LeaderElection {
@@ -49,6 +50,8 @@ class LeaderElection {
   void Resign(std::function<void()> done);
 
   bool leading() const { return leading_; }
+  // The node's lease (0 while none is granted): other keys of the node are bound to it too.
+  int64_t lease() const { return lease_; }
   const std::string& leader() const { return leader_; }
 
  private:

@@ -57,6 +57,9 @@ struct Observed {
   PgRole role = PgRole::kUnknown;  // what postgres reports (pg_is_in_recovery)
   Topology applied;                // what postgres's files and settings are set up for
   bool action_failed = false;      // the last role action (pg_rewind) failed
+  // The data took writes as a primary since it last followed one: following another
+  // primary needs pg_rewind first.
+  bool rewind_needed = false;
 };
 
 class ControllerActions {

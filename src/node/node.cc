@@ -95,12 +95,13 @@ Node::Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clo
   });
 }
 
-Status Node::Prepare(Waiter& waiter) {
-  auto topology = PrepareDataDirectory(
+Status Node::Prepare(Waiter& waiter, std::optional<Topology> cluster) {
+  auto boot = PrepareDataDirectory(
       ctx_, waiter, timings_, clock_,
-      [this](Mode m, std::string why) { controller_.Step(m, std::move(why)); });
-  if (!topology.ok()) return topology.status();
-  applied_ = *topology;
+      [this](Mode m, std::string why) { controller_.Step(m, std::move(why)); }, cluster);
+  if (!boot.ok()) return boot.status();
+  applied_ = boot->topology;
+  rewind_needed_ = boot->rewind_needed;
   controller_.Assume(applied_);
   state_.SetTopology(applied_);
   controller_.Step(Mode::kStarting, "PGDATA is ready");
@@ -211,8 +212,9 @@ void Node::FinishStart(pid_t pid, const std::string& postmaster_status) {
   const bool writable = postmaster_status == "ready";
   // The configured primary makes its replicas' role and slot; a promoted replica has them
   // (the role replicated, the slot was its primary's).
-  const bool primary = applied_.role == ReplicationMode::kPrimary &&
-                       ctx_.config.replication_mode == ReplicationMode::kPrimary;
+  const bool primary =
+      applied_.role == ReplicationMode::kPrimary &&
+      (ctx_.config.replication_mode == ReplicationMode::kPrimary || ctx_.config.ha_enabled());
   const bool pooler = pooler_ != nullptr;
   if (!writable && !pooler) return MarkReady(pid);
   if (writable && ((!primary && !pooler) || set_up_done_)) return MarkReady(pid);
@@ -303,6 +305,7 @@ void Node::Report() {
   o.role = ready_ ? state_.observation().role : PgRole::kUnknown;
   o.applied = applied_;
   o.action_failed = action_failed_;
+  o.rewind_needed = rewind_needed_;
   controller_.Observe(o);
 }
 
@@ -393,6 +396,11 @@ void Node::Follow(Upstream up, std::string why, RoleDone done) {
       });
 }
 
+void Node::SteerTo(Topology t, std::string why) {
+  if (controller_.desired().topology == t) return;
+  controller_.SetTopology(std::move(t), std::move(why));
+}
+
 void Node::WhenSettled(RoleDone done) {
   const Topology want = controller_.desired().topology;
   controller_.When({Mode::kRunning, Mode::kFailed, Mode::kStopping, Mode::kStopped},
@@ -407,10 +415,12 @@ void Node::WriteTopology(const Topology& t, const std::string& why, bool rewindi
                          std::function<void(Status)> done) {
   // Small files, but each is fsynced: off the loop.
   NodeContext ctx = ctx_;
-  std::function<Result<bool>()> work = [ctx, t, why, rewinding]() -> Result<bool> {
+  const bool rewind_needed = rewind_needed_;
+  std::function<Result<bool>()> work = [ctx, t, why, rewinding, rewind_needed]() -> Result<bool> {
     if (!rewinding) PGRT_RETURN_IF_ERROR(WriteTopologyFiles(ctx, t), "role");
     RoleRecord record = RecordOf(ctx, t, why);
     record.rewinding = rewinding;
+    record.rewind_needed = rewind_needed;
     PGRT_RETURN_IF_ERROR(WriteRoleFile(ctx, record), "role");
     return true;
   };
@@ -421,6 +431,8 @@ void Node::WriteTopology(const Topology& t, const std::string& why, bool rewindi
 void Node::Applied(const Topology& t) {
   if (!(applied_ == t)) spdlog::info("role: {} → {}", applied_.Describe(), t.Describe());
   applied_ = t;
+  // A writable node's history may fork from whoever leads next.
+  if (!t.replica()) rewind_needed_ = true;
   state_.SetTopology(t);
   role_error_.clear();
 }
@@ -444,11 +456,25 @@ void Node::Promote() {
                 return RoleActionFailed("promotion failed: not finished within 60 s");
               // The data changed its history: the set-up is checked again at the next start.
               set_up_done_ = false;
+              state_.SetCheckpointPending(true);
               WriteTopology(want, why, false, [this, want](Status st) {
                 if (!st.ok()) spdlog::error("{}", st.message());  // postgres is a primary anyway
                 Applied(want);
                 monitor_->RefreshNow([this] { Report(); });
+                CheckpointAfterPromotion();
               });
+            });
+}
+
+void Node::CheckpointAfterPromotion() {
+  // pg_rewind reads the source's timeline from its control file, which a promotion updates
+  // only at its next checkpoint: a former primary rewound before then would find "no rewind
+  // required" and fail to follow. Peers wait for this (their member record says so).
+  QueryOnce(*loop_, ctx_.LocalConn("postgres"), "CHECKPOINT", kPromoteDeadline,
+            [this](Result<AsyncPgConn::Results> r) {
+              if (r.ok()) return state_.SetCheckpointPending(false);
+              spdlog::warn("checkpoint after the promotion: {}", r.status().message());
+              loop_->AddTimer(Millis(1000), [this] { CheckpointAfterPromotion(); });
             });
 }
 
@@ -468,6 +494,20 @@ void Node::Repoint() {
 void Node::Rewind() {
   const Topology want = controller_.desired().topology;
   const std::string why = controller_.desired().topology_why;
+  if (!want.replica()) {
+    // The wish changed while postgres stopped (this node leads again): it starts as it was.
+    return Report();
+  }
+  if (want.waiting()) {
+    // Fenced, and no leader known yet: a standby of no one. The data keeps its mark, so it
+    // is rewound before it follows anyone.
+    rewind_needed_ = true;
+    return WriteTopology(want, why, false, [this, want](Status st) {
+      if (!st.ok()) return FinishRewind(st);
+      Applied(want);
+      Report();
+    });
+  }
   // The role file says "rewinding" first: a pgrt killed meanwhile finds out at its next
   // start that the data may be half rewound, and does not start it as it was.
   WriteTopology(want, why, true, [this, want, why](Status st) {
@@ -511,6 +551,7 @@ void Node::FinishRewind(const Status& st) {
   }
   const Topology want = controller_.desired().topology;
   set_up_done_ = false;
+  rewind_needed_ = false;
   // pg_rewind copied the new primary's files (its settings, pg_hba.conf, role file) and
   // removed the ones it lacks (standby.signal, the passfile): this node's are written again.
   WriteTopology(want, controller_.desired().topology_why, false, [this, want](Status st2) {

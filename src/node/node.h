@@ -32,7 +32,8 @@ class Node : private ControllerActions {
  public:
   Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clock);
 
-  Status Prepare(Waiter& waiter);
+  // `cluster`: with PGRT_HA, the topology the cluster chose for this boot.
+  Status Prepare(Waiter& waiter, std::optional<Topology> cluster = std::nullopt);
 
   // Registers postgres with the supervisor and starts it. `on_fatal` is called when the
   // supervisor gives up (too many crashes).
@@ -61,6 +62,13 @@ class Node : private ControllerActions {
   using RoleDone = std::function<void(Result<std::string>)>;
   void Promote(std::string why, RoleDone done);
   void Follow(Upstream up, std::string why, RoleDone done);
+  // The cluster's wish (PGRT_HA): lead (a writable topology), follow the leader, or wait for
+  // one (fenced). No checks and no answer: the election already decided, and a later wish
+  // replaces this one.
+  void SteerTo(Topology t, std::string why);
+  const Topology& applied() const { return applied_; }
+  const Topology& desired_topology() const { return controller_.desired().topology; }
+  bool rewind_needed() const { return rewind_needed_; }
 
   // After a successful control action through the API (pause, resume, slots): `then` runs
   // once the node has observed postgres again (read-your-writes for views).
@@ -99,6 +107,7 @@ class Node : private ControllerActions {
   // A role action failed: the wish is withdrawn (promote, re-point) and the reason kept.
   void RoleActionFailed(const std::string& why);
   void FinishRewind(const Status& st);
+  void CheckpointAfterPromotion();
   // Answers a role request once the controller settles.
   void WhenSettled(RoleDone done);
 
@@ -137,6 +146,7 @@ class Node : private ControllerActions {
   // in the catalog: once done in this pgrt's life it is skipped at later starts (a wake
   // pays only for postgres's own start), until a rewind or a promotion changes the data.
   bool set_up_done_ = false;
+  bool rewind_needed_ = false;  // see Observed::rewind_needed
   std::unique_ptr<ChildJob> rewind_job_;
   std::optional<PrivateDir> rewind_dir_;     // pg_rewind's output and password file
   std::function<void()> after_rewind_stop_;  // a shutdown waiting for pg_rewind to end

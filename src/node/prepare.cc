@@ -71,7 +71,7 @@ Status WriteManagedFiles(const NodeContext& ctx, const Topology& t) {
   const Config& c = ctx.config;
   OwnedFileInputs in;
   SetArchiveCommands(c, in);
-  if (t.replica()) {
+  if (t.replica() && !t.waiting()) {
     in.primary_conninfo =
         PrimaryConninfo(c, t.upstream, ctx.layout.passfile, ReplicaApplicationName(c, NodeName(c)));
     in.primary_slot_name = t.upstream.slot;
@@ -90,8 +90,9 @@ Status WriteTopologyFiles(const NodeContext& ctx, const Topology& t) {
   return WriteManagedFiles(ctx, t);
 }
 
-Result<Topology> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                                      const Clock& clock, const StepReporter& step) {
+Result<BootRole> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
+                                      const Clock& clock, const StepReporter& step,
+                                      const std::optional<Topology>& cluster) {
   const NodeLayout& l = ctx.layout;
   // Decided before anything changes: created, or handed over (the top directory only) when
   // empty or holding a cluster, with the mode postgres demands; anything else is refused.
@@ -112,8 +113,9 @@ Result<Topology> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Ti
       PGRT_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "PGDATA");
       break;
     case DataDirState::kEmpty:
-      PGRT_RETURN_IF_ERROR(
-          Bootstrap(ctx, ConfiguredTopology(ctx.config), waiter, timings, clock, step), "PGDATA");
+      PGRT_RETURN_IF_ERROR(Bootstrap(ctx, cluster ? *cluster : ConfiguredTopology(ctx.config),
+                                     waiter, timings, clock, step),
+                           "PGDATA");
       break;
     case DataDirState::kInitialized:
       spdlog::info("reusing the existing cluster in {}", l.pgdata);
@@ -122,8 +124,13 @@ Result<Topology> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Ti
       break;
   }
   PGRT_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
-  BootRole boot = ChooseBootRole(ctx.config, ReadRoleFileOrWarn(ctx));
+  BootRole boot = cluster ? ClusterBootRole(ctx.config, *cluster, ReadRoleFileOrWarn(ctx))
+                          : ChooseBootRole(ctx.config, ReadRoleFileOrWarn(ctx));
   spdlog::info("role: {} ({})", boot.topology.Describe(), boot.why);
+  if (boot.rewinding && boot.topology.waiting())
+    return Status::Unavailable(
+        "PGDATA may hold the remains of an interrupted pg_rewind and the cluster has no "
+        "leader to clone from yet; pgrt exits so that it is started again later");
   if (boot.rewinding) {
     // pg_rewind was interrupted: the data may be half the old history, half the new one.
     if (!ctx.config.replica_reclone)
@@ -142,6 +149,7 @@ Result<Topology> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Ti
     PGRT_RETURN_IF_ERROR(CloneFromPrimary(ctx, boot.topology.upstream, waiter, timings, clock),
                          "PGDATA");
     // The fresh clone needs its role files too (the passfile primary_conninfo names).
+    boot.rewind_needed = false;
     BootRole fresh{boot.topology, boot.why};
     role = ApplyRoleFiles(ctx, fresh, waiter);
     if (!role.ok()) return role.status();
@@ -150,9 +158,12 @@ Result<Topology> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Ti
                            " does not match it");
   }
   PGRT_RETURN_IF_ERROR(WriteManagedFiles(ctx, boot.topology), "PGDATA");
-  if (boot.record || boot.rewinding)
-    PGRT_RETURN_IF_ERROR(WriteRoleFile(ctx, RecordOf(ctx, boot.topology, boot.why)), "PGDATA");
-  return boot.topology;
+  if (boot.record || boot.rewinding) {
+    RoleRecord record = RecordOf(ctx, boot.topology, boot.why);
+    record.rewind_needed = boot.rewind_needed;
+    PGRT_RETURN_IF_ERROR(WriteRoleFile(ctx, record), "PGDATA");
+  }
+  return boot;
 }
 
 }  // namespace pgrt

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "node/controller.h"
 #include "pgdata/context.h"
+#include "pgdata/role_file.h"
 #include "pgdata/topology.h"
 #include "process/command.h"
 #include "state/timings.h"
@@ -17,10 +19,11 @@ namespace pgrt {
 // Tells the controller which start-up step begins (initializing, cloning, restoring).
 using StepReporter = std::function<void(Mode, std::string why)>;
 
-// Returns the topology the node starts with (the role file's or the configuration's),
-// already written to the role file and the files it needs.
-Result<Topology> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                                      const Clock& clock, const StepReporter& step);
+// Returns how the node starts (its topology: the role file's, the configuration's, or with
+// PGRT_HA `cluster`'s), already written to the role file and the files it needs.
+Result<BootRole> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
+                                      const Clock& clock, const StepReporter& step,
+                                      const std::optional<Topology>& cluster = std::nullopt);
 
 // Renders pgrt.conf and pg_hba.conf for topology `t`, copies TLS files, makes
 // postgresql.conf include pgrt.conf. Idempotent.

@@ -28,6 +28,12 @@ bool PromoteWanted(const Desired& d, const Observed& o) {
 bool RepointWanted(const Desired& d, const Observed& o) {
   return Wanted(d, o) && d.topology.replica() && o.role == PgRole::kReplica;
 }
+// A standby whose data may have forked (a fenced former leader) follows a primary only after
+// pg_rewind: stopped, rewound, started.
+bool RewindWanted(const Desired& d, const Observed& o) {
+  return Wanted(d, o) && d.topology.replica() && !d.topology.waiting() &&
+         o.role == PgRole::kReplica && o.rewind_needed;
+}
 bool DemoteWanted(const Desired& d, const Observed& o) {
   return Wanted(d, o) && d.topology.replica() && o.role == PgRole::kPrimary;
 }
@@ -73,6 +79,7 @@ const std::vector<Transition>& TransitionTable() {
       // Role changes: promote a replica; point it at another primary; turn a primary into a
       // replica of another (stop, pg_rewind, start as a replica).
       {Mode::kRunning, Mode::kPromoting, PromoteWanted, "", &A::Promote},
+      {Mode::kRunning, Mode::kDemoting, RewindWanted, "", &A::StopPostgres},
       {Mode::kRunning, Mode::kRepointing, RepointWanted, "", &A::Repoint},
       {Mode::kRunning, Mode::kDemoting, DemoteWanted, "", &A::StopPostgres},
       {Mode::kPromoting, Mode::kRunning, Promoted, "postgres left recovery: a primary now",

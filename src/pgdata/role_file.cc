@@ -26,7 +26,8 @@ Result<Topology> TopologyFromJson(const nlohmann::json& j) {
   if (role == "standalone") return Writable(ReplicationMode::kStandalone);
   if (role != "replica") return Status::InvalidArgument("unknown role " + role);
   const nlohmann::json& u = j.value("upstream", nlohmann::json::object());
-  if (!u.is_object() || !u.contains("host") || !u["host"].is_string() || u["host"] == "")
+  // An empty host is a standby waiting for a leader (PGRT_HA).
+  if (!u.is_object() || !u.contains("host") || !u["host"].is_string())
     return Status::InvalidArgument("a replica without an upstream host");
   Upstream up{u["host"], u.value("port", 5432), u.value("slot", std::string())};
   if (up.port < 1 || up.port > 65535) return Status::InvalidArgument("bad upstream port");
@@ -43,6 +44,7 @@ std::string RenderRoleFile(const RoleRecord& r) {
                       {"why", r.why},
                       {"at", r.at}};
   if (r.rewinding) j["rewinding"] = true;
+  if (r.rewind_needed) j["rewind_needed"] = true;
   return j.dump(2) + "\n";
 }
 
@@ -63,6 +65,7 @@ Result<RoleRecord> ParseRoleFile(const std::string& text) {
   r.why = j.value("why", std::string());
   r.at = j.value("at", std::string());
   r.rewinding = j.value("rewinding", false);
+  r.rewind_needed = j.value("rewind_needed", false);
   return r;
 }
 
@@ -117,6 +120,22 @@ BootRole ChooseBootRole(const Config& c, const std::optional<RoleRecord>& file) 
   }
   BootRole boot{file->topology, file->why + " (the role file, " + file->at + ")", file->rewinding};
   boot.record = file->legacy;
+  boot.rewind_needed = file->rewind_needed;
+  return boot;
+}
+
+BootRole ClusterBootRole(const Config& c, const Topology& cluster,
+                         const std::optional<RoleRecord>& file) {
+  BootRole boot{cluster, "the cluster (etcd)"};
+  if (!file || file->node != NodeName(c)) return boot;
+  boot.rewinding = file->rewinding;
+  boot.rewind_needed = file->rewind_needed || !file->topology.replica();
+  // Data that may have forked does not stream from the leader as it is: it starts as a
+  // standby of no one, and the controller rewinds it once it runs.
+  if (boot.rewind_needed && cluster.replica() && !boot.rewinding) {
+    boot.topology = ReplicaOf({});
+    boot.why = "the cluster (etcd); this data was a primary's: pg_rewind before following";
+  }
   return boot;
 }
 

@@ -24,7 +24,10 @@ struct RoleRecord {
   std::string why;
   std::string at;          // UTC, ISO 8601
   bool rewinding = false;  // written before pg_rewind starts, cleared once it finished
-  bool legacy = false;     // read from an older pgrt's marker (never written)
+  // This data took writes as a primary since it last followed one: to follow another, it
+  // must be rewound first (its history may have forked). Kept for a fenced former leader.
+  bool rewind_needed = false;
+  bool legacy = false;  // read from an older pgrt's marker (never written)
 };
 
 std::string RenderRoleFile(const RoleRecord& r);
@@ -47,7 +50,12 @@ struct BootRole {
   bool promoted = false;
   // The role file does not say this yet (or says it in an older form): write it.
   bool record = true;
+  bool rewind_needed = false;  // see RoleRecord::rewind_needed
 };
 BootRole ChooseBootRole(const Config& c, const std::optional<RoleRecord>& file);
+// With PGRT_HA the cluster names the topology (`cluster`); the role file only says whether
+// the data may have forked (it was a primary, or still needs a rewind) or is half rewound.
+BootRole ClusterBootRole(const Config& c, const Topology& cluster,
+                         const std::optional<RoleRecord>& file);
 
 }  // namespace pgrt

@@ -6,6 +6,7 @@ namespace pgrt {
 
 std::string Topology::Describe() const {
   if (!replica()) return ToString(role);
+  if (waiting()) return "replica waiting for a leader";
   std::string s = "replica of " + upstream.host + ":" + std::to_string(upstream.port);
   if (!upstream.slot.empty()) s += " (slot " + upstream.slot + ")";
   return s;

@@ -24,6 +24,8 @@ struct Topology {
   bool operator==(const Topology&) const = default;
 
   bool replica() const { return role == ReplicationMode::kReplica; }
+  // A standby that follows no one yet (with PGRT_HA, until a leader is known).
+  bool waiting() const { return replica() && upstream.host.empty(); }
   // "replica of db1:5432 (slot replica_slot)", "primary", "standalone".
   std::string Describe() const;
 };

@@ -22,7 +22,9 @@ Status SetUpPrimary(PgConn& conn, const Config& c) {
   auto r = conn.Exec(verb + " ROLE " + *ident + " WITH REPLICATION LOGIN PASSWORD " + *literal);
   if (!r.ok()) return r.status().Wrap("primary set-up: replication role");
 
-  if (!c.replication_slot_name.empty()) {
+  // With PGRT_HA the leader changes: replicas stream without the configured slot (a slot
+  // nobody reads would keep WAL forever).
+  if (!c.replication_slot_name.empty() && !c.ha_enabled()) {
     auto slot = conn.ExecParams(
         "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
         "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",

@@ -3,6 +3,7 @@
 #include "pg/passfile.h"
 #include "pgdata/private_dir.h"
 #include "replication/conninfo.h"
+#include "util/fs.h"
 
 namespace pgrt {
 
@@ -32,6 +33,7 @@ Status WriteReplicaFiles(const NodeContext& ctx, const Upstream& up) {
   const NodeLayout& l = ctx.layout;
   // The callers say what for ("replica: ...").
   if (Status st = WriteOwnedFile(ctx, l.standby_signal, "", 0600); !st.ok()) return st;
+  if (up.host.empty()) return RemoveIfPresent(l.passfile);  // waiting for a leader
   return WriteOwnedFile(ctx, l.passfile, PassfileLine(ctx.config, up), 0600);
 }
 

@@ -67,6 +67,10 @@ Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, const BootRole& 
   }
 
   const Upstream& up = t.upstream;
+  if (t.waiting()) {  // a standby until the cluster names a leader (PGRT_HA)
+    PGRT_RETURN_IF_ERROR(WriteReplicaFiles(ctx, up), "replica");
+    return RoleFilesOutcome::kReady;
+  }
   if (boot.promoted)
     return Refuse(ctx, "this node was promoted to primary and cannot follow " + up.host +
                            " without a new clone");

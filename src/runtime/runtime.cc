@@ -3,12 +3,14 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include "pgdata/data_dir.h"
 #include "process/child.h"
 
 namespace pgrt {
 namespace {
 
 constexpr Millis kHeartbeat{1000};
+constexpr Millis kEtcdTimeout{2000};
 
 ConnParams ControlParams(const NodeContext& ctx) {
   ConnParams p = ctx.LocalConn(ctx.config.db);
@@ -38,6 +40,24 @@ Runtime::~Runtime() = default;
 
 Status Runtime::Init() {
   PGRT_RETURN_IF_ERROR(loop_.Init(), "event loop");
+  if (config_.ha_enabled()) {
+    auto endpoints = ParseEtcdEndpoints(config_.etcd_endpoints);
+    if (!endpoints.ok()) return endpoints.status().Wrap("PGRT_ETCD_ENDPOINTS");
+    etcd_ = std::make_unique<EtcdClient>(loop_, std::move(*endpoints), kEtcdTimeout);
+    HaOptions ho;
+    ho.cluster = config_.cluster_name;
+    ho.name = NodeName(config_);
+    ho.ttl_seconds = config_.ha_ttl_seconds;
+    ho.maximum_lag = static_cast<uint64_t>(config_.maximum_lag_on_failover);
+    cluster_ = std::make_unique<ClusterAgent>(
+        loop_, *etcd_, ho, [this] { return Self(); },
+        [this] {
+          state_.SetLeaseHeld(cluster_->leading());
+          state_.SetCluster(cluster_->View());
+          SteerByCluster();
+        });
+    state_.SetLeaseHeld(false);
+  }
   if (config_.pgbouncer_enabled) {
     auto p = Pooler::Create(node_.context());
     if (!p.ok()) return p.status();
@@ -87,7 +107,17 @@ int Runtime::Run(SignalSource& signals, std::vector<std::string> postgres_args) 
   Beat();
   // The loop runs while start-up waits, so the API answers (503) from the first moment.
   Waiter waiter(signals, &loop_);
-  if (Status st = node_.Prepare(waiter); !st.ok()) {
+  std::optional<Topology> cluster_role;
+  if (cluster_) {
+    auto decided = DecideClusterBoot(waiter);
+    if (!decided.ok()) {
+      if (waiter.termination_signal() != 0) return 0;
+      spdlog::critical("{}", decided.status().message());
+      return 1;
+    }
+    cluster_role = *decided;
+  }
+  if (Status st = node_.Prepare(waiter, cluster_role); !st.ok()) {
     if (waiter.termination_signal() != 0) {
       spdlog::info("stopped during start-up by signal {}", waiter.termination_signal());
       return 0;
@@ -101,7 +131,10 @@ int Runtime::Run(SignalSource& signals, std::vector<std::string> postgres_args) 
     spdlog::critical("{}", st.message());
     return 1;
   }
-  node_.OnReady([this] { backups_.OnPostgresReady(); });
+  node_.OnReady([this] {
+    backups_.OnPostgresReady();
+    if (cluster_) cluster_->Refresh();
+  });
   backups_.Start();
   Status started =
       node_.Start(loop_, supervisor_, std::move(postgres_args), [this](const std::string& reason) {
@@ -113,6 +146,7 @@ int Runtime::Run(SignalSource& signals, std::vector<std::string> postgres_args) 
     spdlog::critical("{}", started.message());
     return 1;
   }
+  if (cluster_) cluster_->Start();
   if (Status st = loop_.Run(); !st.ok()) {
     spdlog::critical("{}", st.message());
     exit_code_ = 1;
@@ -156,8 +190,90 @@ void Runtime::ShutDown() {
   const bool immediate = stop_signal_ == SIGQUIT;
   spdlog::info("shutting down ({})", immediate ? "immediate" : "fast");
   backups_.Stop(immediate, [this] {
-    node_.Shutdown(stop_signal_ == SIGQUIT ? SIGQUIT : SIGINT, [this] { loop_.Quit(); });
+    node_.Shutdown(stop_signal_ == SIGQUIT ? SIGQUIT : SIGINT, [this] {
+      if (!cluster_) return loop_.Quit();
+      // postgres has stopped taking writes: the leader key can go now, so another node
+      // takes over at once instead of after the lease's TTL.
+      cluster_->Resign([this] { loop_.Quit(); });
+      loop_.AddTimer(kEtcdTimeout * 2, [this] { loop_.Quit(); });  // etcd may be gone
+    });
   });
+}
+
+Result<Topology> Runtime::DecideClusterBoot(Waiter& waiter) {
+  auto data = InspectDataDir(ctx_.layout);
+  if (!data.ok()) return data.status();
+  const bool has_data = *data == DataDirState::kInitialized || *data == DataDirState::kReadyToMove;
+  std::optional<BootDecision> decision;
+  cluster_->DecideBoot(
+      has_data, [&decision](BootDecision d) { decision = std::move(d); },
+      [this](const std::string& waiting) {
+        if (state_.message() != waiting) spdlog::info("ha: {}", waiting);
+        state_.SetMessage(waiting);
+      });
+  PGRT_RETURN_IF_ERROR(
+      waiter.WaitUntil([&decision] { return decision.has_value(); }, std::chrono::hours(24 * 365),
+                       Millis(50), "the cluster's decision"),
+      "ha");
+  state_.SetMessage("");
+  spdlog::info("ha: {}", decision->why);
+  const std::optional<Member>& l = decision->leader;
+  switch (decision->kind) {
+    case BootKind::kInitialize:
+      return Writable(ReplicationMode::kPrimary);
+    case BootKind::kClone:
+      return ReplicaOf({l->host, l->port, ""});
+    case BootKind::kJoin:
+      return l ? ReplicaOf({l->host, l->port, ""}) : ReplicaOf({});
+  }
+  return Status::Error("ha: unknown boot decision");
+}
+
+Member Runtime::Self() const {
+  const Observation o = state_.observation();
+  const std::string host = config_.advertise_host.empty() ? HostName() : config_.advertise_host;
+  Member m;
+  m.name = NodeName(config_);
+  m.host = host;
+  m.port = config_.port;
+  m.api_url = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+              std::to_string(config_.api_port);
+  m.state = ToString(state_.phase());
+  m.ready = state_.ready() && o.role != PgRole::kUnknown;
+  m.role = !m.ready ? "unknown" : o.role == PgRole::kPrimary ? "primary" : "replica";
+  m.timeline = o.timeline;
+  auto lsn = [](const std::optional<std::string>& s) {
+    return s ? ParseLsn(*s).value_or(0) : uint64_t{0};
+  };
+  m.lsn = o.role == PgRole::kPrimary ? lsn(o.current_lsn)
+                                     : std::max(lsn(o.receive_lsn), lsn(o.replay_lsn));
+  m.checkpointed = !state_.checkpoint_pending();
+  m.rewind_needed = node_.rewind_needed();
+  return m;
+}
+
+void Runtime::SteerByCluster() {
+  if (stopping_) return;
+  if (cluster_->leading()) {
+    led_ = true;
+    return node_.SteerTo(Writable(ReplicationMode::kPrimary), "this node holds the leader key");
+  }
+  const std::optional<Member> l = cluster_->LeaderMember();
+  // A leader is followed once it runs as a primary; a rewind from it waits for its first
+  // checkpoint after the promotion.
+  if (l && l->name != NodeName(config_) && l->role == "primary" && l->ready &&
+      (!node_.rewind_needed() || l->checkpointed))
+    return node_.SteerTo(ReplicaOf({l->host, l->port, ""}), "following the leader " + l->name);
+  // A writable node that lost the leader key, or sees another node hold it, stops taking
+  // writes at once (fenced). The node that made the cluster is writable before it first
+  // leads: while no one leads, no other node can be a primary. A replica keeps following
+  // what it follows until the next leader is known.
+  const bool writable = !node_.applied().replica() || !node_.desired_topology().replica();
+  if (writable && (led_ || !cluster_->leader().empty()))
+    node_.SteerTo(ReplicaOf({}),
+                  cluster_->leader().empty()
+                      ? "no leader key: this node stops taking writes"
+                      : cluster_->leader() + " leads: this node stops taking writes");
 }
 
 }  // namespace pgrt

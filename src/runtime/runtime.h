@@ -12,6 +12,8 @@
 #include "api/api.h"
 #include "backup/manager.h"
 #include "config/config.h"
+#include "ha/cluster_agent.h"
+#include "ha/etcd_client.h"
 #include "metrics/collector.h"
 #include "node/node.h"
 #include "pgdata/context.h"
@@ -45,6 +47,11 @@ class Runtime {
   // SIGTERM/SIGINT (fast: SIGINT to postgres) or SIGQUIT (immediate).
   void RequestShutdown(int pg_signal, const char* why);
   void ShutDown();  // the controller's Shutdown action
+  // PGRT_HA: how this node boots (waits for etcd, on the loop), and how it follows the
+  // cluster afterwards (lead, follow the leader, or stop taking writes).
+  Result<Topology> DecideClusterBoot(Waiter& waiter);
+  void SteerByCluster();
+  Member Self() const;
 
   const Config& config_;
   const Clock& clock_;
@@ -59,9 +66,12 @@ class Runtime {
   std::unique_ptr<Pooler> pooler_;
   std::unique_ptr<MetricsCollector> metrics_;
   std::unique_ptr<ApiServer> api_;
+  std::unique_ptr<EtcdClient> etcd_;
+  std::unique_ptr<ClusterAgent> cluster_;
   Supervisor supervisor_;
   int exit_code_ = 0;
   bool stopping_ = false;
+  bool led_ = false;  // PGRT_HA: this node held the leader key in this life
   int stop_signal_ = 0;
 };
 

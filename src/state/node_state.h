@@ -131,6 +131,25 @@ class NodeState {
     return move_counts_;
   }
 
+  // Between a promotion and the checkpoint after it (pg_rewind from this node must wait).
+  void SetCheckpointPending(bool p) { checkpoint_pending_.store(p); }
+  bool checkpoint_pending() const { return checkpoint_pending_.load(); }
+  // With PGRT_HA: whether this node holds the leader key (a primary is one only then).
+  void SetLeaseHeld(bool held) { lease_held_.store(held ? 1 : 0); }
+  std::optional<bool> lease_held() const {
+    int v = lease_held_.load();
+    return v < 0 ? std::nullopt : std::optional<bool>(v == 1);
+  }
+  // The HA cluster as this node sees it (GET /cluster); null without PGRT_HA.
+  void SetCluster(nlohmann::json view) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cluster_ = std::move(view);
+  }
+  nlohmann::json cluster() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cluster_;
+  }
+
   void SetMessage(const std::string& m) {
     std::lock_guard<std::mutex> lock(mu_);
     message_ = m;
@@ -170,6 +189,9 @@ class NodeState {
   std::atomic<NodePhase> phase_{NodePhase::kStarting};
   std::atomic<pid_t> postgres_pid_{0};
   std::atomic<int> restarts_{0};
+  std::atomic<bool> checkpoint_pending_{false};
+  std::atomic<int> lease_held_{-1};  // -1: no PGRT_HA
+  nlohmann::json cluster_;
   std::atomic<SteadyTime::rep> heartbeat_{0};
   mutable std::mutex mu_;
   std::string message_;

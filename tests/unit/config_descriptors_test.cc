@@ -61,6 +61,18 @@ TEST(ConfigDescriptors, CoverEveryDocumentedVariable) {
                                "POSTGRES_REPLICATION_ALLOWED_NETWORKS",
                                "PGRT_REPLICA_RECLONE",
                                "PGRT_NODE_NAME",
+                               "PGRT_HA",
+                               "PGRT_ETCD_ENDPOINTS",
+                               "PGRT_ETCD_CA_FILE",
+                               "PGRT_ETCD_CERT_FILE",
+                               "PGRT_ETCD_KEY_FILE",
+                               "PGRT_ETCD_USERNAME",
+                               "PGRT_ETCD_PASSWORD",
+                               "PGRT_CLUSTER_NAME",
+                               "PGRT_ADVERTISE_HOST",
+                               "PGRT_HA_TTL",
+                               "PGRT_SYNC_MODE",
+                               "PGRT_MAXIMUM_LAG_ON_FAILOVER",
                                "PGBOUNCER_ENABLED",
                                "PGBOUNCER_PORT",
                                "PGBOUNCER_POOL_MODE",
@@ -93,7 +105,7 @@ TEST(ConfigDescriptors, OnlyCredentialsAreSecretAndOnlyIdentityIsRequired) {
     if (d.required) required.insert(d.name);
   }
   EXPECT_EQ(secret, (std::set<std::string>{"POSTGRES_PASSWORD", "POSTGRES_REPLICATION_PASSWORD",
-                                           "PGRT_API_TOKEN"}));
+                                           "PGRT_API_TOKEN", "PGRT_ETCD_PASSWORD"}));
   EXPECT_EQ(required, (std::set<std::string>{"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}));
 }
 
@@ -174,6 +186,12 @@ TEST(ConfigDescriptors, EveryVariableReachesItsOwnMember) {
   env["PGRT_RESTORE_TARGET_LSN"] = env["PGRT_RESTORE_TARGET_XID"] = "";
   // Appended to primary_conninfo as it is, so it must be a connection string.
   env["POSTGRES_PRIMARY_CONNINFO_EXTRA"] = "application_name=sample";
+  // Names are etcd key segments; endpoints are URLs; HA's own rules are in ConfigRules.
+  env["PGRT_CLUSTER_NAME"] = "cluster-sample";
+  env["PGRT_NODE_NAME"] = "node-sample";
+  env["PGRT_ETCD_ENDPOINTS"] = "http://etcd-sample:2379";
+  env["PGRT_HA"] = "off";
+  env["PGRT_SYNC_MODE"] = "off";
   Result<Config> loaded = LoadConfig(env);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   for (const Descriptor& d : Descriptors()) {

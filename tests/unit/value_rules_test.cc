@@ -49,7 +49,11 @@ Environment EverythingOn(const std::string& variable) {
                      {"PGRT_BACKUP", "pgbackrest"},
                      {"PGRT_RESTORE_FROM", "pgbackrest"},
                      {"PGRT_DUMP_DIR", "/srv/dumps"},
-                     {"PGBACKREST_STANZA", "main"}};
+                     {"PGBACKREST_STANZA", "main"},
+                     {"PGRT_ETCD_CERT_FILE", "/srv/tls/etcd.crt"},
+                     {"PGRT_ETCD_KEY_FILE", "/srv/tls/etcd.key"},
+                     {"PGRT_ETCD_USERNAME", "pgrt"},
+                     {"PGRT_ETCD_PASSWORD", "epw"}};
   // POSTGRES_ARCHIVE_COMMAND and _RESTORE_COMMAND are written only without pgBackRest.
   if (variable == "POSTGRES_ARCHIVE_COMMAND" || variable == "POSTGRES_RESTORE_COMMAND") {
     env.erase("PGRT_BACKUP");
@@ -384,7 +388,8 @@ TEST(ValueRules, HostileValuesAreRefusedNamingTheVariableOrReadBackExactlyFromEv
     const bool open_type =
         (d == nullptr || d->type == VarType::kText || d->type == VarType::kSecret ||
          d->type == VarType::kPath || d->type == VarType::kPgName) &&
-        var != "PGRT_RESTORE_TARGET_LSN" && var != "PGRT_RESTORE_TARGET_XID";
+        var != "PGRT_RESTORE_TARGET_LSN" && var != "PGRT_RESTORE_TARGET_XID" &&
+        var != "PGRT_NODE_NAME" && var != "PGRT_CLUSTER_NAME";  // names: etcd key segments
     for (size_t i = 0; i < row.reaches.size(); ++i) {
       if (row.reaches[i].carry == Carry::kGrammar || !open_type) continue;
       EXPECT_GT(carried[i], 0) << var << ": no hostile value reached "

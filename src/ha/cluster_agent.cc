@@ -1,0 +1,253 @@
+#include "ha/cluster_agent.h"
+
+#include <spdlog/spdlog.h>
+
+namespace pgrt {
+namespace {
+
+constexpr Millis kBootRetry{1000};
+
+template <typename F>
+auto Guard(const std::shared_ptr<bool>& alive, F f) {
+  return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) mutable {
+    if (weak.expired()) return;
+    f(std::forward<decltype(args)>(args)...);
+  };
+}
+
+}  // namespace
+
+std::string ClusterKey(const std::string& cluster, const std::string& what) {
+  return "/pgrt/" + cluster + "/" + what;
+}
+
+ClusterAgent::ClusterAgent(EventLoop& loop, EtcdClient& etcd, HaOptions options, Self self,
+                           OnChange on_change)
+    : loop_(loop),
+      etcd_(etcd),
+      opt_(std::move(options)),
+      self_(std::move(self)),
+      on_change_(std::move(on_change)) {}
+
+ClusterAgent::~ClusterAgent() {
+  *alive_ = false;
+  for (EventLoop::TimerId t : {publish_timer_, relist_timer_, boot_timer_})
+    if (t != 0) loop_.CancelTimer(t);
+}
+
+std::string ClusterAgent::MemberKey(const std::string& name) const {
+  return ClusterKey(opt_.cluster, "members/" + name);
+}
+
+void ClusterAgent::DecideBoot(bool has_data, std::function<void(BootDecision)> done,
+                              std::function<void(const std::string&)> report) {
+  TryBoot(has_data, std::move(done), std::move(report));
+}
+
+void ClusterAgent::TryBoot(bool has_data, std::function<void(BootDecision)> done,
+                           std::function<void(const std::string&)> report) {
+  auto again = [this, has_data, done, report](const std::string& waiting) {
+    report(waiting);
+    boot_timer_ = loop_.AddTimer(kBootRetry, [this, has_data, done, report] {
+      boot_timer_ = 0;
+      TryBoot(has_data, done, report);
+    });
+  };
+  etcd_.Get(
+      ClusterKey(opt_.cluster, "leader"),
+      Guard(alive_, [this, has_data, done, report,
+                     again](Result<std::optional<EtcdKeyValue>> leader) mutable {
+        if (!leader.ok()) return again("waiting for etcd: " + leader.status().message());
+        const std::string name = leader->has_value() ? (*leader)->value : "";
+        if (!name.empty() && name != opt_.name) {
+          // A leader exists: its record says where to clone from or whom to follow.
+          return etcd_.Get(
+              MemberKey(name), Guard(alive_, [this, has_data, done, name, again](
+                                                 Result<std::optional<EtcdKeyValue>> rec) mutable {
+                if (!rec.ok() || !rec->has_value())
+                  return again("waiting for the record of the leader " + name);
+                auto m = ParseMember((*rec)->value);
+                if (!m.ok()) return again("the leader's record: " + m.status().message());
+                if (!has_data && (m->role != "primary" || !m->ready))
+                  return again("waiting for the leader " + name + " to accept connections");
+                done({has_data ? BootKind::kJoin : BootKind::kClone, *m,
+                      has_data ? "the data is kept; " + name + " leads"
+                               : "PGDATA is empty and " + name + " leads: cloning it"});
+              }));
+        }
+        if (has_data)
+          return done({BootKind::kJoin, std::nullopt,
+                       "the data is kept; no leader yet: the election decides"});
+        // No data and no leader: the first node to create the initialize key makes the
+        // cluster; the others wait for it to lead.
+        etcd_.Create(
+            ClusterKey(opt_.cluster, "initialize"), opt_.name, 0,
+            Guard(alive_, [this, done, again](Result<bool> won) mutable {
+              if (!won.ok()) return again("waiting for etcd: " + won.status().message());
+              if (*won)
+                return done({BootKind::kInitialize, std::nullopt,
+                             "this node took the initialize key: it makes the cluster"});
+              etcd_.Get(ClusterKey(opt_.cluster, "initialize"),
+                        Guard(alive_, [this, done,
+                                       again](Result<std::optional<EtcdKeyValue>> who) mutable {
+                          const std::string by = who.ok() && who->has_value() ? (*who)->value : "";
+                          if (by == opt_.name)  // made by this node before a restart lost it
+                            return done({BootKind::kInitialize, std::nullopt,
+                                         "this node holds the initialize key"});
+                          again("waiting for " + (by.empty() ? "another node" : by) +
+                                " to make the cluster and lead it");
+                        }));
+            }));
+      }));
+}
+
+void ClusterAgent::Start() {
+  ElectionOptions eo;
+  eo.key = ClusterKey(opt_.cluster, "leader");
+  eo.name = opt_.name;
+  eo.ttl_seconds = opt_.ttl_seconds;
+  // The fence: give up a second before the lease could end, a third of it for short TTLs.
+  eo.margin = Millis(std::min(1000, opt_.ttl_seconds * 1000 / 3));
+  eo.eligible = false;  // until postgres is ready and the members are known
+  election_ = std::make_unique<LeaderElection>(loop_, etcd_, eo,
+                                               [this](bool, const std::string&) { Changed(); });
+  election_->Start();
+  Relist();
+  Publish();
+}
+
+void ClusterAgent::Changed() {
+  if (const std::string l = leader(); !l.empty()) {
+    if (auto it = members_.find(l); it != members_.end()) last_leader_ = it->second;
+  }
+  UpdateEligibility();
+  if (on_change_) on_change_();
+}
+
+std::optional<Member> ClusterAgent::LeaderMember() const {
+  auto it = members_.find(leader());
+  if (it == members_.end()) return std::nullopt;
+  return it->second;
+}
+
+void ClusterAgent::Refresh() {
+  if (election_) Publish();
+}
+
+void ClusterAgent::Publish() {
+  if (publish_timer_ != 0) loop_.CancelTimer(publish_timer_);
+  publish_timer_ = loop_.AddTimer(opt_.publish_every, [this] {
+    publish_timer_ = 0;
+    Publish();
+  });
+  const int64_t lease = election_->lease();
+  Member me = self_();
+  members_[me.name] = me;
+  UpdateEligibility();
+  const std::string record = RenderMember(me);
+  // Written only when it changed (a quiet cluster costs etcd nothing but keepalives), and
+  // again under a new lease (the old one took the record with it).
+  if (lease == 0 || publishing_ || (record == published_ && lease == published_lease_)) return;
+  publishing_ = true;
+  etcd_.Put(MemberKey(opt_.name), record, lease,
+            Guard(alive_, [this, record, lease](Result<int64_t> r) {
+              publishing_ = false;
+              if (!r.ok()) return spdlog::warn("ha: member record: {}", r.status().message());
+              published_ = record;
+              published_lease_ = lease;
+            }));
+}
+
+void ClusterAgent::Relist() {
+  if (relist_timer_ != 0) loop_.CancelTimer(relist_timer_);
+  relist_timer_ = loop_.AddTimer(opt_.relist_every, [this] {
+    relist_timer_ = 0;
+    Relist();
+  });
+  etcd_.GetPrefix(ClusterKey(opt_.cluster, "members/"),
+                  Guard(alive_, [this](Result<std::vector<EtcdKeyValue>> r) {
+                    if (!r.ok()) return;
+                    std::map<std::string, Member> fresh;
+                    int64_t revision = 0;
+                    for (const EtcdKeyValue& kv : *r) {
+                      revision = std::max(revision, kv.mod_revision);
+                      if (auto m = ParseMember(kv.value); m.ok()) fresh[m->name] = *m;
+                    }
+                    Member me = self_();
+                    fresh[me.name] = me;
+                    const bool changed = fresh != members_;
+                    members_ = std::move(fresh);
+                    if (!members_watch_) WatchMembers(0);
+                    if (changed) Changed();
+                  }));
+}
+
+void ClusterAgent::WatchMembers(int64_t from_revision) {
+  members_watch_ = etcd_.Watch(ClusterKey(opt_.cluster, "members/"), true, from_revision,
+                               Guard(alive_, [this](const EtcdEvent& e) { OnMemberEvent(e); }),
+                               Guard(alive_, [this](const Status&) {
+                                 // Re-listed and watched again; a missed event is repaired by the
+                                 // listing.
+                                 members_watch_.reset();
+                                 loop_.AddTimer(Millis(500), Guard(alive_, [this] { Relist(); }));
+                               }));
+}
+
+void ClusterAgent::OnMemberEvent(const EtcdEvent& e) {
+  const std::string prefix = ClusterKey(opt_.cluster, "members/");
+  const std::string name = e.kv.key.substr(std::min(prefix.size(), e.kv.key.size()));
+  if (name == opt_.name) return;  // this node's own record is what self_ says
+  if (e.deleted) {
+    if (members_.erase(name) == 0) return;
+  } else {
+    auto m = ParseMember(e.kv.value);
+    if (!m.ok() || m->name != name) return;
+    auto it = members_.find(name);
+    if (it != members_.end() && it->second == *m) return;
+    members_[name] = *m;
+  }
+  Changed();
+}
+
+void ClusterAgent::UpdateEligibility() {
+  if (!election_ || election_->leading()) return;
+  const Member me = members_.count(opt_.name) ? members_.at(opt_.name) : self_();
+  bool eligible = me.ready && me.role != "unknown";
+  if (eligible && me.role == "replica") {
+    for (const auto& [name, m] : members_)
+      if (name != me.name && m.ready && m.lsn > me.lsn) eligible = false;
+    if (last_leader_ && last_leader_->name != me.name && last_leader_->lsn > me.lsn &&
+        last_leader_->lsn - me.lsn > opt_.maximum_lag)
+      eligible = false;
+  }
+  election_->SetEligible(eligible);
+}
+
+void ClusterAgent::Resign(std::function<void()> done) {
+  if (!election_) {
+    if (done) done();
+    return;
+  }
+  election_->Resign(std::move(done));
+}
+
+nlohmann::json ClusterAgent::View() const {
+  nlohmann::json members = nlohmann::json::array();
+  const std::string l = leader();
+  for (const auto& [name, m] : members_) {
+    const bool is_leader = name == l;
+    uint64_t leader_lsn = 0;
+    if (auto lm = LeaderMember()) leader_lsn = lm->lsn;
+    nlohmann::json j = {{"name", m.name},         {"role", is_leader ? "leader" : m.role},
+                        {"state", m.state},       {"host", m.host},
+                        {"port", m.port},         {"api_url", m.api_url},
+                        {"timeline", m.timeline}, {"lsn", FormatLsn(m.lsn)}};
+    if (!is_leader && leader_lsn > 0) j["lag"] = leader_lsn > m.lsn ? leader_lsn - m.lsn : 0;
+    members.push_back(std::move(j));
+  }
+  return {{"scope", opt_.cluster},
+          {"leader", l.empty() ? nlohmann::json(nullptr) : nlohmann::json(l)},
+          {"members", members}};
+}
+
+}  // namespace pgrt

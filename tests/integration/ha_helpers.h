@@ -1,0 +1,85 @@
+// Shared set-up for the HA tests: one etcd (Debian's etcd-server) and pgrt nodes run with
+// the same environment (PGRT_HA=etcd), each a real `pgrt run` on free loopback ports.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "integration/etcd_server.h"
+#include "integration/replication_helpers.h"
+
+namespace pgrt::testing::ha {
+
+using namespace pgrt::testing::repl;
+
+inline constexpr int kTtl = 3;
+
+class Cluster {
+ public:
+  explicit Cluster(int size, const Env& extra = {}) {
+    etcd_.Start();
+    std::random_device rd;
+    const std::string name = "t" + std::to_string(rd() % 1000000);
+    for (int i = 0; i < size; ++i) {
+      Env env = {{"PGRT_HA", "etcd"},
+                 {"PGRT_ETCD_ENDPOINTS", "http://127.0.0.1:" + std::to_string(etcd_.port())},
+                 {"PGRT_CLUSTER_NAME", name},
+                 {"PGRT_NODE_NAME", "n" + std::to_string(i + 1)},
+                 {"PGRT_ADVERTISE_HOST", "127.0.0.1"},
+                 {"PGRT_HA_TTL", std::to_string(kTtl)},
+                 {"POSTGRES_REPLICATION_PASSWORD", kReplicationPassword},
+                 {"PGRT_API_TOKEN", kApiToken}};
+      for (const auto& [k, v] : extra) env[k] = v;
+      nodes_.push_back(std::make_unique<PgrtNode>(env));
+    }
+  }
+  PgrtNode& node(int i) { return *nodes_[i]; }
+  int size() const { return static_cast<int>(nodes_.size()); }
+  EtcdServer& etcd() { return etcd_; }
+
+  void StartAll() {
+    for (auto& n : nodes_) n->Start();
+  }
+  // The index of the one node whose /primary answers 200, -1 when none or several do.
+  int Primary() {
+    int found = -1;
+    for (int i = 0; i < size(); ++i) {
+      if (!nodes_[i]->running()) continue;
+      if (nodes_[i]->Get("/primary").status != 200) continue;
+      if (found >= 0) return -1;
+      found = i;
+    }
+    return found;
+  }
+  // Until one node leads and every other running node answers /replica 200; its index.
+  int WaitSettled(milliseconds timeout = milliseconds(90000)) {
+    int leader = -1;
+    WaitUntil(
+        [&] {
+          leader = Primary();
+          if (leader < 0) return false;
+          for (int i = 0; i < size(); ++i)
+            if (i != leader && nodes_[i]->running() && nodes_[i]->Get("/replica").status != 200)
+              return false;
+          return true;
+        },
+        timeout, milliseconds(100));
+    return leader;
+  }
+  std::string Logs() {
+    std::string out;
+    for (int i = 0; i < size(); ++i)
+      out += "---- n" + std::to_string(i + 1) + " ----\n" + nodes_[i]->Log();
+    return out;
+  }
+
+ private:
+  EtcdServer etcd_;
+  std::vector<std::unique_ptr<PgrtNode>> nodes_;
+};
+
+}  // namespace pgrt::testing::ha
