@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   app.add_subcommand("dump",
                      "Write logical dumps (pg_dump) into PGRT_DUMP_DIR now (needs PGRT_API_TOKEN)");
   app.add_subcommand("version", "Print the versions of pgrt and of its PostgreSQL");
+  // Started by `pgrt run` itself on an HA leader (src/ha/fence_watchdog.h); not for users.
+  app.add_subcommand("fence-watchdog", "")->group("");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
   if (cmd == "config") return reference ? pgrt::ConfigReferenceCommand() : pgrt::ConfigCommand();
   if (cmd == "healthcheck") return pgrt::HealthcheckCommand();
   if (cmd == "version") return pgrt::VersionCommand();
+  if (cmd == "fence-watchdog") return pgrt::FenceWatchdogCommand();
   if (cmd == "backup" || cmd == "dump") return pgrt::JobCommand(cmd, backup_type);
   if (cmd == "backups") return pgrt::BackupsCommand();
   if (cmd == "follow") {

@@ -18,6 +18,7 @@ int ConfigReferenceCommand();
 int ValueRulesReferenceCommand();  // docs/security.md's table of characters per variable
 int HealthcheckCommand();
 int VersionCommand();
+int FenceWatchdogCommand();  // reads its commands from stdin (ha/fence_watchdog.h)
 // status, promote, pause, resume, hibernate, wake: thin clients of the local management API.
 // `body`: the request's JSON body (follow), else empty.
 int ApiClientCommand(const std::string& verb, const std::string& body = "");

@@ -7,6 +7,7 @@
 #include "cli/local_api.h"
 #include "config/config.h"
 #include "config/value_rules.h"
+#include "ha/fence_watchdog.h"
 #include "process/command.h"
 #include "util/fs.h"
 
@@ -93,5 +94,7 @@ int ApiClientCommand(const std::string& verb, const std::string& body) {
   std::cout << res->body << (res->body.empty() || res->body.back() != '\n' ? "\n" : "");
   return res->status >= 200 && res->status < 300 ? kExitOk : kExitFailure;
 }
+
+int FenceWatchdogCommand() { return RunFenceWatchdog(0); }
 
 }  // namespace pgrt

@@ -107,7 +107,8 @@ void ClusterAgent::Start() {
   eo.name = opt_.name;
   eo.ttl_seconds = opt_.ttl_seconds;
   // The fence: give up a second before the lease could end, a third of it for short TTLs.
-  eo.margin = Millis(std::min(1000, opt_.ttl_seconds * 1000 / 3));
+  eo.margin = fence_margin();
+  eo.on_renewed = opt_.on_renewed;
   eo.eligible = false;  // until postgres is ready and the members are known
   election_ = std::make_unique<LeaderElection>(loop_, etcd_, eo,
                                                [this](bool, const std::string&) { Changed(); });

@@ -31,9 +31,10 @@ struct HaOptions {
   std::string cluster;  // PGRT_CLUSTER_NAME
   std::string name;     // this node (PGRT_NODE_NAME)
   int ttl_seconds = 10;
-  uint64_t maximum_lag = 1048576;  // bytes behind the last known leader
-  Millis publish_every{1000};      // how often the member record is compared and rewritten
-  Millis relist_every{10000};      // how often every member record is read again
+  uint64_t maximum_lag = 1048576;    // bytes behind the last known leader
+  Millis publish_every{1000};        // how often the member record is compared and rewritten
+  Millis relist_every{10000};        // how often every member record is read again
+  std::function<void()> on_renewed;  // see ElectionOptions::on_renewed
 };
 
 // /pgrt/<cluster>/<what>
@@ -76,6 +77,12 @@ class ClusterAgent {
   bool leading() const { return election_ && election_->leading(); }
   std::string leader() const { return election_ ? election_->leader() : std::string(); }
   std::optional<Member> LeaderMember() const;
+  // While leading: when the leadership ends unless renewed (ha/election.h's fence), and how
+  // long after that the lease itself could end at the earliest.
+  std::optional<SteadyTime> lease_valid_until() const {
+    return election_ ? election_->valid_until() : std::nullopt;
+  }
+  Millis fence_margin() const { return Millis(std::min(1000, opt_.ttl_seconds * 1000 / 3)); }
   const std::map<std::string, Member>& members() const { return members_; }
   // GET /cluster's body: the members, the leader, this node's name.
   nlohmann::json View() const;

@@ -77,6 +77,7 @@ void LeaderElection::Renew() {
                     if (leading_) {
                       valid_until_ = sent + std::chrono::seconds(opt_.ttl_seconds) - opt_.margin;
                       ArmFence();
+                      if (opt_.on_renewed) opt_.on_renewed();
                     }
                     renew_timer_ =
                         loop_.AddTimer(Millis(opt_.ttl_seconds * 1000 / 3), [this] { Renew(); });

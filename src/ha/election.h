@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ha/etcd_client.h"
@@ -28,6 +29,8 @@ struct ElectionOptions {
   Millis margin{1000};   // how long before the lease could expire the leader gives up
   Millis retry{500};     // the pause before trying again after an etcd error
   bool eligible = true;  // whether it may campaign from the start (see SetEligible)
+  // Runs after each renewal etcd confirmed while leading (valid_until() moved on).
+  std::function<void()> on_renewed;
 };
 
 class LeaderElection {
@@ -52,6 +55,10 @@ class LeaderElection {
   bool leading() const { return leading_; }
   // The node's lease (0 while none is granted): other keys of the node are bound to it too.
   int64_t lease() const { return lease_; }
+  // While leading: when this node stops leading unless a renewal is confirmed before.
+  std::optional<SteadyTime> valid_until() const {
+    return leading_ ? std::optional<SteadyTime>(valid_until_) : std::nullopt;
+  }
   const std::string& leader() const { return leader_; }
 
  private:

@@ -129,15 +129,29 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   // On loop timers: the leftovers of a postmaster that died (ours a moment ago, or one a
   // killed pgrt left) hold the shared memory a new postmaster needs.
   spec.before_start = [this, datadir, owner, socket_lock](ServiceSpec::DoneCallback done) {
-    LeftoverCleanup how;
-    how.datadir = datadir;
-    how.owner = owner;
-    EndLeftovers(*loop_, how, [datadir, owner, socket_lock, done = std::move(done)](Status st) {
-      if (!st.ok()) return done(st.Wrap("clean up"));
-      st = ClearStaleLockFile(JoinPath(datadir, "postmaster.pid"), datadir, owner);
-      if (st.ok()) st = ClearStaleLockFile(socket_lock, datadir, owner);
-      done(st);
-    });
+    auto clean_up = [this, datadir, owner, socket_lock, done]() {
+      LeftoverCleanup how;
+      how.datadir = datadir;
+      how.owner = owner;
+      EndLeftovers(*loop_, how, [datadir, owner, socket_lock, done](Status st) {
+        if (!st.ok()) return done(st.Wrap("clean up"));
+        st = ClearStaleLockFile(JoinPath(datadir, "postmaster.pid"), datadir, owner);
+        if (st.ok()) st = ClearStaleLockFile(socket_lock, datadir, owner);
+        done(st);
+      });
+    };
+    if (applied_.replica() || !may_write_ || may_write_()) return clean_up();
+    // A writable node that may not take writes now (PGRT_HA: its lease is gone, e.g. while
+    // pgrt was frozen and the fence watchdog killed postgres): it starts as a standby of no
+    // one, never as a primary for even a moment.
+    rewind_needed_ = true;
+    const Topology waiting = ReplicaOf({});
+    WriteTopology(waiting, "no leader key: restarting as a standby", false,
+                  [this, waiting, clean_up, done](Status st) {
+                    if (!st.ok()) return done(st.Wrap("fence"));
+                    Applied(waiting);
+                    clean_up();
+                  });
   };
   // Why postgres stopped is judged from the volumes at exit time (statvfs), not from the
   // words of its log: those are translated (lc_messages), pass through pgrt's stderr

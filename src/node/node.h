@@ -66,6 +66,9 @@ class Node : private ControllerActions {
   // one (fenced). No checks and no answer: the election already decided, and a later wish
   // replaces this one.
   void SteerTo(Topology t, std::string why);
+  // With PGRT_HA: whether a writable node may start postgres as a primary now (it holds the
+  // leader key); when not, every (re)start makes it a standby first. Set before Start().
+  void SetMayWrite(std::function<bool()> may_write) { may_write_ = std::move(may_write); }
   const Topology& applied() const { return applied_; }
   const Topology& desired_topology() const { return controller_.desired().topology; }
   bool rewind_needed() const { return rewind_needed_; }
@@ -135,6 +138,7 @@ class Node : private ControllerActions {
   std::function<void()> on_ready_;
   std::function<void()> on_shutdown_;
   std::function<void(const std::string&)> on_fatal_;
+  std::function<bool()> may_write_;
   // What the node last saw of its postgres (the controller's Observed is built from these).
   bool running_ = false;
   bool ready_ = false;

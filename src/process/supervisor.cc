@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "process/proc_children.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -15,16 +16,7 @@ namespace {
 
 // SIGCONT to every direct child of `parent` (/proc/PID/task/TID/children of each thread).
 void ContinueChildren(pid_t parent) {
-  const std::string task = "/proc/" + std::to_string(parent) + "/task";
-  auto threads = ListDirectory(task);
-  if (!threads.ok()) return;  // gone already: nothing to continue
-  for (const std::string& tid : *threads) {
-    auto children = ReadFile(task + "/" + tid + "/children");
-    if (!children.ok()) continue;
-    std::istringstream in(*children);
-    pid_t child = 0;
-    while (in >> child) ::kill(child, SIGCONT);  // ESRCH: exited meanwhile, as wanted
-  }
+  for (pid_t child : ChildrenOf(parent)) ::kill(child, SIGCONT);  // ESRCH: exited, as wanted
 }
 
 }  // namespace

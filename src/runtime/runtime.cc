@@ -49,14 +49,23 @@ Status Runtime::Init() {
     ho.name = NodeName(config_);
     ho.ttl_seconds = config_.ha_ttl_seconds;
     ho.maximum_lag = static_cast<uint64_t>(config_.maximum_lag_on_failover);
+    ho.on_renewed = [this] { ArmFence(); };
     cluster_ = std::make_unique<ClusterAgent>(
         loop_, *etcd_, ho, [this] { return Self(); },
         [this] {
           state_.SetLeaseHeld(cluster_->leading());
           state_.SetCluster(cluster_->View());
           SteerByCluster();
+          ArmFence();
         });
     state_.SetLeaseHeld(false);
+    char exe[4096];
+    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return ErrnoStatus("fence watchdog: /proc/self/exe");
+    auto dog = FenceWatchdog::Start(std::string(exe, static_cast<size_t>(n)), ctx_.run_as);
+    if (!dog.ok()) return dog.status();
+    watchdog_ = std::move(*dog);
+    node_.SetMayWrite([this] { return MayWrite(); });
   }
   if (config_.pgbouncer_enabled) {
     auto p = Pooler::Create(node_.context());
@@ -95,6 +104,7 @@ Status Runtime::Init() {
 
 void Runtime::Beat() {
   state_.Beat(clock_.Now());
+  ArmFence();  // a restarted postmaster has a new pid
   loop_.AddTimer(kHeartbeat, [this] { Beat(); });
 }
 
@@ -160,7 +170,8 @@ void Runtime::OnSignals(SignalSource& signals) {
   for (int sig : signals.ReadPending()) {
     if (sig == SIGCHLD) {
       for (auto [pid, ws] : ReapExited())
-        if (!supervisor_.OnChildExit(pid, ws) && !node_.OnChildExit(pid, ws))
+        if (!supervisor_.OnChildExit(pid, ws) && !node_.OnChildExit(pid, ws) &&
+            !(watchdog_ && watchdog_->OnChildExit(pid, ws)))
           backups_.OnChildExit(pid, ws);
     } else if (sig == SIGTERM || sig == SIGINT) {
       RequestShutdown(SIGINT, sig == SIGTERM ? "SIGTERM received" : "SIGINT received");
@@ -252,6 +263,22 @@ Member Runtime::Self() const {
   return m;
 }
 
+bool Runtime::MayWrite() const {
+  // The node that made the cluster is writable before it first leads: while no one leads,
+  // no other node can be a primary. Any other writable node must hold the leader key.
+  if (!cluster_ || cluster_->leading()) return true;
+  return !led_ && cluster_->leader().empty();
+}
+
+void Runtime::ArmFence() {
+  if (!watchdog_) return;
+  const std::optional<SteadyTime> until = cluster_->lease_valid_until();
+  const pid_t postmaster = state_.postgres_pid();
+  if (!until || postmaster <= 0) return watchdog_->Disarm();
+  // Later than pgrt's own fence (which demotes cleanly), earlier than the lease's end.
+  watchdog_->Arm(postmaster, *until + cluster_->fence_margin() / 2);
+}
+
 void Runtime::SteerByCluster() {
   if (stopping_) return;
   if (cluster_->leading()) {
@@ -264,12 +291,10 @@ void Runtime::SteerByCluster() {
   if (l && l->name != NodeName(config_) && l->role == "primary" && l->ready &&
       (!node_.rewind_needed() || l->checkpointed))
     return node_.SteerTo(ReplicaOf({l->host, l->port, ""}), "following the leader " + l->name);
-  // A writable node that lost the leader key, or sees another node hold it, stops taking
-  // writes at once (fenced). The node that made the cluster is writable before it first
-  // leads: while no one leads, no other node can be a primary. A replica keeps following
-  // what it follows until the next leader is known.
+  // A writable node that may not write stops taking writes at once (fenced). A replica keeps
+  // following what it follows until the next leader is known.
   const bool writable = !node_.applied().replica() || !node_.desired_topology().replica();
-  if (writable && (led_ || !cluster_->leader().empty()))
+  if (writable && !MayWrite())
     node_.SteerTo(ReplicaOf({}),
                   cluster_->leader().empty()
                       ? "no leader key: this node stops taking writes"

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "ha/cluster_agent.h"
 #include "ha/etcd_client.h"
+#include "ha/fence_watchdog.h"
 #include "metrics/collector.h"
 #include "node/node.h"
 #include "pgdata/context.h"
@@ -52,6 +53,9 @@ class Runtime {
   Result<Topology> DecideClusterBoot(Waiter& waiter);
   void SteerByCluster();
   Member Self() const;
+  // The leader's fence when pgrt cannot act (ha/fence_watchdog.h): armed while leading.
+  void ArmFence();
+  bool MayWrite() const;
 
   const Config& config_;
   const Clock& clock_;
@@ -68,6 +72,7 @@ class Runtime {
   std::unique_ptr<ApiServer> api_;
   std::unique_ptr<EtcdClient> etcd_;
   std::unique_ptr<ClusterAgent> cluster_;
+  std::unique_ptr<FenceWatchdog> watchdog_;
   Supervisor supervisor_;
   int exit_code_ = 0;
   bool stopping_ = false;

@@ -1,0 +1,110 @@
+// Fencing (PGRT_HA=etcd): a leader whose pgrt is frozen (SIGSTOP) while its postgres keeps
+// running must stop taking writes before its lease can end, so no two nodes ever accept
+// writes; once thawed it rejoins as a replica of the new leader.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "integration/ha_helpers.h"
+
+namespace pgrt::testing::ha {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Inserts 1, 2, 3... into t on `node` over one connection until stopped (or 60 s, or 100000
+// rows), reconnecting after errors; remembers when the last commit was acknowledged.
+class Writer {
+ public:
+  explicit Writer(const PgrtNode& node) : params_(node.Conn()) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Writer() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int acknowledged() const { return acked_; }
+  Clock::time_point last_ack() const { return last_ack_; }
+
+ private:
+  void Run() {
+    const auto end = Clock::now() + std::chrono::seconds(60);
+    int next = 100000;
+    while (!stop_ && Clock::now() < end && acked_ < 100000) {
+      auto conn = PgConn::Connect(params_);
+      if (!conn.ok()) {
+        std::this_thread::sleep_for(milliseconds(20));
+        continue;
+      }
+      while (!stop_ && Clock::now() < end) {
+        auto r = conn->Exec("INSERT INTO t VALUES (" + std::to_string(next) + ")");
+        if (!r.ok()) break;
+        last_ack_ = Clock::now();
+        ++acked_;
+        ++next;
+      }
+    }
+  }
+  ConnParams params_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> acked_{0};
+  std::atomic<Clock::time_point> last_ack_{};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST(HaFencing, AFrozenLeaderStopsTakingWritesBeforeAnotherNodeIsPromoted) {
+  Cluster c(3);
+  c.StartAll();
+  const int old = c.WaitSettled();
+  ASSERT_GE(old, 0) << c.Logs();
+  PgrtNode& frozen = c.node(old);
+  ASSERT_EQ(frozen.Query("CREATE TABLE t (v int); SELECT 'ok'"), "ok");
+  const pid_t postmaster = frozen.PostmasterPid();
+
+  Writer writer(frozen);
+  ASSERT_TRUE(WaitUntil([&] { return writer.acknowledged() > 50; }, milliseconds(10000)));
+  ASSERT_EQ(::kill(frozen.pid(), SIGSTOP), 0);
+  // The first write another node acknowledges.
+  int fresh = -1;
+  Clock::time_point first_new{};
+  const bool promoted = WaitUntil(
+      [&] {
+        for (int i = 0; i < c.size(); ++i) {
+          if (i == old) continue;
+          if (c.node(i).Query("INSERT INTO t VALUES (-1); SELECT 'ok'") == "ok") {
+            first_new = Clock::now();
+            fresh = i;
+            return true;
+          }
+        }
+        return false;
+      },
+      milliseconds((kTtl + 15) * 1000), milliseconds(20));
+  writer.Stop();
+  ::kill(frozen.pid(), SIGCONT);
+  ASSERT_TRUE(promoted) << c.Logs();
+  EXPECT_LT(writer.last_ack().time_since_epoch().count(), first_new.time_since_epoch().count())
+      << "the frozen leader acknowledged a write after another node took one";
+  EXPECT_FALSE(ProcessAlive(postmaster)) << "the fence watchdog kills the frozen leader's postgres";
+  RecordProperty(
+      "gap_ms",
+      static_cast<int>(
+          std::chrono::duration_cast<milliseconds>(first_new - writer.last_ack()).count()));
+
+  // Thawed, it finds its lease gone and rejoins as a replica of the new leader.
+  ASSERT_TRUE(WaitForStatus(frozen, "/replica", 200, milliseconds(60000))) << frozen.Log();
+  EXPECT_EQ(frozen.Get("/primary").status, 503);
+  EXPECT_EQ(c.Primary(), fresh);
+  c.node(fresh).Query("INSERT INTO t VALUES (-2)");
+  const std::string expected = c.node(fresh).Query("SELECT count(*) || ':' || sum(v) FROM t");
+  EXPECT_TRUE(WaitForValue(frozen, "SELECT count(*) || ':' || sum(v) FROM t", expected,
+                           milliseconds(30000)))
+      << frozen.Log();
+}
+
+}  // namespace pgrt::testing::ha
