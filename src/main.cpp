@@ -37,6 +37,13 @@ int main(int argc, char** argv) {
   follow->add_option("--slot", follow_slot,
                      "Replication slot on it (default: POSTGRES_REPLICATION_SLOT_NAME)");
   follow->add_flag("--no-slot", no_slot, "Use no replication slot");
+  app.add_subcommand("cluster", "Print the HA cluster's members (PGRT_HA=etcd)");
+  std::string switchover_to;
+  app.add_subcommand("switchover",
+                     "Hand the leadership to another member: writes stop, the candidate catches "
+                     "up and takes over (PGRT_HA=etcd; needs PGRT_API_TOKEN)")
+      ->add_option("--to", switchover_to,
+                   "The member to take over (default: the most advanced ready replica)");
   app.add_subcommand("pause", "Pause WAL replay on this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("resume", "Resume WAL replay on this replica (needs PGRT_API_TOKEN)");
   app.add_subcommand("hibernate",
@@ -67,6 +74,8 @@ int main(int argc, char** argv) {
   if (cmd == "config") return reference ? pgrt::ConfigReferenceCommand() : pgrt::ConfigCommand();
   if (cmd == "healthcheck") return pgrt::HealthcheckCommand();
   if (cmd == "version") return pgrt::VersionCommand();
+  if (cmd == "cluster") return pgrt::ClusterCommand();
+  if (cmd == "switchover") return pgrt::SwitchoverCommand(switchover_to);
   if (cmd == "fence-watchdog") return pgrt::FenceWatchdogCommand();
   if (cmd == "backup" || cmd == "dump") return pgrt::JobCommand(cmd, backup_type);
   if (cmd == "backups") return pgrt::BackupsCommand();

@@ -44,6 +44,9 @@ struct ApiContext {
   using RoleDone = std::function<void(Result<std::string>)>;
   std::function<void(std::string why, RoleDone done)> promote;
   std::function<void(Upstream up, std::string why, RoleDone done)> follow;
+  // PGRT_HA (null without): a planned switchover or a manual failover through the cluster.
+  std::function<void(std::string leader, std::string candidate, bool failover, RoleDone done)>
+      switchover;
   // The lifecycle (the node's controller): `done` gets the mode reached.
   std::function<void(std::string why, std::function<void(Mode)> done)> hibernate;
   std::function<void(std::string why, std::function<void(Mode)> done)> wake;

@@ -9,6 +9,10 @@
 
 namespace pgrt {
 namespace {
+
+// With PGRT_HA the election owns the roles: a manual promotion would make a second primary.
+constexpr const char* kClusterDecides =
+    "with PGRT_HA=etcd the cluster chooses the leader: use POST /switchover or /failover";
 constexpr const char* kSlotPrefix = "/__opr/replication/slot/";
 
 // One host name or address as libpq takes it: no spaces, quotes, control characters or
@@ -86,6 +90,7 @@ std::vector<Route> BuildReplicationRoutes(ApiContext& ctx) {
   return {
       {"POST", "/__opr/replication/promote", true,
        [c, role_reply, role_refusal](const HttpRequest&, Responder respond) {
+         if (c->config.ha_enabled()) return respond(JsonError(409, kClusterDecides));
          if (auto refused = role_refusal(ReplicationMode::kReplica)) return respond(*refused);
          if (!c->state.ready()) return respond(JsonError(503, c->state.NotReadyText()));
          const PgRole now = c->state.observation().role;
@@ -96,6 +101,7 @@ std::vector<Route> BuildReplicationRoutes(ApiContext& ctx) {
        }},
       {"POST", "/__opr/replication/follow", true,
        [c, role_reply](const HttpRequest& req, Responder respond) {
+         if (c->config.ha_enabled()) return respond(JsonError(409, kClusterDecides));
          auto up = ParseUpstream(req.body, c->config);
          if (!up.ok()) return respond(JsonError(400, up.status().message()));
          if (!c->state.ready()) return respond(JsonError(503, c->state.NotReadyText()));

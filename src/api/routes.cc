@@ -1,4 +1,5 @@
 #include "api/api.h"
+#include "api/http_status.h"
 #include "api/live_probe.h"
 #include "api/views.h"
 
@@ -13,6 +14,33 @@ HttpResponse LifecycleAnswer(Mode reached, Mode wanted, const char* what) {
                       {"phase", ToString(reached == Mode::kRunning ? NodePhase::kReady
                                                                    : NodePhase::kHibernated)}});
   return JsonError(503, std::string(what) + " did not complete: the node is " + ToString(reached));
+}
+
+// POST /switchover and /failover (Patroni's names and bodies: {leader?, candidate?}).
+RouteHandler SwitchoverRoute(ApiContext* c, bool failover) {
+  return [c, failover](const HttpRequest& req, Responder respond) {
+    if (!c->switchover) return respond(JsonError(503, "this node runs without PGRT_HA"));
+    nlohmann::json body = nlohmann::json::object();
+    if (!req.body.empty()) {
+      body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+      if (!body.is_object()) return respond(JsonError(400, "the body is not a JSON object"));
+    }
+    auto text = [&body](const char* key) -> std::optional<std::string> {
+      if (!body.contains(key) || body[key].is_null()) return std::string();
+      if (!body[key].is_string()) return std::nullopt;
+      return body[key].get<std::string>();
+    };
+    auto leader = text("leader");
+    auto candidate = text("candidate");
+    if (!leader || !candidate)
+      return respond(JsonError(400, "leader and candidate must be member names"));
+    if (failover && candidate->empty())
+      return respond(JsonError(400, "a failover needs a candidate"));
+    c->switchover(*leader, *candidate, failover, [respond](Result<std::string> r) {
+      if (!r.ok()) return respond(JsonError(HttpStatusOf(r.status()), r.status().message()));
+      respond(Json(200, {{"success", true}, {"message", *r}}));
+    });
+  };
 }
 
 }  // namespace
@@ -53,6 +81,8 @@ std::vector<Route> BuildRoutes(ApiContext& ctx) {
          if (view.is_null()) return JsonError(404, "this node runs without PGRT_HA");
          return Json(200, view);
        })},
+      {"POST", "/switchover", true, SwitchoverRoute(c, false)},
+      {"POST", "/failover", true, SwitchoverRoute(c, true)},
       // The lifecycle: postgres stops (cleanly) and starts again while pgrt keeps serving.
       // Idempotent; each answers once the node got there.
       {"POST", "/__opr/hibernate", true,

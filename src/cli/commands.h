@@ -2,6 +2,7 @@
 // 0 ok, 1 runtime failure, 2 invalid configuration or usage.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,11 @@ int FenceWatchdogCommand();  // reads its commands from stdin (ha/fence_watchdog
 int ApiClientCommand(const std::string& verb, const std::string& body = "");
 // The JSON body of `pgrt follow`: slot nullopt leaves the node's configured one.
 std::string FollowBody(const std::string& host, int port, const std::optional<std::string>& slot);
+// PGRT_HA: the cluster's members as a table; a planned switchover (to `to`, or to the most
+// advanced ready replica when empty).
+int ClusterCommand();
+int SwitchoverCommand(const std::string& to);
+std::string RenderClusterTable(const nlohmann::json& view);
 // backup [--type], dump: start one through the local API and follow it to its end.
 int JobCommand(const std::string& what, const std::string& type);
 // backups: the repository's backups (pgbackrest info) as JSON.

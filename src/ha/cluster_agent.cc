@@ -6,6 +6,8 @@ namespace pgrt {
 namespace {
 
 constexpr Millis kBootRetry{1000};
+constexpr Millis kHandoverLapse{60000};
+constexpr Millis kSwitchoverWait{60000};
 
 template <typename F>
 auto Guard(const std::shared_ptr<bool>& alive, F f) {
@@ -118,6 +120,12 @@ void ClusterAgent::Start() {
 }
 
 void ClusterAgent::Changed() {
+  if (leading() && handover_ && handover_->to == opt_.name) {
+    // Done: the key goes, so later elections are open to every node again.
+    etcd_.DeleteIf(ClusterKey(opt_.cluster, "switchover"),
+                   nlohmann::json{{"from", handover_->from}, {"to", handover_->to}}.dump(),
+                   Guard(alive_, [](Result<bool>) {}));
+  }
   if (const std::string l = leader(); !l.empty()) {
     if (auto it = members_.find(l); it != members_.end()) last_leader_ = it->second;
   }
@@ -178,14 +186,21 @@ void ClusterAgent::Relist() {
                     fresh[me.name] = me;
                     const bool changed = fresh != members_;
                     members_ = std::move(fresh);
-                    if (!members_watch_) WatchMembers(0);
+                    if (!members_watch_) WatchCluster(0);
                     if (changed) Changed();
                   }));
+  etcd_.Get(
+      ClusterKey(opt_.cluster, "switchover"),
+      Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
+        if (!r.ok()) return;
+        OnSwitchoverKey(r->has_value() ? std::optional<std::string>((*r)->value) : std::nullopt);
+      }));
 }
 
-void ClusterAgent::WatchMembers(int64_t from_revision) {
-  members_watch_ = etcd_.Watch(ClusterKey(opt_.cluster, "members/"), true, from_revision,
-                               Guard(alive_, [this](const EtcdEvent& e) { OnMemberEvent(e); }),
+void ClusterAgent::WatchCluster(int64_t from_revision) {
+  // One watch for the whole cluster prefix: member records and the switchover key.
+  members_watch_ = etcd_.Watch(ClusterKey(opt_.cluster, ""), true, from_revision,
+                               Guard(alive_, [this](const EtcdEvent& e) { OnClusterEvent(e); }),
                                Guard(alive_, [this](const Status&) {
                                  // Re-listed and watched again; a missed event is repaired by the
                                  // listing.
@@ -194,9 +209,12 @@ void ClusterAgent::WatchMembers(int64_t from_revision) {
                                }));
 }
 
-void ClusterAgent::OnMemberEvent(const EtcdEvent& e) {
+void ClusterAgent::OnClusterEvent(const EtcdEvent& e) {
+  if (e.kv.key == ClusterKey(opt_.cluster, "switchover"))
+    return OnSwitchoverKey(e.deleted ? std::nullopt : std::optional<std::string>(e.kv.value));
   const std::string prefix = ClusterKey(opt_.cluster, "members/");
-  const std::string name = e.kv.key.substr(std::min(prefix.size(), e.kv.key.size()));
+  if (e.kv.key.rfind(prefix, 0) != 0) return;
+  const std::string name = e.kv.key.substr(prefix.size());
   if (name == opt_.name) return;  // this node's own record is what self_ says
   if (e.deleted) {
     if (members_.erase(name) == 0) return;
@@ -210,11 +228,80 @@ void ClusterAgent::OnMemberEvent(const EtcdEvent& e) {
   Changed();
 }
 
+void ClusterAgent::OnSwitchoverKey(const std::optional<std::string>& value) {
+  if (!value) {
+    if (!handover_) return;
+    handover_.reset();
+    return Changed();
+  }
+  nlohmann::json j = nlohmann::json::parse(*value, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return;
+  Handover h{j.value("from", std::string()), j.value("to", std::string()), loop_.clock().Now()};
+  if (handover_ && handover_->from == h.from && handover_->to == h.to) return;
+  handover_ = h;
+  spdlog::info("ha: switchover requested from {} to {}", h.from.empty() ? "(no leader)" : h.from,
+               h.to);
+  if (leading() && h.to != opt_.name && on_handover_) on_handover_(h.to);
+  Changed();
+}
+
+bool ClusterAgent::HandoverExcludes(const std::string& name) const {
+  return handover_ && handover_->to != name &&
+         loop_.clock().Now() - handover_->seen < kHandoverLapse;
+}
+
+void ClusterAgent::RequestSwitchover(const std::string& leader, const std::string& candidate,
+                                     bool failover, Done done) {
+  const std::string current = this->leader();
+  if (current.empty() && !failover)
+    return done(Status::FailedPrecondition("no leader: a switchover needs one (use failover)"));
+  if (!leader.empty() && leader != current)
+    return done(Status::FailedPrecondition(leader + " is not the leader (" +
+                                           (current.empty() ? "there is none" : current) + ")"));
+  std::string to = candidate;
+  if (to.empty()) {
+    if (failover) return done(Status::FailedPrecondition("a failover needs a candidate"));
+    uint64_t best = 0;
+    for (const auto& [name, m] : members_)
+      if (name != current && m.ready && m.role == "replica" && (to.empty() || m.lsn > best)) {
+        to = name;
+        best = m.lsn;
+      }
+    if (to.empty()) return done(Status::FailedPrecondition("no ready replica to take over"));
+  }
+  auto it = members_.find(to);
+  if (to == current) return done(Status::FailedPrecondition(to + " is already the leader"));
+  if (it == members_.end()) return done(Status::FailedPrecondition(to + " is not a member"));
+  if (!it->second.ready || it->second.role != "replica")
+    return done(
+        Status::FailedPrecondition(to + " is not a ready replica (" + it->second.state + ")"));
+  const std::string record = nlohmann::json{{"from", current}, {"to", to}}.dump();
+  etcd_.Put(ClusterKey(opt_.cluster, "switchover"), record, 0,
+            Guard(alive_, [this, to, done](Result<int64_t> r) {
+              if (!r.ok()) return done(Status::Unavailable("etcd: " + r.status().message()));
+              WaitForLeader(to, loop_.clock().Now() + kSwitchoverWait, done);
+            }));
+}
+
+void ClusterAgent::WaitForLeader(const std::string& candidate, SteadyTime until, Done done) {
+  // Done once the candidate leads and runs as a primary (its record says so).
+  auto it = members_.find(candidate);
+  if (leader() == candidate && it != members_.end() && it->second.role == "primary" &&
+      it->second.ready)
+    return done("switched over to " + candidate);
+  if (loop_.clock().Now() >= until)
+    return done(Status::Unavailable(candidate + " did not take over within a minute"));
+  loop_.AddTimer(Millis(50), Guard(alive_, [this, candidate, until, done] {
+                   WaitForLeader(candidate, until, done);
+                 }));
+}
+
 void ClusterAgent::UpdateEligibility() {
   if (!election_ || election_->leading()) return;
   const Member me = members_.count(opt_.name) ? members_.at(opt_.name) : self_();
-  bool eligible = me.ready && me.role != "unknown";
-  if (eligible && me.role == "replica") {
+  bool eligible = me.ready && me.role != "unknown" && !HandoverExcludes(me.name);
+  const bool chosen = handover_ && handover_->to == me.name;
+  if (eligible && me.role == "replica" && !chosen) {
     for (const auto& [name, m] : members_)
       if (name != me.name && m.ready && m.lsn > me.lsn) eligible = false;
     if (last_leader_ && last_leader_->name != me.name && last_leader_->lsn > me.lsn &&

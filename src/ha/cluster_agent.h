@@ -74,6 +74,18 @@ class ClusterAgent {
   // A clean stop or a handover: the leader key (while ours) and the lease go now.
   void Resign(std::function<void()> done);
 
+  // A planned switchover (`failover`: a manual failover, which needs no healthy leader):
+  // checked against this node's view of the cluster, then written to the `switchover` key
+  // for the leader to act on; `done` gets a message once `candidate` (the most advanced ready
+  // replica when empty) leads, or an error (kFailedPrecondition, kUnavailable).
+  using Done = std::function<void(Result<std::string>)>;
+  void RequestSwitchover(const std::string& leader, const std::string& candidate, bool failover,
+                         Done done);
+  // Runs on the leader when a switchover names it: stop taking writes, then Resign().
+  void OnHandover(std::function<void(const std::string& candidate)> cb) {
+    on_handover_ = std::move(cb);
+  }
+
   bool leading() const { return election_ && election_->leading(); }
   std::string leader() const { return election_ ? election_->leader() : std::string(); }
   std::optional<Member> LeaderMember() const;
@@ -92,8 +104,12 @@ class ClusterAgent {
                std::function<void(const std::string&)> report);
   void Publish();
   void Relist();
-  void WatchMembers(int64_t from_revision);
-  void OnMemberEvent(const EtcdEvent& e);
+  void WatchCluster(int64_t from_revision);
+  void OnClusterEvent(const EtcdEvent& e);
+  void OnSwitchoverKey(const std::optional<std::string>& value);
+  void WaitForLeader(const std::string& candidate, SteadyTime until, Done done);
+  // A switchover in progress that names another node: this one does not campaign.
+  bool HandoverExcludes(const std::string& name) const;
   void UpdateEligibility();
   void Changed();
   std::string MemberKey(const std::string& name) const;
@@ -110,6 +126,12 @@ class ClusterAgent {
   int64_t published_lease_ = 0;            // ... bound to this lease
   bool publishing_ = false;
   std::unique_ptr<EtcdWatch> members_watch_;
+  struct Handover {
+    std::string from, to;
+    SteadyTime seen;  // when this node learnt of it (it lapses after a minute)
+  };
+  std::optional<Handover> handover_;
+  std::function<void(const std::string&)> on_handover_;
   EventLoop::TimerId publish_timer_ = 0;
   EventLoop::TimerId relist_timer_ = 0;
   EventLoop::TimerId boot_timer_ = 0;

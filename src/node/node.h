@@ -70,6 +70,11 @@ class Node : private ControllerActions {
   // leader key); when not, every (re)start makes it a standby first. Set before Start().
   void SetMayWrite(std::function<bool()> may_write) { may_write_ = std::move(may_write); }
   const Topology& applied() const { return applied_; }
+  // Runs `cb` once postgres has stopped for a role change (a demotion) or for good.
+  void WhenDown(std::function<void()> cb) {
+    controller_.When({Mode::kRewinding, Mode::kStarting, Mode::kStopped, Mode::kFailed},
+                     std::move(cb));
+  }
   const Topology& desired_topology() const { return controller_.desired().topology; }
   bool rewind_needed() const { return rewind_needed_; }
 

@@ -59,6 +59,16 @@ Status Runtime::Init() {
           ArmFence();
         });
     state_.SetLeaseHeld(false);
+    cluster_->OnHandover([this](const std::string& candidate) {
+      // Writes stop (postgres stops cleanly, its last WAL streamed to the replicas), then
+      // the key goes, and the candidate, which has all of it, takes over.
+      handing_over_ = candidate;
+      SteerByCluster();
+      node_.WhenDown([this] {
+        if (handing_over_.empty()) return;
+        cluster_->Resign([this] { handing_over_.clear(); });
+      });
+    });
     char exe[4096];
     ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) return ErrnoStatus("fence watchdog: /proc/self/exe");
@@ -94,6 +104,12 @@ Status Runtime::Init() {
   api.wake = [this](std::string why, std::function<void(Mode)> done) {
     node_.Wake(std::move(why), std::move(done));
   };
+  if (cluster_) {
+    api.switchover = [this](std::string leader, std::string candidate, bool failover,
+                            ApiContext::RoleDone done) {
+      cluster_->RequestSwitchover(leader, candidate, failover, std::move(done));
+    };
+  }
   api.backups = &backups_;
   api.metrics = metrics_.get();
   api_ = std::make_unique<ApiServer>(api, loop_);
@@ -281,6 +297,8 @@ void Runtime::ArmFence() {
 
 void Runtime::SteerByCluster() {
   if (stopping_) return;
+  if (cluster_->leading() && !handing_over_.empty())
+    return node_.SteerTo(ReplicaOf({}), "switchover to " + handing_over_ + ": handing over");
   if (cluster_->leading()) {
     led_ = true;
     return node_.SteerTo(Writable(ReplicationMode::kPrimary), "this node holds the leader key");

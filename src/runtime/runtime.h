@@ -76,7 +76,8 @@ class Runtime {
   Supervisor supervisor_;
   int exit_code_ = 0;
   bool stopping_ = false;
-  bool led_ = false;  // PGRT_HA: this node held the leader key in this life
+  bool led_ = false;
+  std::string handing_over_;  // PGRT_HA: the switchover candidate this leader hands over to  // PGRT_HA: this node held the leader key in this life
   int stop_signal_ = 0;
 };
 
