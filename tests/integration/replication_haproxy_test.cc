@@ -14,12 +14,11 @@
 #include <tuple>
 #include <vector>
 
+#include "integration/haproxy_helpers.h"
 #include "integration/replication_helpers.h"
 
 namespace pgrt::testing::repl {
 namespace {
-
-constexpr char kHaproxy[] = "/usr/sbin/haproxy";
 
 std::string HaproxyConfig(int frontend_port, const PgrtNode& a, const PgrtNode& b) {
   auto server = [](const char* name, const PgrtNode& n) {
@@ -49,21 +48,6 @@ std::string HaproxyConfig(int frontend_port, const PgrtNode& a, const PgrtNode& 
          // A node that stops being the primary loses its client sessions at once.
          "  default-server on-marked-down shutdown-sessions\n" +
          server("node_a", a) + server("node_b", b);
-}
-
-// haproxy in the foreground, its output in `log`; killed and reaped by Child's destructor.
-std::optional<Child> StartHaproxy(const std::string& config, const std::string& log) {
-  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  SpawnSpec spec;
-  spec.name = "haproxy";
-  spec.argv = {kHaproxy, "-db", "-f", config};
-  spec.env = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}};
-  spec.stdout_fd = fd;
-  spec.stderr_fd = fd;
-  auto child = Child::Spawn(spec);
-  ::close(fd);
-  if (!child.ok()) return std::nullopt;
-  return std::move(*child);
 }
 
 // A file of tests/integration/data/, as published there.
