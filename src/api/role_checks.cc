@@ -155,6 +155,12 @@ std::vector<Route> BuildRoleCheckRoutes(ApiContext& ctx) {
       f.node = c->state.topology();
       f.lease_held = c->state.lease_held();
       f.sync = IsSyncStandby(f.seen, c->config.synchronous_standby_names, app_name);
+      if (f.lease_held) {
+        // PGRT_HA: the synchronous standby is the one the leader named in etcd.
+        const nlohmann::json cluster = c->state.cluster();
+        f.sync = f.seen.role == PgRole::kReplica && cluster.is_object() &&
+                 cluster.value("sync_standby", nlohmann::json()) == NodeName(c->config);
+      }
       nlohmann::json body = {{"state", ToString(c->state.phase())},
                              {"role", ToString(f.seen.role)}};
       if (f.seen.role == PgRole::kReplica) {

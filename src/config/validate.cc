@@ -118,8 +118,7 @@ const std::vector<Rule>& Rules() {
        [](const Config& c) -> Problem {
          if (c.sync_mode == "off") return std::nullopt;
          if (!c.ha_enabled()) return "PGRT_SYNC_MODE: needs PGRT_HA=etcd";
-         return "PGRT_SYNC_MODE=" + c.sync_mode +
-                ": not available in this version (only off); see docs/ha.md";
+         return std::nullopt;
        }},
       {{"PGRT_CLUSTER_NAME"},
        [](const Config& c) { return CheckKeySegment("PGRT_CLUSTER_NAME", c.cluster_name); }},

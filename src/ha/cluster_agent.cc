@@ -189,6 +189,14 @@ void ClusterAgent::Relist() {
                     if (!members_watch_) WatchCluster(0);
                     if (changed) Changed();
                   }));
+  etcd_.Get(ClusterKey(opt_.cluster, "sync"),
+            Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
+              if (!r.ok()) return;
+              auto s = r->has_value() ? ParseSync((*r)->value) : std::nullopt;
+              if (s == sync_) return;
+              sync_ = s;
+              Changed();
+            }));
   etcd_.Get(
       ClusterKey(opt_.cluster, "switchover"),
       Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
@@ -210,6 +218,12 @@ void ClusterAgent::WatchCluster(int64_t from_revision) {
 }
 
 void ClusterAgent::OnClusterEvent(const EtcdEvent& e) {
+  if (e.kv.key == ClusterKey(opt_.cluster, "sync")) {
+    auto s = e.deleted ? std::nullopt : ParseSync(e.kv.value);
+    if (s == sync_) return;
+    sync_ = s;
+    return Changed();
+  }
   if (e.kv.key == ClusterKey(opt_.cluster, "switchover"))
     return OnSwitchoverKey(e.deleted ? std::nullopt : std::optional<std::string>(e.kv.value));
   const std::string prefix = ClusterKey(opt_.cluster, "members/");
@@ -259,6 +273,15 @@ void ClusterAgent::RequestSwitchover(const std::string& leader, const std::strin
     return done(Status::FailedPrecondition(leader + " is not the leader (" +
                                            (current.empty() ? "there is none" : current) + ")"));
   std::string to = candidate;
+  if (opt_.sync_mode && !failover) {
+    const std::string standby = sync_ && sync_->leader == current ? sync_->standby : "";
+    if (standby.empty())
+      return done(Status::FailedPrecondition("no synchronous standby to take over yet"));
+    if (!to.empty() && to != standby)
+      return done(Status::FailedPrecondition("in sync mode only the synchronous standby " +
+                                             standby + " may take over"));
+    to = standby;
+  }
   if (to.empty()) {
     if (failover) return done(Status::FailedPrecondition("a failover needs a candidate"));
     uint64_t best = 0;
@@ -301,6 +324,10 @@ void ClusterAgent::UpdateEligibility() {
   const Member me = members_.count(opt_.name) ? members_.at(opt_.name) : self_();
   bool eligible = me.ready && me.role != "unknown" && !HandoverExcludes(me.name);
   const bool chosen = handover_ && handover_->to == me.name;
+  // In sync mode only the synchronous standby the last leader named holds every commit it
+  // acknowledged (a manual failover's candidate is the operator's choice).
+  if (opt_.sync_mode && me.role == "replica" && !chosen)
+    eligible = eligible && sync_ && sync_->standby == me.name;
   if (eligible && me.role == "replica" && !chosen) {
     for (const auto& [name, m] : members_)
       if (name != me.name && m.ready && m.lsn > me.lsn) eligible = false;
@@ -333,9 +360,14 @@ nlohmann::json ClusterAgent::View() const {
     if (!is_leader && leader_lsn > 0) j["lag"] = leader_lsn > m.lsn ? leader_lsn - m.lsn : 0;
     members.push_back(std::move(j));
   }
-  return {{"scope", opt_.cluster},
-          {"leader", l.empty() ? nlohmann::json(nullptr) : nlohmann::json(l)},
-          {"members", members}};
+  nlohmann::json view = {{"scope", opt_.cluster},
+                         {"leader", l.empty() ? nlohmann::json(nullptr) : nlohmann::json(l)},
+                         {"members", members}};
+  if (opt_.sync_mode)
+    view["sync_standby"] = sync_ && sync_->leader == l && !sync_->standby.empty()
+                               ? nlohmann::json(sync_->standby)
+                               : nlohmann::json(nullptr);
+  return view;
 }
 
 }  // namespace pgrt

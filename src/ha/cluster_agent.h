@@ -23,6 +23,7 @@
 #include "ha/election.h"
 #include "ha/etcd_client.h"
 #include "ha/member.h"
+#include "ha/sync_standby.h"
 #include "process/event_loop.h"
 
 namespace pgrt {
@@ -35,6 +36,7 @@ struct HaOptions {
   Millis publish_every{1000};        // how often the member record is compared and rewritten
   Millis relist_every{10000};        // how often every member record is read again
   std::function<void()> on_renewed;  // see ElectionOptions::on_renewed
+  bool sync_mode = false;            // PGRT_SYNC_MODE on|strict: only the sync standby campaigns
 };
 
 // /pgrt/<cluster>/<what>
@@ -96,6 +98,8 @@ class ClusterAgent {
   }
   Millis fence_margin() const { return Millis(std::min(1000, opt_.ttl_seconds * 1000 / 3)); }
   const std::map<std::string, Member>& members() const { return members_; }
+  // The `sync` key as etcd last said (PGRT_SYNC_MODE).
+  const std::optional<SyncState>& sync_state() const { return sync_; }
   // GET /cluster's body: the members, the leader, this node's name.
   nlohmann::json View() const;
 
@@ -131,6 +135,7 @@ class ClusterAgent {
     SteadyTime seen;  // when this node learnt of it (it lapses after a minute)
   };
   std::optional<Handover> handover_;
+  std::optional<SyncState> sync_;
   std::function<void(const std::string&)> on_handover_;
   EventLoop::TimerId publish_timer_ = 0;
   EventLoop::TimerId relist_timer_ = 0;

@@ -13,6 +13,7 @@ std::string RenderMember(const Member& m) {
                       {"host", m.host},
                       {"port", m.port},
                       {"api_url", m.api_url},
+                      {"application_name", m.application_name},
                       {"timeline", m.timeline},
                       {"lsn", FormatLsn(m.lsn)},
                       {"ready", m.ready},
@@ -32,6 +33,7 @@ Result<Member> ParseMember(const std::string& json) {
     m.host = j.at("host").get<std::string>();
     m.port = j.value("port", 5432);
     m.api_url = j.value("api_url", std::string());
+    m.application_name = j.value("application_name", std::string());
     m.timeline = j.value("timeline", 0);
     m.lsn = ParseLsn(j.value("lsn", std::string("0/0"))).value_or(0);
     m.ready = j.value("ready", false);

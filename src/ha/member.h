@@ -19,6 +19,7 @@ struct Member {
   std::string host;              // PGRT_ADVERTISE_HOST
   int port = 5432;               // postgres
   std::string api_url;           // http://host:port of the management API
+  std::string application_name;  // what its WAL receiver calls itself (pg_stat_replication)
   int timeline = 0;
   uint64_t lsn = 0;            // a primary's current WAL position; a replica's received or replayed
   bool ready = false;          // postgres accepts connections

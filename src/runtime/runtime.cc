@@ -5,6 +5,7 @@
 
 #include "pgdata/data_dir.h"
 #include "process/child.h"
+#include "replication/conninfo.h"
 
 namespace pgrt {
 namespace {
@@ -50,6 +51,7 @@ Status Runtime::Init() {
     ho.ttl_seconds = config_.ha_ttl_seconds;
     ho.maximum_lag = static_cast<uint64_t>(config_.maximum_lag_on_failover);
     ho.on_renewed = [this] { ArmFence(); };
+    ho.sync_mode = config_.sync_mode != "off";
     cluster_ = std::make_unique<ClusterAgent>(
         loop_, *etcd_, ho, [this] { return Self(); },
         [this] {
@@ -59,6 +61,9 @@ Status Runtime::Init() {
           ArmFence();
         });
     state_.SetLeaseHeld(false);
+    if (ho.sync_mode)
+      sync_ = std::make_unique<SyncStandby>(loop_, *etcd_, ClusterKey(ho.cluster, "sync"),
+                                            ControlParams(ctx_), config_.sync_mode == "strict");
     cluster_->OnHandover([this](const std::string& candidate) {
       // Writes stop (postgres stops cleanly, its last WAL streamed to the replicas), then
       // the key goes, and the candidate, which has all of it, takes over.
@@ -121,6 +126,12 @@ Status Runtime::Init() {
 void Runtime::Beat() {
   state_.Beat(clock_.Now());
   ArmFence();  // a restarted postmaster has a new pid
+  if (sync_ && cluster_->leading() && node_.mode() == Mode::kRunning) {
+    sync_->Tick(NodeName(config_), cluster_->members(), state_.observation().standbys,
+                cluster_->sync_state());
+  } else if (sync_) {
+    sync_->Reset();
+  }
   loop_.AddTimer(kHeartbeat, [this] { Beat(); });
 }
 
@@ -263,6 +274,7 @@ Member Runtime::Self() const {
   m.name = NodeName(config_);
   m.host = host;
   m.port = config_.port;
+  m.application_name = ReplicaApplicationName(config_, m.name);
   m.api_url = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
               std::to_string(config_.api_port);
   m.state = ToString(state_.phase());

@@ -73,11 +73,13 @@ class Runtime {
   std::unique_ptr<EtcdClient> etcd_;
   std::unique_ptr<ClusterAgent> cluster_;
   std::unique_ptr<FenceWatchdog> watchdog_;
+  std::unique_ptr<SyncStandby> sync_;  // PGRT_SYNC_MODE on|strict
   Supervisor supervisor_;
   int exit_code_ = 0;
   bool stopping_ = false;
   bool led_ = false;
-  std::string handing_over_;  // PGRT_HA: the switchover candidate this leader hands over to  // PGRT_HA: this node held the leader key in this life
+  std::string handing_over_;  // PGRT_HA: the switchover candidate this leader hands over to  //
+                              // PGRT_HA: this node held the leader key in this life
   int stop_signal_ = 0;
 };
 

@@ -10,8 +10,6 @@
 namespace pgrt::testing::ha {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 json ClusterView(PgrtNode& n) { return GetJson(n.api_port(), "/cluster").value_or(json()); }
 
 // The cluster after a first boot: one leader with table t holding `rows` rows everywhere.

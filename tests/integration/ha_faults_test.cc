@@ -12,8 +12,6 @@
 namespace pgrt::testing::ha {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 void KillNode(PgrtNode& n) {
   const pid_t postmaster = n.PostmasterPid();
   ::kill(n.pid(), SIGKILL);

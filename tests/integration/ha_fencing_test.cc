@@ -3,59 +3,12 @@
 // writes; once thawed it rejoins as a replica of the new leader.
 #include <signal.h>
 
-#include <atomic>
 #include <chrono>
-#include <thread>
 
 #include "integration/ha_helpers.h"
 
 namespace pgrt::testing::ha {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-// Inserts 1, 2, 3... into t on `node` over one connection until stopped (or 60 s, or 100000
-// rows), reconnecting after errors; remembers when the last commit was acknowledged.
-class Writer {
- public:
-  explicit Writer(const PgrtNode& node) : params_(node.Conn()) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~Writer() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  int acknowledged() const { return acked_; }
-  Clock::time_point last_ack() const { return last_ack_; }
-
- private:
-  void Run() {
-    const auto end = Clock::now() + std::chrono::seconds(60);
-    int next = 100000;
-    while (!stop_ && Clock::now() < end && acked_ < 100000) {
-      auto conn = PgConn::Connect(params_);
-      if (!conn.ok()) {
-        std::this_thread::sleep_for(milliseconds(20));
-        continue;
-      }
-      while (!stop_ && Clock::now() < end) {
-        auto r = conn->Exec("INSERT INTO t VALUES (" + std::to_string(next) + ")");
-        if (!r.ok()) break;
-        last_ack_ = Clock::now();
-        ++acked_;
-        ++next;
-      }
-    }
-  }
-  ConnParams params_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> acked_{0};
-  std::atomic<Clock::time_point> last_ack_{};
-  std::thread thread_;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 TEST(HaFencing, AFrozenLeaderStopsTakingWritesBeforeAnotherNodeIsPromoted) {
   Cluster c(3);

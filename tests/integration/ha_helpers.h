@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration/etcd_server.h"
@@ -17,6 +20,51 @@ namespace pgrt::testing::ha {
 using namespace pgrt::testing::repl;
 
 inline constexpr int kTtl = 3;
+using Clock = std::chrono::steady_clock;
+
+// Inserts first, first+1, ... into t on `node` over one connection until stopped (or 60 s, or
+// 100000 rows), reconnecting after errors; remembers when the last commit was acknowledged.
+class Writer {
+ public:
+  explicit Writer(const PgrtNode& node, int first = 100000) : params_(node.Conn()), first_(first) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Writer() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int acknowledged() const { return acked_; }
+  // The values acknowledged: first() .. first() + acknowledged() - 1 (one at a time).
+  int first() const { return first_; }
+  Clock::time_point last_ack() const { return last_ack_; }
+
+ private:
+  void Run() {
+    const auto end = Clock::now() + std::chrono::seconds(60);
+    int next = first_;
+    while (!stop_ && Clock::now() < end && acked_ < 100000) {
+      auto conn = PgConn::Connect(params_);
+      if (!conn.ok()) {
+        std::this_thread::sleep_for(milliseconds(20));
+        continue;
+      }
+      while (!stop_ && Clock::now() < end) {
+        auto r = conn->Exec("INSERT INTO t VALUES (" + std::to_string(next) + ")");
+        if (!r.ok()) break;
+        last_ack_ = Clock::now();
+        ++acked_;
+        ++next;
+      }
+    }
+  }
+  ConnParams params_;
+  int first_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> acked_{0};
+  std::atomic<Clock::time_point> last_ack_{};
+  std::thread thread_;
+};
 
 class Cluster {
  public:

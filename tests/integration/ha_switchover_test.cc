@@ -7,8 +7,6 @@
 namespace pgrt::testing::ha {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 std::string Name(int i) { return "n" + std::to_string(i + 1); }
 
 Env CliEnv(PgrtNode& n) {
