@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps run test bench clean format image test-image
+.PHONY: all build deps run test test-faults bench clean format image test-image
 
 all: build
 
@@ -38,6 +38,10 @@ image:
 	scripts/build-image.sh
 
 # Builds the image and runs it for real: primary + replica, clean stop, restart, timings.
+# The slow HA fault matrix: 30 kill -9 trials in synchronous mode and every HA fault test.
+test-faults: build
+	cd $(BUILD) && PGRT_HA_SYNC_TRIALS=30 ctest --output-on-failure -R '^Ha' --timeout 3600
+
 test-image: deps
 	scripts/test-image.sh
 

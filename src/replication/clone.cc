@@ -15,13 +15,15 @@
 namespace pgrt {
 
 ConnParams PrimaryConn(const Config& c, const Upstream& up, const std::string& dbname) {
-  return {{"host", up.host},
-          {"port", std::to_string(up.port)},
-          {"user", c.replication_user},
-          {"password", c.replication_password},
-          {"dbname", dbname},
-          {"connect_timeout", "3"},
-          {"application_name", "pgrt-clone"}};
+  ConnParams p = {{"host", up.host},
+                  {"port", std::to_string(up.port)},
+                  {"user", c.replication_user},
+                  {"password", c.replication_password},
+                  {"dbname", dbname},
+                  {"connect_timeout", "3"},
+                  {"application_name", "pgrt-clone"}};
+  for (const auto& [k, v] : PeerTlsParams(c, c.tls_ca_file)) p[k] = v;  // pgrt reads it
+  return p;
 }
 
 namespace {
@@ -115,6 +117,9 @@ Status RunBaseBackup(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
   spec.env["PGPASSFILE"] = passfile;  // a path, not the password
   spec.env["PGAPPNAME"] = "pgrt-clone";
   spec.env["PGCONNECT_TIMEOUT"] = "5";
+  // Before PGDATA holds its copy: the configured CA, which PGRT_RUN_AS must be able to read.
+  for (const auto& [k, v] : PeerTlsParams(c, c.tls_ca_file))
+    spec.env[k == "sslmode" ? "PGSSLMODE" : "PGSSLROOTCERT"] = v;
   spec.run_as = ctx.run_as;
   auto r = waiter.Run(spec, /*capture=*/true);
   if (!r.ok()) return r.status();

@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "pg/passfile.h"
+#include "pgdata/layout.h"
+#include "util/fs.h"
 
 namespace pgrt {
 namespace {
@@ -57,6 +59,14 @@ std::string ReplicaApplicationName(const Config& c, const std::string& hostname)
   return out.empty() ? "pgrt" : out.substr(0, 63);
 }
 
+std::vector<std::pair<std::string, std::string>> PeerTlsParams(const Config& c,
+                                                               const std::string& ca_path) {
+  if (!c.ha_enabled() || c.tls_ca_file.empty()) return {};
+  return {{"sslmode", "verify-full"}, {"sslrootcert", ca_path}};
+}
+
+std::string PeerCaCopy(const Config& c) { return JoinPath(NodeLayout::From(c).tls_dir, "ca.crt"); }
+
 std::string PrimaryConninfo(const Config& c, const Upstream& up, const std::string& passfile,
                             const std::string& application_name) {
   std::string s = "host=" + ConninfoValue(up.host) + " port=" + std::to_string(up.port) +
@@ -65,6 +75,7 @@ std::string PrimaryConninfo(const Config& c, const Upstream& up, const std::stri
                   " application_name=" + ConninfoValue(application_name) +
                   // A hung connect can last minutes without it.
                   " connect_timeout=5 keepalives=1 keepalives_idle=10";
+  for (const auto& [k, v] : PeerTlsParams(c, PeerCaCopy(c))) s += " " + k + "=" + ConninfoValue(v);
   if (!c.primary_conninfo_extra.empty()) s += " " + c.primary_conninfo_extra;
   return s;
 }

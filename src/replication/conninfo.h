@@ -4,6 +4,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/config.h"
 #include "pgdata/topology.h"
@@ -23,6 +25,14 @@ std::string PassfileLine(const Config& c, const Upstream& up);
 std::string ReplicaApplicationName(const Config& c, const std::string& hostname);
 
 // primary_conninfo for following `up`; `passfile` is the path of the password file.
+// Connections to a peer (PGRT_HA with POSTGRES_TLS_CA_FILE) verify its certificate against
+// that CA and the host they were given (sslmode=verify-full). `ca_path`: the CA as the
+// connecting process can read it. Empty without HA or without a CA.
+std::vector<std::pair<std::string, std::string>> PeerTlsParams(const Config& c,
+                                                               const std::string& ca_path);
+// The CA's copy in PGDATA (readable by postgres's account, as pgrt writes it).
+std::string PeerCaCopy(const Config& c);
+
 std::string PrimaryConninfo(const Config& c, const Upstream& up, const std::string& passfile,
                             const std::string& application_name);
 

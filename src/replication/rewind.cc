@@ -22,6 +22,8 @@ Result<RewindCommand> RewindCommandFor(const NodeContext& ctx, const Upstream& u
                "--source-server=host=" + ConninfoValue(up.host) +
                    " port=" + std::to_string(up.port) + " user=" + ConninfoValue(c.user) +
                    " dbname=postgres connect_timeout=5 application_name=pgrt-rewind"};
+  for (const auto& [k, v] : PeerTlsParams(c, PeerCaCopy(c)))
+    spec.argv.back() += " " + k + "=" + ConninfoValue(v);
   spec.env = ctx.child_env;
   spec.env["PGPASSFILE"] = "/dev/stdin";  // a path, not the password
   spec.stdin_fd = cmd.password.get();
