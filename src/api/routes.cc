@@ -79,7 +79,13 @@ std::vector<Route> BuildRoutes(ApiContext& ctx) {
       {"GET", "/cluster", false, Sync([c](const HttpRequest&) {
          nlohmann::json view = c->state.cluster();
          if (view.is_null()) return JsonError(404, "this node runs without PGRT_HA");
+         view.erase("history");
          return Json(200, view);
+       })},
+      {"GET", "/history", false, Sync([c](const HttpRequest&) {
+         nlohmann::json view = c->state.cluster();
+         if (view.is_null()) return JsonError(404, "this node runs without PGRT_HA");
+         return Json(200, view.value("history", nlohmann::json::array()));
        })},
       {"POST", "/switchover", true, SwitchoverRoute(c, false)},
       {"POST", "/failover", true, SwitchoverRoute(c, true)},
@@ -87,6 +93,9 @@ std::vector<Route> BuildRoutes(ApiContext& ctx) {
       // Idempotent; each answers once the node got there.
       {"POST", "/__opr/hibernate", true,
        [c](const HttpRequest&, Responder respond) {
+         // A hibernated leader would hold the lease with no postgres behind it.
+         if (c->config.ha_enabled())
+           return respond(JsonError(409, "hibernation is not available with PGRT_HA=etcd"));
          c->hibernate("hibernate requested through the API", [respond](Mode reached) {
            respond(LifecycleAnswer(reached, Mode::kHibernated, "hibernate"));
          });

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "util/fs.h"
+
 namespace pgrt {
 namespace {
 
@@ -120,6 +122,8 @@ void ClusterAgent::Start() {
 }
 
 void ClusterAgent::Changed() {
+  if (leading() && !was_leading_) RecordLeadership();
+  was_leading_ = leading();
   if (leading() && handover_ && handover_->to == opt_.name) {
     // Done: the key goes, so later elections are open to every node again.
     etcd_.DeleteIf(ClusterKey(opt_.cluster, "switchover"),
@@ -131,6 +135,33 @@ void ClusterAgent::Changed() {
   }
   UpdateEligibility();
   if (on_change_) on_change_();
+}
+
+void ClusterAgent::RecordLeadership() {
+  // Patroni's /history, in pgrt's words: who took over from whom, when and why. Kept in
+  // etcd (the last 100 entries) by each new leader; read back through the cluster watch.
+  const std::string why = handover_ && handover_->to == opt_.name
+                              ? (handover_->from.empty() ? "manual failover" : "switchover")
+                          : !last_leader_ || last_leader_->name == opt_.name ? "election"
+                                                                             : "failover";
+  nlohmann::json entry = {{"at", IsoTimestamp()},
+                          {"leader", opt_.name},
+                          {"previous", last_leader_ && last_leader_->name != opt_.name
+                                           ? nlohmann::json(last_leader_->name)
+                                           : nlohmann::json(nullptr)},
+                          {"reason", why}};
+  const std::string key = ClusterKey(opt_.cluster, "history");
+  etcd_.Get(key, Guard(alive_, [this, key, entry](Result<std::optional<EtcdKeyValue>> r) {
+              if (!r.ok()) return;
+              nlohmann::json list = nlohmann::json::array();
+              if (r->has_value()) {
+                list = nlohmann::json::parse((*r)->value, nullptr, false);
+                if (!list.is_array()) list = nlohmann::json::array();
+              }
+              list.push_back(entry);
+              while (list.size() > 100) list.erase(list.begin());
+              etcd_.Put(key, list.dump(), 0, Guard(alive_, [](Result<int64_t>) {}));
+            }));
 }
 
 std::optional<Member> ClusterAgent::LeaderMember() const {
@@ -189,6 +220,14 @@ void ClusterAgent::Relist() {
                     if (!members_watch_) WatchCluster(0);
                     if (changed) Changed();
                   }));
+  etcd_.Get(ClusterKey(opt_.cluster, "history"),
+            Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
+              if (!r.ok() || !r->has_value()) return;
+              nlohmann::json h = nlohmann::json::parse((*r)->value, nullptr, false);
+              if (h == history_) return;
+              history_ = h;
+              Changed();
+            }));
   etcd_.Get(ClusterKey(opt_.cluster, "sync"),
             Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
               if (!r.ok()) return;
@@ -218,6 +257,10 @@ void ClusterAgent::WatchCluster(int64_t from_revision) {
 }
 
 void ClusterAgent::OnClusterEvent(const EtcdEvent& e) {
+  if (e.kv.key == ClusterKey(opt_.cluster, "history")) {
+    history_ = nlohmann::json::parse(e.deleted ? "[]" : e.kv.value, nullptr, false);
+    return Changed();
+  }
   if (e.kv.key == ClusterKey(opt_.cluster, "sync")) {
     auto s = e.deleted ? std::nullopt : ParseSync(e.kv.value);
     if (s == sync_) return;
@@ -367,6 +410,7 @@ nlohmann::json ClusterAgent::View() const {
     view["sync_standby"] = sync_ && sync_->leader == l && !sync_->standby.empty()
                                ? nlohmann::json(sync_->standby)
                                : nlohmann::json(nullptr);
+  view["history"] = history_.is_array() ? history_ : nlohmann::json::array();
   return view;
 }
 

@@ -100,7 +100,8 @@ class ClusterAgent {
   const std::map<std::string, Member>& members() const { return members_; }
   // The `sync` key as etcd last said (PGRT_SYNC_MODE).
   const std::optional<SyncState>& sync_state() const { return sync_; }
-  // GET /cluster's body: the members, the leader, this node's name.
+  // GET /cluster's body: the members, the leader, the sync standby; and `history` (GET
+  // /history's body: who led after whom, when and why).
   nlohmann::json View() const;
 
  private:
@@ -115,6 +116,7 @@ class ClusterAgent {
   // A switchover in progress that names another node: this one does not campaign.
   bool HandoverExcludes(const std::string& name) const;
   void UpdateEligibility();
+  void RecordLeadership();
   void Changed();
   std::string MemberKey(const std::string& name) const;
 
@@ -136,6 +138,8 @@ class ClusterAgent {
   };
   std::optional<Handover> handover_;
   std::optional<SyncState> sync_;
+  nlohmann::json history_ = nlohmann::json::array();
+  bool was_leading_ = false;
   std::function<void(const std::string&)> on_handover_;
   EventLoop::TimerId publish_timer_ = 0;
   EventLoop::TimerId relist_timer_ = 0;

@@ -57,6 +57,15 @@ TEST(HaSwitchover, ASwitchoverHandsTheLeadershipToTheCandidateWithNoWriteLost) {
         << Name(i) << "\n"
         << c.Logs();
 
+  // The history says who took over from whom, and why.
+  json history = GetJson(c.node(old).api_port(), "/history").value_or(json());
+  ASSERT_TRUE(history.is_array() && !history.empty()) << history.dump();
+  EXPECT_EQ(history.back()["leader"], Name(to)) << history.dump();
+  EXPECT_EQ(history.back()["previous"], Name(old)) << history.dump();
+  EXPECT_EQ(history.back()["reason"], "switchover") << history.dump();
+  // Hibernation would leave the lease held with no postgres behind it.
+  EXPECT_EQ(Call(c.node(to), "POST", "/__opr/hibernate").status, 409);
+
   CommandOutput table = RunPgrt({"cluster"}, CliEnv(c.node(old)));
   ASSERT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("| " + Name(to)), std::string::npos) << table.output;
