@@ -113,6 +113,14 @@ bool IsStaleToken(const Result<std::string>& answer) {
   return j.is_object() && j.contains("error") && SaysStaleToken(j);
 }
 
+// ": <the first line of `text`>", at most 200 bytes of it; "" for an empty text.
+std::string Excerpt(const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.size() > 200) line = line.substr(0, 200) + "...";
+  return line.empty() ? "" : ": " + line;
+}
+
 Result<json> ParseAnswer(const Result<std::string>& body) {
   if (!body.ok()) return body.status();
   json j = json::parse(*body, nullptr, /*allow_exceptions=*/false);
@@ -311,8 +319,14 @@ void EtcdClient::OnAnswer(evhttp_request* r, void* arg) {
   std::string text(evbuffer_get_length(in), '\0');
   evbuffer_copyout(in, text.data(), text.size());
   const int code = evhttp_request_get_response_code(r);
-  if (code != 200 && ParseAnswer(text).ok())
-    return call->done(Status::Error("etcd " + at + ": HTTP " + std::to_string(code)));
+  if (code != 200) {
+    // etcd's own errors are JSON objects with "error", for the caller's parser; anything else
+    // (a refusal by the gateway in plain text, an answer that is no error) is told here.
+    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("error"))
+      return call->done(
+          Status::Error("etcd " + at + ": HTTP " + std::to_string(code) + Excerpt(text)));
+  }
   call->done(std::move(text));
 }
 

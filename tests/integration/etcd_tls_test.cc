@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "ha/election.h"
 #include "ha/etcd_client.h"
 #include "harness/harness.h"
 #include "integration/etcd_server.h"
@@ -214,6 +215,43 @@ TEST_F(EtcdTlsTest, AfterEtcdRestartsTheNextCallGoesOverANewTlsConnection) {
   auto kv = Get(*client, "/restart/a");
   ASSERT_TRUE(kv.ok() && kv->has_value()) << kv.status().message();
   EXPECT_EQ((*kv)->value, "one");
+}
+
+TEST_F(EtcdTlsTest, ALeaderElectionRunsUnchangedOverMutualTlsWithAToken) {
+  ASSERT_NO_FATAL_FAILURE(StartEtcd({.tls = true, .client_cert_auth = true}));
+  ASSERT_NO_FATAL_FAILURE(etcd_->EnableAuth(kPassword));
+  EtcdClientOptions o = WithCa();
+  o.tls.cert_file = etcd_->certs().client_cert;
+  o.tls.key_file = etcd_->certs().client_key;
+  o.user = "root";
+  o.password = kPassword;
+  struct Node {
+    std::unique_ptr<EtcdClient> etcd;
+    std::unique_ptr<LeaderElection> election;
+    std::string leader;
+  };
+  std::vector<Node> nodes(2);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    nodes[i].etcd = Client(o);
+    ASSERT_TRUE(nodes[i].etcd);
+    std::string* leader = &nodes[i].leader;
+    nodes[i].election = std::make_unique<LeaderElection>(
+        loop_, *nodes[i].etcd,
+        ElectionOptions{"/tls/leader", "n" + std::to_string(i), 2, Millis(500), Millis(200)},
+        [leader](bool, const std::string& now) { *leader = now; });
+    nodes[i].election->Start();
+  }
+  auto leaders = [&] {
+    return int(nodes[0].election->leading()) + int(nodes[1].election->leading());
+  };
+  ASSERT_TRUE(Until([&] { return leaders() == 1 && nodes[0].leader == nodes[1].leader; }));
+  Node& first = nodes[0].election->leading() ? nodes[0] : nodes[1];
+  Node& second = &first == &nodes[0] ? nodes[1] : nodes[0];
+  // A resignation reaches the other node through its watch, which takes over at once.
+  bool resigned = false;
+  first.election->Resign([&] { resigned = true; });
+  ASSERT_TRUE(Until([&] { return resigned && second.election->leading(); }, Millis(3000)));
+  EXPECT_FALSE(first.election->leading());
 }
 
 }  // namespace
