@@ -491,11 +491,14 @@ void EtcdWatch::OnDone(evhttp_request* req, void* arg) {
   auto* w = static_cast<EtcdWatch*>(arg);
   const int code = req == nullptr ? 0 : evhttp_request_get_response_code(req);
   if (code != 0) {
-    // What is left: the last messages of the stream, or an error answer (HTTP 401 with its
-    // JSON) that ends without a newline.
+    // What is left: the last messages of the stream, or an error answer that ends without a
+    // newline (etcd's JSON, or a refusal by the gateway in plain text).
     evbuffer* in = evhttp_request_get_input_buffer(req);
     std::string data(evbuffer_get_length(in), '\0');
     evbuffer_remove(in, data.data(), data.size());
+    if (code != 200 && !json::parse(w->buffer_ + data, nullptr, false).is_object())
+      return w->End(Status::Error("etcd " + EtcdUrl(w->conn_->endpoint()) + ": watch: HTTP " +
+                                  std::to_string(code) + Excerpt(w->buffer_ + data)));
     w->Feed(data.data(), data.size());
     if (!w->buffer_.empty()) w->Feed("\n", 1);
   }

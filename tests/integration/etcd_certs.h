@@ -15,6 +15,7 @@ struct EtcdCerts {
   std::string ca;
   std::string server_cert, server_key;
   std::string client_cert, client_key;
+  std::string named_client_cert, named_client_key;  // a client certificate with a CN
 };
 
 namespace etcd_certs_detail {
@@ -54,8 +55,10 @@ inline EtcdCerts MakeEtcdCerts(const std::string& dir, const std::string& server
   // No CN: etcd refuses a gateway request whose client certificate has one once
   // authentication is on (it would not be the user, the token is).
   Issue(dir, "client", "/O=pgrt test client", "extendedKeyUsage=clientAuth\n");
-  return EtcdCerts{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key", dir + "/client.crt",
-                   dir + "/client.key"};
+  Issue(dir, "named-client", "/CN=pgrt", "extendedKeyUsage=clientAuth\n");
+  return EtcdCerts{dir + "/ca.crt",          dir + "/server.crt", dir + "/server.key",
+                   dir + "/client.crt",      dir + "/client.key", dir + "/named-client.crt",
+                   dir + "/named-client.key"};
 }
 
 }  // namespace pgrt::testing

@@ -139,6 +139,23 @@ TEST_F(EtcdTlsTest, AnEtcdThatRequiresClientCertificatesServesOneAndRefusesOneWi
       << refused.status().message();
 }
 
+TEST_F(EtcdTlsTest, WithAuthOnEtcdRefusesAClientCertificateWithACommonNameAndTheErrorSaysWhy) {
+  ASSERT_NO_FATAL_FAILURE(StartEtcd({.tls = true, .client_cert_auth = true}));
+  ASSERT_NO_FATAL_FAILURE(etcd_->EnableAuth(kPassword));
+  EtcdClientOptions o = WithCa();
+  o.tls.cert_file = etcd_->certs().named_client_cert;
+  o.tls.key_file = etcd_->certs().named_client_key;
+  o.user = "root";
+  o.password = kPassword;
+  auto client = Client(o);
+  ASSERT_TRUE(client);
+  auto put = Put(*client, "/cn/a", "one");
+  ASSERT_FALSE(put.ok());
+  EXPECT_NE(put.status().message().find("HTTP 400: CommonName"), std::string::npos)
+      << put.status().message();
+  EXPECT_EQ(put.status().message().find(kPassword), std::string::npos);
+}
+
 TEST_F(EtcdTlsTest, AUserAndPasswordAuthenticateOnceForCallsAndWatches) {
   ASSERT_NO_FATAL_FAILURE(StartEtcd({}));
   ASSERT_NO_FATAL_FAILURE(etcd_->EnableAuth(kPassword));
