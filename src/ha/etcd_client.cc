@@ -284,7 +284,7 @@ void EtcdClient::Send(const std::string& path, const std::string& body, const st
   evhttp_request* req = evhttp_request_new(&EtcdClient::OnAnswer, call);
   const EtcdEndpoint& e = (*conn)->endpoint();
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
-  evhttp_add_header(headers, "Host", (e.host + ":" + std::to_string(e.port)).c_str());
+  evhttp_add_header(headers, "Host", EtcdHostPort(e).c_str());
   evhttp_add_header(headers, "Content-Type", "application/json");
   if (!token.empty()) evhttp_add_header(headers, "Authorization", token.c_str());
   evbuffer_add(evhttp_request_get_output_buffer(req), body.data(), body.size());
@@ -465,7 +465,7 @@ void EtcdWatch::Open(const std::string& token) {
   evhttp_request* req = evhttp_request_new(&EtcdWatch::OnDone, this);
   evhttp_request_set_chunked_cb(req, &EtcdWatch::OnChunk);
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
-  evhttp_add_header(headers, "Host", (e.host + ":" + std::to_string(e.port)).c_str());
+  evhttp_add_header(headers, "Host", EtcdHostPort(e).c_str());
   evhttp_add_header(headers, "Content-Type", "application/json");
   if (!token.empty()) evhttp_add_header(headers, "Authorization", token.c_str());
   evbuffer_add(evhttp_request_get_output_buffer(req), body_.data(), body_.size());
@@ -519,12 +519,12 @@ void EtcdWatch::Feed(const char* data, size_t n) {
     json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return End(Status::Error("etcd: a watch message that is not JSON"));
     if (j.contains("error") && SaysStaleToken(j) && !token_.empty() && !reauthenticated_)
-      return Reauthenticate();
+      return Reauthenticate(0);
     if (j.contains("error")) return End(Status::Error("etcd: watch: " + j["error"].dump()));
     const json result = j.value("result", json::object());
     if (result.value("canceled", false) && SaysStaleToken(result) && !token_.empty() &&
         !reauthenticated_)
-      return Reauthenticate();
+      return Reauthenticate(Int(result.value("header", json::object()), "revision"));
     if (result.value("canceled", false))
       return End(
           Status::Error("etcd: watch canceled: " + result.value("cancel_reason", std::string())));
@@ -538,11 +538,19 @@ void EtcdWatch::Feed(const char* data, size_t n) {
   }
 }
 
-void EtcdWatch::Reauthenticate() {
+void EtcdWatch::Reauthenticate(int64_t revision) {
   // Once per watch: a token refused again right after authenticating is not stale.
   reauthenticated_ = true;
   restarting_ = true;
   client_.ForgetToken(token_);
+  // A watch "from now" goes on from the revision etcd refused it at, so that nothing written
+  // while the new token is fetched is missed.
+  json request = json::parse(body_, nullptr, /*allow_exceptions=*/false);
+  if (revision > 0 && request.is_object() && request.contains("create_request") &&
+      !request["create_request"].contains("start_revision")) {
+    request["create_request"]["start_revision"] = std::to_string(revision + 1);
+    body_ = request.dump();
+  }
   // The stream's connection is freed outside its own callbacks.
   client_.loop_.AddTimer(Millis(0), [this, alive = std::weak_ptr<bool>(alive_)] {
     if (alive.expired()) return;

@@ -149,8 +149,9 @@ class EtcdWatch {
   static void OnChunk(::evhttp_request* req, void* arg);
   static void OnDone(::evhttp_request* req, void* arg);
   void Feed(const char* data, size_t n);
-  // etcd refused the stream's token: a new one, and the stream again.
-  void Reauthenticate();
+  // etcd refused the stream's token (at `revision`, 0 when it did not say): a new one, and
+  // the stream again.
+  void Reauthenticate(int64_t revision);
   void End(const Status& st);
 
   EtcdClient& client_;

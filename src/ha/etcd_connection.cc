@@ -60,9 +60,13 @@ Result<std::vector<EtcdEndpoint>> ParseEtcdEndpoints(const std::string& list) {
   return out;
 }
 
-std::string EtcdUrl(const EtcdEndpoint& e) {
+std::string EtcdHostPort(const EtcdEndpoint& e) {
   const std::string host = e.host.find(':') != std::string::npos ? "[" + e.host + "]" : e.host;
-  return (e.tls ? "https://" : "http://") + host + ":" + std::to_string(e.port);
+  return host + ":" + std::to_string(e.port);
+}
+
+std::string EtcdUrl(const EtcdEndpoint& e) {
+  return (e.tls ? "https://" : "http://") + EtcdHostPort(e);
 }
 
 Result<std::unique_ptr<EtcdConnection>> EtcdConnection::Open(event_base* base, evdns_base* dns,

@@ -26,6 +26,8 @@ struct EtcdEndpoint {
 // but not mixed with http:// ones: a cluster is reached one way, and a list that says both is
 // more likely a mistake than a plan.
 Result<std::vector<EtcdEndpoint>> ParseEtcdEndpoints(const std::string& list);
+// "[::1]:2379": the endpoint as HTTP's Host header writes it.
+std::string EtcdHostPort(const EtcdEndpoint& endpoint);
 // "https://[::1]:2379": the endpoint as a URL, for errors.
 std::string EtcdUrl(const EtcdEndpoint& endpoint);
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,8 +33,8 @@ class EtcdServer {
   explicit EtcdServer(EtcdServerOptions options = {})
       : options_(std::move(options)),
         client_port_(FreePort()),
-        peer_port_(FreePort()),
-        health_port_(FreePort()) {}
+        peer_port_(OtherFreePort({client_port_})),
+        health_port_(OtherFreePort({client_port_, peer_port_})) {}
   void Start() {
     if (options_.tls && certs_.ca.empty())
       certs_ = MakeEtcdCerts(dir_.path(), options_.server_names);
@@ -85,6 +86,13 @@ class EtcdServer {
   }
 
  private:
+  // A free port that is none of `taken` (a port just closed may be handed out again).
+  static int OtherFreePort(const std::vector<int>& taken) {
+    int port = FreePort();
+    for (int i = 0; i < 20 && std::find(taken.begin(), taken.end(), port) != taken.end(); ++i)
+      port = FreePort();
+    return port;
+  }
   static UniqueFd UniqueFdOrDie(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     EXPECT_TRUE(fd) << path;

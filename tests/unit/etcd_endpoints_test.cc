@@ -29,6 +29,8 @@ TEST(EtcdEndpoints, HttpsUrlsAreTlsEndpoints) {
   EXPECT_TRUE((*e)[1].tls);
   EXPECT_EQ((*e)[1].host, "::1");
   EXPECT_EQ(EtcdUrl((*e)[1]), "https://[::1]:23790");
+  EXPECT_EQ(EtcdHostPort((*e)[1]), "[::1]:23790");
+  EXPECT_EQ(EtcdHostPort((*e)[0]), "etcd-0:2379");
 }
 
 TEST(EtcdEndpoints, RefusesWhatItCannotUseWithTheUrlInTheMessage) {
