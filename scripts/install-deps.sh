@@ -16,7 +16,7 @@ else
   packages=(
     # build
     build-essential cmake pkg-config git ccache
-    libpq-dev libssl-dev libevent-dev libhttp-parser-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
+    libpq-dev libssl-dev libevent-dev libevent-openssl-2.1-7 libhttp-parser-dev libcpp-httplib-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
     libgtest-dev googletest
     # what pgrt drives
     postgresql-15 postgresql-contrib postgresql-client-15 pgbouncer pgbackrest

@@ -6,6 +6,7 @@
 #include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace pgrt {
@@ -83,6 +84,43 @@ std::string PrefixEnd(std::string prefix) {
   return std::string(1, '\0');  // every key
 }
 
+// etcd's words for a token it no longer takes: expired (simple tokens live --auth-token-ttl
+// after their last use), unknown (etcd restarted), or older than the auth store.
+bool NamesStaleToken(const std::string& message) {
+  for (const char* stale :
+       {"invalid auth token", "auth token is expired", "revision of auth store is old"})
+    if (message.find(stale) != std::string::npos) return true;
+  return false;
+}
+
+// A unary answer says it as {"code": 16, "message"}, a stream's error as {"error":
+// {"grpc_code": 16, "message"}}, a watch as {"result": {"canceled", "cancel_reason"}}.
+bool SaysStaleToken(const json& answer) {
+  const json& e =
+      answer.contains("error") && answer["error"].is_object() ? answer["error"] : answer;
+  for (const char* field : {"code", "grpc_code"})
+    if (e.contains(field) && e[field].is_number_integer() && e[field].get<int>() == 16)
+      return true;  // gRPC's UNAUTHENTICATED
+  for (const char* field : {"message", "cancel_reason"})
+    if (e.contains(field) && e[field].is_string() && NamesStaleToken(e[field].get<std::string>()))
+      return true;
+  return false;
+}
+
+bool IsStaleToken(const Result<std::string>& answer) {
+  if (!answer.ok()) return false;
+  json j = json::parse(*answer, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() && j.contains("error") && SaysStaleToken(j);
+}
+
+// ": <the first line of `text`>", at most 200 bytes of it; "" for an empty text.
+std::string Excerpt(const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.size() > 200) line = line.substr(0, 200) + "...";
+  return line.empty() ? "" : ": " + line;
+}
+
 Result<json> ParseAnswer(const Result<std::string>& body) {
   if (!body.ok()) return body.status();
   json j = json::parse(*body, nullptr, /*allow_exceptions=*/false);
@@ -99,127 +137,197 @@ Result<json> ParseAnswer(const Result<std::string>& body) {
 
 }  // namespace
 
-Result<std::vector<EtcdEndpoint>> ParseEtcdEndpoints(const std::string& list) {
-  std::vector<EtcdEndpoint> out;
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string url =
-        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    start = comma == std::string::npos ? list.size() + 1 : comma + 1;
-    while (!url.empty() && url.front() == ' ') url.erase(url.begin());
-    while (!url.empty() && url.back() == ' ') url.pop_back();
-    if (url.empty()) continue;
-    const std::string scheme = "http://";
-    if (url.rfind("https://", 0) == 0)
-      return Status::InvalidArgument(url + ": TLS to etcd is not supported yet; use http://");
-    if (url.rfind(scheme, 0) != 0)
-      return Status::InvalidArgument(url + ": expected http://HOST:PORT");
-    std::string rest = url.substr(scheme.size());
-    if (!rest.empty() && rest.back() == '/') rest.pop_back();
-    EtcdEndpoint e;
-    size_t colon;
-    if (!rest.empty() && rest.front() == '[') {  // [v6]:port
-      size_t close = rest.find(']');
-      if (close == std::string::npos) return Status::InvalidArgument(url + ": unclosed [");
-      e.host = rest.substr(1, close - 1);
-      colon = rest.find(':', close);
-    } else {
-      colon = rest.rfind(':');
-      e.host = rest.substr(0, colon);
-    }
-    if (colon != std::string::npos) {
-      const std::string port = rest.substr(colon + 1);
-      if (port.empty() || port.size() > 5 ||
-          port.find_first_not_of("0123456789") != std::string::npos)
-        return Status::InvalidArgument(url + ": bad port");
-      e.port = std::stoi(port);
-      if (e.port < 1 || e.port > 65535) return Status::InvalidArgument(url + ": bad port");
-    }
-    if (e.host.empty()) return Status::InvalidArgument(url + ": no host");
-    out.push_back(e);
-  }
-  if (out.empty()) return Status::InvalidArgument("no etcd endpoint");
-  return out;
-}
-
 struct EtcdClient::Call {
   EtcdClient* client;
-  std::weak_ptr<bool> alive;
-  std::function<void(Result<std::string>)> done;
+  Answer done;
 };
 
+Result<std::unique_ptr<EtcdClient>> EtcdClient::Create(EventLoop& loop,
+                                                       std::vector<EtcdEndpoint> endpoints,
+                                                       EtcdClientOptions options) {
+  if (endpoints.empty()) return Status::InvalidArgument("no etcd endpoint");
+  for (const EtcdEndpoint& e : endpoints)
+    if (e.tls != endpoints.front().tls)
+      return Status::InvalidArgument(EtcdUrl(endpoints.front()) + " and " + EtcdUrl(e) +
+                                     ": etcd endpoints are all http:// or all https://");
+  if (options.user.empty() && !options.password.empty())
+    return Status::InvalidArgument("etcd: a password without a user");
+  std::unique_ptr<EtcdTls> tls;
+  if (endpoints.front().tls) {
+    auto made = EtcdTls::Create(options.tls);
+    if (!made.ok()) return made.status();
+    tls = std::move(*made);
+  }
+  return std::unique_ptr<EtcdClient>(
+      new EtcdClient(loop, std::move(endpoints), std::move(options), std::move(tls)));
+}
+
 EtcdClient::EtcdClient(EventLoop& loop, std::vector<EtcdEndpoint> endpoints, Millis timeout)
-    : loop_(loop), endpoints_(std::move(endpoints)), timeout_(timeout) {
+    : EtcdClient(loop, std::move(endpoints), EtcdClientOptions{timeout, {}, "", ""}, nullptr) {}
+
+EtcdClient::EtcdClient(EventLoop& loop, std::vector<EtcdEndpoint> endpoints,
+                       EtcdClientOptions options, std::unique_ptr<EtcdTls> tls)
+    : loop_(loop),
+      endpoints_(std::move(endpoints)),
+      options_(std::move(options)),
+      tls_(std::move(tls)) {
   // Names are resolved without blocking the loop (evdns); addresses need no resolving.
   dns_ = evdns_base_new(loop_.base(), EVDNS_BASE_INITIALIZE_NAMESERVERS);
 }
 
 EtcdClient::~EtcdClient() {
   *alive_ = false;
-  if (conn_ != nullptr) evhttp_connection_free(conn_);
+  conn_.reset();  // before the resolver it may be using; its requests end without callbacks
   if (dns_ != nullptr) evdns_base_free(dns_, 0);
 }
 
-evhttp_connection* EtcdClient::Connection() {
-  if (conn_ != nullptr) return conn_;
-  const EtcdEndpoint& e = endpoints_[current_];
-  conn_ =
-      evhttp_connection_base_new(loop_.base(), dns_, e.host.c_str(), static_cast<uint16_t>(e.port));
-  if (conn_ == nullptr) return nullptr;
-  timeval tv{static_cast<time_t>(timeout_.count() / 1000),
-             static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
-  evhttp_connection_set_timeout_tv(conn_, &tv);
-  return conn_;
+Result<EtcdConnection*> EtcdClient::Connection() {
+  if (conn_ != nullptr && conn_->spent()) DropConnection();
+  if (conn_ != nullptr) return conn_.get();
+  auto made = EtcdConnection::Open(loop_.base(), dns_, endpoints_[current_], tls_.get());
+  if (!made.ok()) return made.status();
+  conn_ = std::move(*made);
+  const Millis t = options_.timeout;
+  timeval tv{static_cast<time_t>(t.count() / 1000),
+             static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+  evhttp_connection_set_timeout_tv(conn_->get(), &tv);
+  return conn_.get();
+}
+
+void EtcdClient::DropConnection() {
+  if (conn_ == nullptr) return;
+  const std::string at = EtcdUrl(conn_->endpoint());
+  // Freeing the connection frees its requests without their callbacks: the calls they carried
+  // are ended here, from the loop, so that no caller's callback runs inside this one.
+  conn_.reset();
+  std::vector<std::unique_ptr<Call>> orphans = std::move(calls_);
+  calls_.clear();
+  if (orphans.empty()) return;
+  auto pending = std::make_shared<std::vector<std::unique_ptr<Call>>>(std::move(orphans));
+  loop_.AddTimer(Millis(0), [alive = std::weak_ptr<bool>(alive_), pending, at] {
+    for (auto& call : *pending) {
+      if (alive.expired()) return;
+      call->done(Status::Unavailable("etcd " + at + ": the connection was dropped"));
+    }
+  });
 }
 
 void EtcdClient::Failover() {
-  // The next call goes to the next endpoint; calls still queued on this connection end with
-  // an error of their own.
-  if (conn_ != nullptr) evhttp_connection_free(conn_);
-  conn_ = nullptr;
+  DropConnection();
   current_ = (current_ + 1) % endpoints_.size();
 }
 
-void EtcdClient::Post(const std::string& path, std::string body,
-                      std::function<void(Result<std::string>)> done) {
-  evhttp_connection* conn = Connection();
-  if (conn == nullptr) return done(Status::Unavailable("etcd: cannot create a connection"));
-  auto* call = new Call{this, alive_, std::move(done)};
-  evhttp_request* req = evhttp_request_new(
-      [](evhttp_request* r, void* arg) {
-        std::unique_ptr<Call> c(static_cast<Call*>(arg));
-        if (c->alive.expired()) return;
-        const EtcdEndpoint where = c->client->endpoint();
-        const std::string at = where.host + ":" + std::to_string(where.port);
-        if (r == nullptr || evhttp_request_get_response_code(r) == 0) {
-          c->client->Failover();
-          return c->done(Status::Unavailable("etcd " + at + ": no answer"));
-        }
-        evbuffer* in = evhttp_request_get_input_buffer(r);
-        std::string text(evbuffer_get_length(in), '\0');
-        evbuffer_copyout(in, text.data(), text.size());
-        const int code = evhttp_request_get_response_code(r);
-        if (code != 200 && ParseAnswer(text).ok())
-          return c->done(Status::Error("etcd " + at + ": HTTP " + std::to_string(code)));
-        c->done(std::move(text));
-      },
-      call);
-  if (req == nullptr) {
-    delete call;
-    return;
-  }
+void EtcdClient::Post(const std::string& path, std::string body, Answer done) {
+  if (options_.user.empty()) return Send(path, body, "", std::move(done));
+  WithToken([this, path, body = std::move(body),
+             done = std::move(done)](Result<std::string> token) mutable {
+    if (!token.ok()) return done(token.status());
+    // The retry keeps a copy: `body` is read by this Send while its callback is made.
+    Send(path, body, *token,
+         [this, path, body, used = *token,
+          done = std::move(done)](Result<std::string> answer) mutable {
+           if (!IsStaleToken(answer)) return done(std::move(answer));
+           ForgetToken(used);
+           WithToken([this, path, body = std::move(body),
+                      done = std::move(done)](Result<std::string> fresh) mutable {
+             if (!fresh.ok()) return done(fresh.status());
+             Send(path, body, *fresh, std::move(done));
+           });
+         });
+  });
+}
+
+void EtcdClient::WithToken(Answer done) {
+  if (!token_.empty()) return done(token_);
+  token_waiters_.push_back(std::move(done));
+  if (token_waiters_.size() > 1) return;  // an authentication is under way
+  // The body holds the password: it goes to etcd and nowhere else (no log, no error).
+  const std::string body = json{{"name", options_.user}, {"password", options_.password}}.dump();
+  Send("/v3/auth/authenticate", body, "", [this](Result<std::string> answer) {
+    Result<std::string> token = Status::Error("unset");
+    auto j = ParseAnswer(answer);
+    if (!j.ok()) {
+      token = Status::Make(
+          j.status().IsUnavailable() ? StatusCode::kUnavailable : StatusCode::kPermissionDenied,
+          "etcd: authenticate as " + options_.user + ": " + j.status().message());
+    } else if (!j->contains("token") || !(*j)["token"].is_string() ||
+               (*j)["token"].get<std::string>().empty()) {
+      token =
+          Status::Error("etcd: authenticate as " + options_.user + ": an answer without a token");
+    } else {
+      token_ = (*j)["token"].get<std::string>();
+      ++authentications_;
+      token = token_;
+    }
+    std::vector<Answer> waiters = std::move(token_waiters_);
+    token_waiters_.clear();
+    const std::weak_ptr<bool> alive = alive_;
+    for (Answer& w : waiters) {
+      if (alive.expired()) return;  // a waiter destroyed the client
+      w(token);
+    }
+  });
+}
+
+void EtcdClient::ForgetToken(const std::string& token) {
+  if (token_ == token) token_.clear();
+}
+
+void EtcdClient::Send(const std::string& path, const std::string& body, const std::string& token,
+                      Answer done) {
+  auto conn = Connection();
+  if (!conn.ok())
+    return done(Status::Make(conn.status().code(), "etcd " + EtcdUrl(endpoints_[current_]) + ": " +
+                                                       conn.status().message()));
+  calls_.push_back(std::make_unique<Call>(Call{this, std::move(done)}));
+  Call* call = calls_.back().get();
+  evhttp_request* req = evhttp_request_new(&EtcdClient::OnAnswer, call);
+  const EtcdEndpoint& e = (*conn)->endpoint();
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
-  const EtcdEndpoint& e = endpoints_[current_];
-  evhttp_add_header(headers, "Host", (e.host + ":" + std::to_string(e.port)).c_str());
+  evhttp_add_header(headers, "Host", EtcdHostPort(e).c_str());
   evhttp_add_header(headers, "Content-Type", "application/json");
+  if (!token.empty()) evhttp_add_header(headers, "Authorization", token.c_str());
   evbuffer_add(evhttp_request_get_output_buffer(req), body.data(), body.size());
-  if (evhttp_make_request(conn, req, EVHTTP_REQ_POST, path.c_str()) != 0) {
+  if (evhttp_make_request((*conn)->get(), req, EVHTTP_REQ_POST, path.c_str()) != 0) {
     // libevent freed the request; the call is ours to end.
-    std::unique_ptr<Call> c(call);
+    std::unique_ptr<Call> c = std::move(calls_.back());
+    calls_.pop_back();
+    const std::string at = EtcdUrl(e);
     Failover();
-    c->done(Status::Unavailable("etcd: cannot send the request"));
+    c->done(Status::Unavailable("etcd " + at + ": cannot send the request"));
   }
+}
+
+void EtcdClient::OnAnswer(evhttp_request* r, void* arg) {
+  auto* raw = static_cast<Call*>(arg);
+  EtcdClient* self = raw->client;
+  // Only requests on the live connection are answered (a freed one ends its requests
+  // silently), so the call is still in calls_.
+  auto it = std::find_if(self->calls_.begin(), self->calls_.end(),
+                         [raw](const std::unique_ptr<Call>& c) { return c.get() == raw; });
+  if (it == self->calls_.end()) return;
+  std::unique_ptr<Call> call = std::move(*it);
+  self->calls_.erase(it);
+  const std::string at = EtcdUrl(self->conn_->endpoint());
+  if (r == nullptr || evhttp_request_get_response_code(r) == 0) {
+    const std::string tls = self->conn_->TlsFailure();
+    self->Failover();
+    return call->done(
+        Status::Unavailable("etcd " + at + ": " + (tls.empty() ? "no answer" : "TLS: " + tls)));
+  }
+  evbuffer* in = evhttp_request_get_input_buffer(r);
+  std::string text(evbuffer_get_length(in), '\0');
+  evbuffer_copyout(in, text.data(), text.size());
+  const int code = evhttp_request_get_response_code(r);
+  if (code != 200) {
+    // etcd's own errors are JSON objects with "error", for the caller's parser; anything else
+    // (a refusal by the gateway in plain text, an answer that is no error) is told here.
+    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("error"))
+      return call->done(
+          Status::Error("etcd " + at + ": HTTP " + std::to_string(code) + Excerpt(text)));
+  }
+  call->done(std::move(text));
 }
 
 void EtcdClient::GrantLease(int ttl_seconds, Done<int64_t> done) {
@@ -325,36 +433,49 @@ std::unique_ptr<EtcdWatch> EtcdClient::Watch(const std::string& key, bool prefix
                                              int64_t start_revision,
                                              std::function<void(const EtcdEvent&)> on_event,
                                              std::function<void(const Status&)> on_end) {
-  std::unique_ptr<EtcdWatch> w(new EtcdWatch());
-  w->on_event_ = std::move(on_event);
-  w->on_end_ = std::move(on_end);
-  // A connection of its own: the stream holds it for as long as the watch lasts.
-  const EtcdEndpoint& e = endpoints_[current_];
-  w->conn_ =
-      evhttp_connection_base_new(loop_.base(), dns_, e.host.c_str(), static_cast<uint16_t>(e.port));
-  if (w->conn_ == nullptr) {
-    w->End(Status::Unavailable("etcd: cannot create a connection"));
-    return w;
-  }
-  evhttp_connection_set_timeout(w->conn_, kWatchTimeoutSeconds);
   json create = {{"key", Base64(key)}, {"progress_notify", true}};
   if (prefix) create["range_end"] = Base64(PrefixEnd(key));
   if (start_revision > 0) create["start_revision"] = std::to_string(start_revision);
-  const std::string body = json{{"create_request", create}}.dump();
-  evhttp_request* req = evhttp_request_new(&EtcdWatch::OnDone, w.get());
+  std::unique_ptr<EtcdWatch> w(new EtcdWatch(*this, json{{"create_request", create}}.dump()));
+  w->on_event_ = std::move(on_event);
+  w->on_end_ = std::move(on_end);
+  w->Start();
+  return w;
+}
+
+void EtcdWatch::Start() {
+  if (client_.options_.user.empty()) return Open("");
+  client_.WithToken([this, alive = std::weak_ptr<bool>(alive_)](Result<std::string> token) {
+    if (alive.expired()) return;
+    if (!token.ok()) return End(token.status());
+    Open(*token);
+  });
+}
+
+void EtcdWatch::Open(const std::string& token) {
+  token_ = token;
+  // A connection of its own: the stream holds it for as long as the watch lasts.
+  const EtcdEndpoint& e = client_.endpoint();
+  auto conn = EtcdConnection::Open(client_.loop_.base(), client_.dns_, e, client_.tls_.get());
+  if (!conn.ok())
+    return End(Status::Make(conn.status().code(),
+                            "etcd " + EtcdUrl(e) + ": watch: " + conn.status().message()));
+  conn_ = std::move(*conn);
+  evhttp_connection_set_timeout(conn_->get(), kWatchTimeoutSeconds);
+  evhttp_request* req = evhttp_request_new(&EtcdWatch::OnDone, this);
   evhttp_request_set_chunked_cb(req, &EtcdWatch::OnChunk);
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
-  evhttp_add_header(headers, "Host", (e.host + ":" + std::to_string(e.port)).c_str());
+  evhttp_add_header(headers, "Host", EtcdHostPort(e).c_str());
   evhttp_add_header(headers, "Content-Type", "application/json");
-  evbuffer_add(evhttp_request_get_output_buffer(req), body.data(), body.size());
-  if (evhttp_make_request(w->conn_, req, EVHTTP_REQ_POST, "/v3/watch") != 0)
-    w->End(Status::Unavailable("etcd: cannot send the watch request"));
-  return w;
+  if (!token.empty()) evhttp_add_header(headers, "Authorization", token.c_str());
+  evbuffer_add(evhttp_request_get_output_buffer(req), body_.data(), body_.size());
+  if (evhttp_make_request(conn_->get(), req, EVHTTP_REQ_POST, "/v3/watch") != 0)
+    End(Status::Unavailable("etcd " + EtcdUrl(e) + ": cannot send the watch request"));
 }
 
 EtcdWatch::~EtcdWatch() {
   ended_ = true;  // freeing the connection ends the request without calling back
-  if (conn_ != nullptr) evhttp_connection_free(conn_);
+  conn_.reset();
 }
 
 void EtcdWatch::OnChunk(evhttp_request* req, void* arg) {
@@ -368,19 +489,27 @@ void EtcdWatch::OnChunk(evhttp_request* req, void* arg) {
 
 void EtcdWatch::OnDone(evhttp_request* req, void* arg) {
   auto* w = static_cast<EtcdWatch*>(arg);
-  if (req != nullptr && evhttp_request_get_response_code(req) == 200) {
+  const int code = req == nullptr ? 0 : evhttp_request_get_response_code(req);
+  if (code != 0) {
+    // What is left: the last messages of the stream, or an error answer that ends without a
+    // newline (etcd's JSON, or a refusal by the gateway in plain text).
     evbuffer* in = evhttp_request_get_input_buffer(req);
-    const size_t n = evbuffer_get_length(in);
-    if (n > 0) {
-      std::string data(n, '\0');
-      evbuffer_remove(in, data.data(), n);
-      w->Feed(data.data(), data.size());
-    }
+    std::string data(evbuffer_get_length(in), '\0');
+    evbuffer_remove(in, data.data(), data.size());
+    if (code != 200 && !json::parse(w->buffer_ + data, nullptr, false).is_object())
+      return w->End(Status::Error("etcd " + EtcdUrl(w->conn_->endpoint()) + ": watch: HTTP " +
+                                  std::to_string(code) + Excerpt(w->buffer_ + data)));
+    w->Feed(data.data(), data.size());
+    if (!w->buffer_.empty()) w->Feed("\n", 1);
   }
-  w->End(Status::Unavailable("etcd: the watch ended"));
+  if (w->ended_ || w->restarting_) return;
+  const std::string tls = code == 0 ? w->conn_->TlsFailure() : "";
+  w->End(Status::Unavailable("etcd " + EtcdUrl(w->conn_->endpoint()) + ": " +
+                             (tls.empty() ? "the watch ended" : "watch: TLS: " + tls)));
 }
 
 void EtcdWatch::Feed(const char* data, size_t n) {
+  if (restarting_) return;  // the rest of a stream refused for its token
   buffer_.append(data, n);
   // One JSON message per line: {"result": {"created"|"events"|...}} or {"error": ...}.
   for (size_t nl; !ended_ && (nl = buffer_.find('\n')) != std::string::npos;) {
@@ -389,8 +518,13 @@ void EtcdWatch::Feed(const char* data, size_t n) {
     if (line.empty()) continue;
     json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return End(Status::Error("etcd: a watch message that is not JSON"));
+    if (j.contains("error") && SaysStaleToken(j) && !token_.empty() && !reauthenticated_)
+      return Reauthenticate(0);
     if (j.contains("error")) return End(Status::Error("etcd: watch: " + j["error"].dump()));
     const json result = j.value("result", json::object());
+    if (result.value("canceled", false) && SaysStaleToken(result) && !token_.empty() &&
+        !reauthenticated_)
+      return Reauthenticate(Int(result.value("header", json::object()), "revision"));
     if (result.value("canceled", false))
       return End(
           Status::Error("etcd: watch canceled: " + result.value("cancel_reason", std::string())));
@@ -402,6 +536,29 @@ void EtcdWatch::Feed(const char* data, size_t n) {
       if (ended_) return;
     }
   }
+}
+
+void EtcdWatch::Reauthenticate(int64_t revision) {
+  // Once per watch: a token refused again right after authenticating is not stale.
+  reauthenticated_ = true;
+  restarting_ = true;
+  client_.ForgetToken(token_);
+  // A watch "from now" goes on from the revision etcd refused it at, so that nothing written
+  // while the new token is fetched is missed.
+  json request = json::parse(body_, nullptr, /*allow_exceptions=*/false);
+  if (revision > 0 && request.is_object() && request.contains("create_request") &&
+      !request["create_request"].contains("start_revision")) {
+    request["create_request"]["start_revision"] = std::to_string(revision + 1);
+    body_ = request.dump();
+  }
+  // The stream's connection is freed outside its own callbacks.
+  client_.loop_.AddTimer(Millis(0), [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    restarting_ = false;
+    conn_.reset();
+    buffer_.clear();
+    Start();
+  });
 }
 
 void EtcdWatch::End(const Status& st) {

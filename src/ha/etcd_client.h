@@ -4,6 +4,13 @@
 // event. Keys and values are bytes (base64 on the wire); revisions and lease IDs are int64
 // (strings on the wire). One endpoint at a time; a call that cannot reach it moves to the next
 // for later calls. The leader election of src/ha/ is built on these calls.
+//
+// https:// endpoints are reached over TLS (etcd_tls.h: the server's chain and name are always
+// verified; a client certificate for mutual TLS). With a user, the client authenticates
+// (/v3/auth/authenticate) before its first call and sends the token with every call and
+// watch; a token etcd no longer takes (expired, or the auth store changed) is replaced once
+// and the call sent again. The password stays in this object's memory: it is never logged
+// and never part of an error.
 #pragma once
 
 #include <cstdint>
@@ -13,22 +20,22 @@
 #include <string>
 #include <vector>
 
+#include "ha/etcd_connection.h"
+#include "ha/etcd_tls.h"
 #include "process/event_loop.h"
 #include "util/status.h"
 
 struct evdns_base;
-struct evhttp_connection;
 struct evhttp_request;
 
 namespace pgrt {
 
-struct EtcdEndpoint {
-  std::string host;
-  int port = 2379;
+struct EtcdClientOptions {
+  Millis timeout{2000};  // for each call, from sending it to its answer
+  EtcdTlsOptions tls;    // for https:// endpoints
+  std::string user;      // "" → no authentication
+  std::string password;  // the user's; memory only
 };
-// "http://127.0.0.1:2379,http://[::1]:2379" → endpoints; an https:// URL is refused here
-// (TLS to etcd is not built yet).
-Result<std::vector<EtcdEndpoint>> ParseEtcdEndpoints(const std::string& list);
 
 struct EtcdKeyValue {
   std::string key;
@@ -50,8 +57,13 @@ class EtcdClient {
   template <typename T>
   using Done = std::function<void(Result<T>)>;
 
+  // Refuses endpoints that mix http:// and https://, and TLS files it cannot use.
+  static Result<std::unique_ptr<EtcdClient>> Create(EventLoop& loop,
+                                                    std::vector<EtcdEndpoint> endpoints,
+                                                    EtcdClientOptions options);
+  // http:// endpoints, no authentication.
   EtcdClient(EventLoop& loop, std::vector<EtcdEndpoint> endpoints, Millis timeout);
-  ~EtcdClient();
+  ~EtcdClient();  // calls still open end without their callbacks; watches must be gone first
   EtcdClient(const EtcdClient&) = delete;
   EtcdClient& operator=(const EtcdClient&) = delete;
 
@@ -81,22 +93,43 @@ class EtcdClient {
                                    std::function<void(const Status&)> on_end);
 
   const EtcdEndpoint& endpoint() const { return endpoints_[current_]; }
+  // How many times the client has authenticated (a new token each time); 0 without a user.
+  int authentications() const { return authentications_; }
 
  private:
   friend class EtcdWatch;
   struct Call;
-  // POSTs `body` to `path`; `done` gets the parsed JSON answer or an error.
-  void Post(const std::string& path, std::string body,
-            std::function<void(Result<std::string>)> done);
-  evhttp_connection* Connection();
+  using Answer = std::function<void(Result<std::string>)>;
+  EtcdClient(EventLoop& loop, std::vector<EtcdEndpoint> endpoints, EtcdClientOptions options,
+             std::unique_ptr<EtcdTls> tls);
+  // POSTs `body` to `path` with the token when there is a user, replacing a stale token once;
+  // `done` gets etcd's answer (JSON) or an error.
+  void Post(const std::string& path, std::string body, Answer done);
+  // One request on the current connection, with `token` unless "".
+  void Send(const std::string& path, const std::string& body, const std::string& token,
+            Answer done);
+  static void OnAnswer(evhttp_request* req, void* arg);
+  // The token, authenticating first when there is none; `done` runs on the loop.
+  void WithToken(Answer done);
+  // `token` was refused: the next call authenticates again (unless a newer token came).
+  void ForgetToken(const std::string& token);
+  Result<EtcdConnection*> Connection();
+  // Drops the current connection for the next endpoint's; the calls still open on it end
+  // with an error of their own, from the loop.
   void Failover();
+  void DropConnection();
 
   EventLoop& loop_;
   std::vector<EtcdEndpoint> endpoints_;
   size_t current_ = 0;
-  Millis timeout_;
+  EtcdClientOptions options_;
+  std::unique_ptr<EtcdTls> tls_;  // for https:// endpoints
   evdns_base* dns_ = nullptr;
-  evhttp_connection* conn_ = nullptr;
+  std::unique_ptr<EtcdConnection> conn_;
+  std::vector<std::unique_ptr<Call>> calls_;  // sent on conn_, not answered yet
+  std::string token_;
+  std::vector<Answer> token_waiters_;  // non-empty while authenticating
+  int authentications_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
@@ -109,16 +142,27 @@ class EtcdWatch {
 
  private:
   friend class EtcdClient;
-  EtcdWatch() = default;
+  EtcdWatch(EtcdClient& client, std::string body) : client_(client), body_(std::move(body)) {}
+  // Authenticates when the client has a user, then opens the stream.
+  void Start();
+  void Open(const std::string& token);
   static void OnChunk(::evhttp_request* req, void* arg);
   static void OnDone(::evhttp_request* req, void* arg);
   void Feed(const char* data, size_t n);
+  // etcd refused the stream's token (at `revision`, 0 when it did not say): a new one, and
+  // the stream again.
+  void Reauthenticate(int64_t revision);
   void End(const Status& st);
 
-  evhttp_connection* conn_ = nullptr;
+  EtcdClient& client_;
+  std::string body_;   // the create request
+  std::string token_;  // the one the stream was opened with
+  std::unique_ptr<EtcdConnection> conn_;
   std::string buffer_;
   bool ended_ = false;
-  bool created_ = false;
+  bool reauthenticated_ = false;
+  bool restarting_ = false;  // between a refused token and the stream opened again
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   std::function<void(const EtcdEvent&)> on_event_;
   std::function<void(const Status&)> on_end_;
 };
