@@ -44,7 +44,14 @@ Status Runtime::Init() {
   if (config_.ha_enabled()) {
     auto endpoints = ParseEtcdEndpoints(config_.etcd_endpoints);
     if (!endpoints.ok()) return endpoints.status().Wrap("PGRT_ETCD_ENDPOINTS");
-    etcd_ = std::make_unique<EtcdClient>(loop_, std::move(*endpoints), kEtcdTimeout);
+    EtcdClientOptions eo;
+    eo.timeout = kEtcdTimeout;
+    eo.tls = {config_.etcd_ca_file, config_.etcd_cert_file, config_.etcd_key_file};
+    eo.user = config_.etcd_username;
+    eo.password = config_.etcd_password;
+    auto etcd = EtcdClient::Create(loop_, std::move(*endpoints), std::move(eo));
+    if (!etcd.ok()) return etcd.status().Wrap("etcd");
+    etcd_ = std::move(*etcd);
     HaOptions ho;
     ho.cluster = config_.cluster_name;
     ho.name = NodeName(config_);

@@ -68,19 +68,32 @@ class Writer {
 
 class Cluster {
  public:
-  explicit Cluster(int size, const Env& extra = {}) {
+  // `etcd`: TLS and client certificates; `etcd_password`: authentication as root.
+  explicit Cluster(int size, const Env& extra = {}, EtcdServerOptions etcd = {},
+                   const std::string& etcd_password = "")
+      : etcd_(etcd) {
     etcd_.Start();
+    if (!etcd_password.empty()) etcd_.EnableAuth(etcd_password);
     std::random_device rd;
     const std::string name = "t" + std::to_string(rd() % 1000000);
     for (int i = 0; i < size; ++i) {
       Env env = {{"PGRT_HA", "etcd"},
-                 {"PGRT_ETCD_ENDPOINTS", "http://127.0.0.1:" + std::to_string(etcd_.port())},
+                 {"PGRT_ETCD_ENDPOINTS", etcd_.url()},
                  {"PGRT_CLUSTER_NAME", name},
                  {"PGRT_NODE_NAME", "n" + std::to_string(i + 1)},
                  {"PGRT_ADVERTISE_HOST", "127.0.0.1"},
                  {"PGRT_HA_TTL", std::to_string(kTtl)},
                  {"POSTGRES_REPLICATION_PASSWORD", kReplicationPassword},
                  {"PGRT_API_TOKEN", kApiToken}};
+      if (etcd.tls) env["PGRT_ETCD_CA_FILE"] = etcd_.certs().ca;
+      if (etcd.client_cert_auth) {
+        env["PGRT_ETCD_CERT_FILE"] = etcd_.certs().client_cert;
+        env["PGRT_ETCD_KEY_FILE"] = etcd_.certs().client_key;
+      }
+      if (!etcd_password.empty()) {
+        env["PGRT_ETCD_USERNAME"] = "root";
+        env["PGRT_ETCD_PASSWORD"] = etcd_password;
+      }
       for (const auto& [k, v] : extra) env[k] = v;
       nodes_.push_back(std::make_unique<PgrtNode>(env));
     }

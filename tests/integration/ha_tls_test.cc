@@ -58,4 +58,16 @@ TEST(HaTls, AReplicaRefusesALeaderWhoseCertificateTheCaDidNotSign) {
   EXPECT_EQ(c.node(1).Get("/replica").status, 503);
 }
 
+TEST(HaTls, NodesTalkToEtcdOverMutualTlsWithAPassword) {
+  Cluster c(2, {}, EtcdServerOptions{.tls = true, .client_cert_auth = true}, "etcd-root-pw");
+  c.StartAll();
+  const int leader = c.WaitSettled();
+  ASSERT_GE(leader, 0) << c.Logs();
+  json view = GetJson(c.node(leader).api_port(), "/cluster").value_or(json());
+  EXPECT_EQ(view["members"].size(), 2u) << view.dump();
+  // The password reaches no log and no answer.
+  EXPECT_EQ(c.Logs().find("etcd-root-pw"), std::string::npos);
+  EXPECT_EQ(c.node(leader).Get("/__opr/status").body.find("etcd-root-pw"), std::string::npos);
+}
+
 }  // namespace pgrt::testing::ha
