@@ -40,6 +40,7 @@ struct SetupResult {
   HaSetup setup;
   std::vector<double> kill9, sigterm, switchover_gap, switchover_answer;
   double etcd_per_node = NAN;  // RPCs started per node in the quiet window
+  std::string etcd_methods;    // " LeaseKeepAlive=10.0 Range=3.0": the same, per method
   std::vector<double> cpu;     // s of each node's manager in the quiet window
   std::vector<std::string> errors;
 };
@@ -213,16 +214,26 @@ class SetupRun {
       pids.push_back(cluster_->ManagerPid(i));
       cpu0.push_back(CpuSeconds(pids.back()));
     }
-    const double etcd0 = etcd_.RequestsStarted();
+    const auto etcd0 = etcd_.RequestsByMethod();
     std::this_thread::sleep_for(kQuiet);
-    const double etcd1 = etcd_.RequestsStarted();
+    const auto etcd1 = etcd_.RequestsByMethod();
     for (int i = 0; i < 3; ++i) {
       const double c1 = CpuSeconds(pids[i]);
       if (cpu0[i] >= 0 && c1 >= 0) result_.cpu.push_back(c1 - cpu0[i]);
     }
-    if (etcd0 >= 0 && etcd1 >= 0) result_.etcd_per_node = (etcd1 - etcd0) / 3;
-    std::cerr << result_.setup.Label() << ": quiet etcd/node=" << result_.etcd_per_node
-              << " cpu=" << List(result_.cpu) << "\n";
+    if (!etcd0.empty() && !etcd1.empty()) {
+      double total = 0;
+      for (const auto& [method, n] : etcd1) {
+        auto before = etcd0.find(method);
+        const double delta = n - (before == etcd0.end() ? 0 : before->second);
+        if (delta <= 0) continue;
+        total += delta;
+        result_.etcd_methods += " " + method + "=" + Fmt("%.1f", delta / 3);
+      }
+      result_.etcd_per_node = total / 3;
+    }
+    std::cerr << result_.setup.Label() << ": quiet etcd/node=" << result_.etcd_per_node << " ("
+              << result_.etcd_methods << " ) cpu=" << List(result_.cpu) << "\n";
   }
 
   bool Switchover(int t) {
@@ -317,6 +328,7 @@ void PrintComparison(const std::string& title, const SetupResult& p, const Setup
   PrintFigure("switchover_answered", p.switchover_answer, q.switchover_answer);
   auto one = [](double v) { return std::isnan(v) ? std::vector<double>{} : std::vector{v}; };
   PrintFigure("quiet_etcd_rpcs/node", one(p.etcd_per_node), one(q.etcd_per_node), "");
+  std::cout << "      per method pgrt:" << p.etcd_methods << "  patroni:" << q.etcd_methods << "\n";
   // The nodes of one cluster are not paired with the other's: a ratio of medians.
   const double cpu_ratio = Median(p.cpu) / Median(q.cpu);
   std::cout << "quiet_cpu_s/node        pgrt=" << Fmt("%.3f", Median(p.cpu))

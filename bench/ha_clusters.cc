@@ -251,18 +251,23 @@ Status Etcd::Start() {
   return Status::Ok();
 }
 
-double Etcd::RequestsStarted() const {
+std::map<std::string, double> Etcd::RequestsByMethod() const {
+  std::map<std::string, double> by_method;
   testing::HttpResponse r = HttpGet(client_port_, "/metrics");
-  if (r.status != 200) return -1;
+  if (r.status != 200) return by_method;
+  // grpc_server_started_total{grpc_method="Put",grpc_service="etcdserverpb.KV",...} 47
   std::istringstream in(r.body);
   std::string line;
-  double sum = 0;
+  const std::string tag = "grpc_method=\"";
   while (std::getline(in, line)) {
     if (line.rfind("grpc_server_started_total{", 0) != 0) continue;
-    size_t space = line.rfind(' ');
-    if (space != std::string::npos) sum += std::atof(line.c_str() + space + 1);
+    const size_t at = line.find(tag), space = line.rfind(' ');
+    if (at == std::string::npos || space == std::string::npos) continue;
+    const size_t from = at + tag.size();
+    by_method[line.substr(from, line.find('"', from) - from)] +=
+        std::atof(line.c_str() + space + 1);
   }
-  return sum;
+  return by_method;
 }
 
 std::string HaSetup::Label() const {

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,10 +25,10 @@ class Etcd {
   Status Start();
   int port() const { return client_port_; }
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
-  // The sum of grpc_server_started_total over every method on /metrics: one per unary
-  // request and one per stream opened (the HTTP gateway both managers use turns each call
-  // into one RPC). -1 when /metrics cannot be read.
-  double RequestsStarted() const;
+  // grpc_server_started_total on /metrics, per method ("Put", "LeaseKeepAlive", ...): one
+  // per unary request and one per stream opened (the HTTP gateway both managers use turns
+  // each call into one RPC). Empty when /metrics cannot be read.
+  std::map<std::string, double> RequestsByMethod() const;
 
  private:
   testing::TempDir dir_;
