@@ -35,13 +35,21 @@ int EnvInt(const char* name, int fallback, int lo, int hi) {
   return std::clamp(v ? std::atoi(v) : fallback, lo, hi);
 }
 
+// What a quiet cluster cost in one 30 s window.
+struct QuietWindow {
+  double etcd_per_node = NAN;  // RPCs started per node
+  std::string etcd_methods;    // " LeaseKeepAlive=10.0 Range=3.0": the same, per method
+  std::vector<double> cpu;     // s of each node's manager
+};
+
 // What one setup (a manager at one lease) measured.
 struct SetupResult {
   HaSetup setup;
   std::vector<double> kill9, sigterm, switchover_gap, switchover_answer;
-  double etcd_per_node = NAN;  // RPCs started per node in the quiet window
-  std::string etcd_methods;    // " LeaseKeepAlive=10.0 Range=3.0": the same, per method
-  std::vector<double> cpu;     // s of each node's manager in the quiet window
+  // 30 s of a quiet cluster: before HAProxy starts (no client, no check), and with HAProxy
+  // checking GET /primary on every node 5 times a second.
+  QuietWindow idle, checked;
+  std::vector<double> cpu;  // s of each node's manager in the quiet window
   std::vector<std::string> errors;
 };
 
@@ -145,9 +153,9 @@ class SetupRun {
 
   SetupResult Run(bool kill_only) {
     std::cerr << result_.setup.Label() << ": starting\n";
-    if (!Prepare()) return result_;
+    if (!Prepare(!kill_only)) return result_;
     if (!kill_only) {
-      Quiet();
+      Quiet(result_.checked, "checked");
       for (int t = 0; t < trials_ && Switchover(t); ++t) {
       }
       for (int t = 0; t < trials_ && Sigterm(t); ++t) {
@@ -174,10 +182,11 @@ class SetupRun {
     return p;
   }
 
-  bool Prepare() {
+  bool Prepare(bool quiet) {
     if (Status st = cluster_->StartAll(); !st.ok()) return Fail("start: " + st.message());
     leader_ = cluster_->WaitSettled(kSettleTimeout);
     if (leader_ < 0) return Fail("the cluster did not settle");
+    if (quiet) Quiet(result_.idle, "idle");
     auto conn = PgConn::Connect(Direct(leader_));
     if (!conn.ok() || !conn->Exec("CREATE TABLE ha_bench (v int)").ok())
       return Fail("cannot create the table on the leader");
@@ -206,7 +215,7 @@ class SetupRun {
     return true;
   }
 
-  void Quiet() {
+  void Quiet(QuietWindow& w, const char* what) {
     std::this_thread::sleep_for(std::chrono::seconds(5));  // start-up work is over
     std::vector<pid_t> pids;
     std::vector<double> cpu0;
@@ -219,7 +228,7 @@ class SetupRun {
     const auto etcd1 = etcd_.RequestsByMethod();
     for (int i = 0; i < 3; ++i) {
       const double c1 = CpuSeconds(pids[i]);
-      if (cpu0[i] >= 0 && c1 >= 0) result_.cpu.push_back(c1 - cpu0[i]);
+      if (cpu0[i] >= 0 && c1 >= 0) w.cpu.push_back(c1 - cpu0[i]);
     }
     if (!etcd0.empty() && !etcd1.empty()) {
       double total = 0;
@@ -228,12 +237,12 @@ class SetupRun {
         const double delta = n - (before == etcd0.end() ? 0 : before->second);
         if (delta <= 0) continue;
         total += delta;
-        result_.etcd_methods += " " + method + "=" + Fmt("%.1f", delta / 3);
+        w.etcd_methods += " " + method + "=" + Fmt("%.1f", delta / 3);
       }
-      result_.etcd_per_node = total / 3;
+      w.etcd_per_node = total / 3;
     }
-    std::cerr << result_.setup.Label() << ": quiet etcd/node=" << result_.etcd_per_node << " ("
-              << result_.etcd_methods << " ) cpu=" << List(result_.cpu) << "\n";
+    std::cerr << result_.setup.Label() << ": quiet " << what << " etcd/node=" << w.etcd_per_node
+              << " (" << w.etcd_methods << " ) cpu=" << List(w.cpu) << "\n";
   }
 
   bool Switchover(int t) {
@@ -320,21 +329,30 @@ void PrintFigure(const char* name, const std::vector<double>& pgrt,
             << "      trials pgrt=" << List(pgrt) << "  patroni=" << List(patroni) << "\n";
 }
 
+void PrintQuiet(const std::string& what, const QuietWindow& p, const QuietWindow& q) {
+  auto one = [](double v) { return std::isnan(v) ? std::vector<double>{} : std::vector{v}; };
+  PrintFigure(("quiet_" + what + "_etcd_rpcs").c_str(), one(p.etcd_per_node), one(q.etcd_per_node),
+              "");
+  std::cout << "      per node and method pgrt:" << p.etcd_methods << "  patroni:" << q.etcd_methods
+            << "\n";
+  // The nodes of one cluster are not paired with the other's: a ratio of medians.
+  const double cpu_ratio = Median(p.cpu) / Median(q.cpu);
+  std::string line = "quiet_" + what + "_cpu";
+  line.resize(std::max<size_t>(line.size(), 22), ' ');
+  std::cout << line << "  pgrt=" << Fmt("%.3f", Median(p.cpu))
+            << "s  patroni=" << Fmt("%.3f", Median(q.cpu))
+            << "s  ratio=" << (std::isnan(cpu_ratio) ? "n/a" : Fmt("%.2f", cpu_ratio)) << "\n"
+            << "      nodes pgrt=" << List(p.cpu) << "  patroni=" << List(q.cpu) << "\n";
+}
+
 void PrintComparison(const std::string& title, const SetupResult& p, const SetupResult& q) {
   std::cout << "\n" << title << ": " << p.setup.Label() << " vs " << q.setup.Label() << "\n";
   PrintFigure("kill9_to_write", p.kill9, q.kill9);
   PrintFigure("sigterm_to_write", p.sigterm, q.sigterm);
   PrintFigure("switchover_gap", p.switchover_gap, q.switchover_gap);
   PrintFigure("switchover_answered", p.switchover_answer, q.switchover_answer);
-  auto one = [](double v) { return std::isnan(v) ? std::vector<double>{} : std::vector{v}; };
-  PrintFigure("quiet_etcd_rpcs/node", one(p.etcd_per_node), one(q.etcd_per_node), "");
-  std::cout << "      per method pgrt:" << p.etcd_methods << "  patroni:" << q.etcd_methods << "\n";
-  // The nodes of one cluster are not paired with the other's: a ratio of medians.
-  const double cpu_ratio = Median(p.cpu) / Median(q.cpu);
-  std::cout << "quiet_cpu_s/node        pgrt=" << Fmt("%.3f", Median(p.cpu))
-            << "s  patroni=" << Fmt("%.3f", Median(q.cpu))
-            << "s  ratio=" << (std::isnan(cpu_ratio) ? "n/a" : Fmt("%.3f", cpu_ratio)) << "\n"
-            << "      nodes pgrt=" << List(p.cpu) << "  patroni=" << List(q.cpu) << "\n";
+  PrintQuiet("idle", p.idle, q.idle);
+  PrintQuiet("checked", p.checked, q.checked);
 }
 
 std::string LoadAverage() {
