@@ -18,6 +18,7 @@
 namespace pgrt::bench {
 namespace {
 
+using testing::HttpGet;
 using testing::milliseconds;
 
 constexpr milliseconds kSettleTimeout{180000};
@@ -168,10 +169,15 @@ class SetupRun {
 
  private:
   bool Fail(const std::string& what) {
-    std::string logs = cluster_->Logs();
-    if (logs.size() > 6000) logs = "..." + logs.substr(logs.size() - 6000);
-    result_.errors.push_back(result_.setup.Label() + ": " + what);
-    std::cerr << "ERROR " << result_.setup.Label() << ": " << what << "\n" << logs << "\n";
+    // What each node answered at that moment, then every node's whole log (on stderr: a
+    // failure is worth reading in full).
+    std::string states;
+    for (int i = 0; i < 3; ++i)
+      states += " " + cluster_->Name(i) +
+                ": /primary=" + std::to_string(HttpGet(cluster_->api_port(i), "/primary").status) +
+                " /replica=" + std::to_string(HttpGet(cluster_->api_port(i), "/replica").status);
+    result_.errors.push_back(result_.setup.Label() + ": " + what + " (" + states + " )");
+    std::cerr << "ERROR " << result_.errors.back() << "\n" << cluster_->Logs() << "\n";
     return false;
   }
   ConnParams Direct(int i) const {
