@@ -155,20 +155,23 @@ class SetupRun {
   SetupResult Run(bool kill_only) {
     std::cerr << result_.setup.Label() << ": starting\n";
     if (!Prepare(!kill_only)) return result_;
+    // A failed step leaves the cluster in a state no later trial could start from: the
+    // setup ends there (its error is reported).
     if (!kill_only) {
       Quiet(result_.checked, "checked");
-      for (int t = 0; t < trials_ && Switchover(t); ++t) {
+      for (int t = 0; t < trials_ && !failed_ && Switchover(t); ++t) {
       }
-      for (int t = 0; t < trials_ && Sigterm(t); ++t) {
+      for (int t = 0; t < trials_ && !failed_ && Sigterm(t); ++t) {
       }
     }
-    for (int t = 0; t < trials_ && Kill9(t); ++t) {
+    for (int t = 0; t < trials_ && !failed_ && Kill9(t); ++t) {
     }
     return result_;
   }
 
  private:
   bool Fail(const std::string& what) {
+    failed_ = true;
     // What each node answered at that moment, then every node's whole log (on stderr: a
     // failure is worth reading in full).
     std::string states;
@@ -319,6 +322,7 @@ class SetupRun {
   Haproxy haproxy_{*cluster_};
   ConnParams front_;
   int leader_ = -1;
+  bool failed_ = false;
   SetupResult result_;
 };
 

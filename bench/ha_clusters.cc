@@ -287,14 +287,23 @@ int HaCluster::Primary() const {
 }
 
 int HaCluster::WaitSettled(milliseconds timeout) const {
+  // The state must hold for a while: a former leader may answer /replica 200 while it waits
+  // for the new leader, then stop again to rewind and follow it.
+  constexpr milliseconds kStable{3000};
   int leader = -1;
+  std::optional<Clock::time_point> since;
   const bool settled = testing::WaitUntil(
       [&] {
-        leader = Primary();
-        if (leader < 0) return false;
-        for (int i = 0; i < 3; ++i)
-          if (i != leader && HttpGet(api_port(i), "/replica").status != 200) return false;
-        return true;
+        int now = Primary();
+        for (int i = 0; now >= 0 && i < 3; ++i)
+          if (i != now && HttpGet(api_port(i), "/replica").status != 200) now = -1;
+        if (now < 0 || now != leader) {
+          leader = now;
+          since.reset();
+          if (now >= 0) since = Clock::now();
+          return false;
+        }
+        return Clock::now() - *since >= kStable;
       },
       timeout, milliseconds(100));
   return settled ? leader : -1;

@@ -68,7 +68,8 @@ class HaCluster {
 
   // The index of the one node whose /primary answers 200; -1 when none or several do.
   int Primary() const;
-  // Until one node leads and both others answer /replica 200; its index, -1 on timeout.
+  // Until one node leads and both others answer /replica 200, without a change for 3 s; its
+  // index, -1 on timeout.
   int WaitSettled(testing::milliseconds timeout) const;
 };
 
