@@ -6,8 +6,9 @@
 //   sigterm_to_write     SIGTERM of the leader's manager → the same
 //   switchover_gap       a back-to-back writer through HAProxy across a planned switchover:
 //                        the last write acknowledged by the old leader → the first by the new
-//   quiet_etcd_requests  RPCs each node makes to etcd in 30 s of a quiet cluster
-//   quiet_cpu            CPU seconds of each node's manager process in those 30 s
+//   quiet_*_etcd_rpcs    RPCs each node makes to etcd in 30 s of a quiet cluster, idle
+//                        (before HAProxy starts) and checked (HAProxy polling /primary)
+//   quiet_*_cpu          CPU seconds of each node's manager process in those 30 s
 // each at equal leader lease and at each manager's defaults, as ratios pgrt/Patroni.
 #pragma once
 
