@@ -31,6 +31,7 @@ bench: deps build
 	$(BUILD)/pgrt_bench pooling
 	$(BUILD)/pgrt_bench loop
 	$(BUILD)/pgrt_bench lifecycle
+	$(BUILD)/pgrt_bench ha
 
 # The container image (deploy/Containerfile) with podman, or docker when a docker engine
 # answers; no registry is contacted. See docs/container.md.

@@ -9,6 +9,7 @@
 
 #include "backup_bench.h"
 #include "figures.h"
+#include "ha_bench.h"
 #include "lifecycle_bench.h"
 #include "loop_bench.h"
 #include "pooling_bench.h"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "pooling") return pgrt::bench::RunPoolingBench();
   if (argc > 1 && std::string(argv[1]) == "loop") return pgrt::bench::RunLoopBench();
   if (argc > 1 && std::string(argv[1]) == "lifecycle") return pgrt::bench::RunLifecycleBench();
+  if (argc > 1 && std::string(argv[1]) == "ha") return pgrt::bench::RunHaBench();
   using namespace pgrt::bench;
   const int reps = RepsFromEnv(5, 100);
   std::cout << "pgrt bench  " << MachineLine() << "  reps=" << reps << "\n" << std::flush;
