@@ -104,7 +104,9 @@ class FullDiskTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
-    mount_.emplace(dir_.Sub("volume"), "64m");
+    // Room for the cluster and the WAL postgres keeps after its crash recovery (min_wal_size,
+    // wal_keep_size): the test fills whatever is left anyway.
+    mount_.emplace(dir_.Sub("volume"), "128m");
     ASSERT_TRUE(mount_->ok()) << "mount tmpfs: " << std::strerror(errno);
     // One restart allowed: a fault counted as crashes would give up after two exits.
     node_.emplace(Env{{"PGDATA", mount_->path() + "/data"}, {"PGRT_RESTART_MAX", "1"}});
