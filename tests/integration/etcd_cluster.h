@@ -38,11 +38,12 @@ struct EtcdServerOptions {
 
 class EtcdCluster {
  public:
-  // Raft's heartbeat and election timeout. On this kind of machine (2 cores shared with
-  // compilers) 50/500 ms held a leader through a loaded minute, while 50/250 ms saw occasional
-  // spurious elections; an election after a leader is killed takes about the election timeout.
+  // Raft's heartbeat and election timeout. Measured on a 2-core machine at load 7 (two CPU
+  // burners and three clusters at once): 50/250 ms, and even 25/150 ms, kept their first
+  // leader for 60 s; etcd's defaults (100/1000 ms) would make every etcd election in these
+  // tests cost over a second.
   static constexpr int kHeartbeatMs = 50;
-  static constexpr int kElectionTimeoutMs = 500;
+  static constexpr int kElectionTimeoutMs = 250;
 
   explicit EtcdCluster(int size = 3, EtcdServerOptions options = {})
       : options_(std::move(options)), members_(size) {
@@ -187,15 +188,10 @@ class EtcdCluster {
     SpawnSpec spec;
     spec.name = "etcd " + m.name;
     // --initial-cluster* only matter on the first start; a restart reads its data directory.
-    spec.argv = {"/usr/bin/etcd",
-                 "--name=" + m.name,
-                 "--data-dir=" + dir_.Sub(m.name),
-                 "--listen-client-urls=" + url(i),
-                 "--advertise-client-urls=" + url(i),
-                 "--listen-peer-urls=" + PeerUrl(i),
-                 "--initial-advertise-peer-urls=" + PeerUrl(i),
-                 "--initial-cluster=" + initial_cluster,
-                 "--initial-cluster-state=new",
+    spec.argv = {"/usr/bin/etcd", "--name=" + m.name, "--data-dir=" + dir_.Sub(m.name),
+                 "--listen-client-urls=" + url(i), "--advertise-client-urls=" + url(i),
+                 "--listen-peer-urls=" + PeerUrl(i), "--initial-advertise-peer-urls=" + PeerUrl(i),
+                 "--initial-cluster=" + initial_cluster, "--initial-cluster-state=new",
                  "--initial-cluster-token=pgrt-test",
                  "--heartbeat-interval=" + std::to_string(kHeartbeatMs),
                  "--election-timeout=" + std::to_string(kElectionTimeoutMs),
