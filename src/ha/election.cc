@@ -47,6 +47,7 @@ void LeaderElection::GrantLease() {
                        spdlog::warn("ha: {} (retrying)", r.status().message());
                        // The lease's own timer, not Later(): a retry of another step must not
                        // replace this one, or the node would stay without a lease for good.
+                       if (renew_timer_ != 0) loop_.CancelTimer(renew_timer_);
                        renew_timer_ = loop_.AddTimer(opt_.retry, [this] {
                          renew_timer_ = 0;
                          GrantLease();
