@@ -290,7 +290,9 @@ void EtcdClient::Send(const std::string& path, const std::string& body, const st
     std::unique_ptr<Call> c = std::move(calls_.back());
     calls_.pop_back();
     c->conn.reset();
+    const std::weak_ptr<bool> alive = alive_;
     Failover();
+    if (alive.expired()) return;  // a watch's on_end destroyed the client
     c->done(Status::Unavailable("etcd " + c->at + ": cannot send the request"));
   }
 }
