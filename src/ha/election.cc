@@ -45,7 +45,14 @@ void LeaderElection::GrantLease() {
   etcd_.GrantLease(opt_.ttl_seconds, Guard(alive_, [this, sent](Result<int64_t> r) {
                      if (!r.ok()) {
                        spdlog::warn("ha: {} (retrying)", r.status().message());
-                       return Later(opt_.retry, [this] { GrantLease(); });
+                       // The lease's own timer, not Later(): a retry of another step must not
+                       // replace this one, or the node would stay without a lease for good.
+                       if (renew_timer_ != 0) loop_.CancelTimer(renew_timer_);
+                       renew_timer_ = loop_.AddTimer(opt_.retry, [this] {
+                         renew_timer_ = 0;
+                         GrantLease();
+                       });
+                       return;
                      }
                      lease_ = *r;
                      renewed_at_ = sent;
@@ -99,17 +106,28 @@ void LeaderElection::Campaign() {
                }));
 }
 
-void LeaderElection::Lead() {
-  leading_ = true;
+SteadyTime LeaderElection::LeaseValidUntil() const {
   // The lease lasts at least TTL from the last renewal etcd confirmed, counted from when it
   // was sent; leadership ends `margin` before that unless a newer renewal is confirmed.
-  valid_until_ = renewed_at_ + std::chrono::seconds(opt_.ttl_seconds) - opt_.margin;
+  return renewed_at_ + std::chrono::seconds(opt_.ttl_seconds) - opt_.margin;
+}
+
+void LeaderElection::Lead() {
+  valid_until_ = LeaseValidUntil();
+  if (Now() >= valid_until_) {
+    // The key is ours but the lease is too close to its end to count on; Follow() resumes once
+    // a renewal is confirmed (or the lease ends, and the key with it).
+    spdlog::info("ha: {} holds the leader key but cannot lead yet: no recent renewal", opt_.name);
+    return Later(opt_.retry, [this] { Follow(); });
+  }
+  leading_ = true;
   spdlog::info("ha: {} leads (lease {})", opt_.name, lease_);
   ArmFence();
   leader_ = opt_.name;
   if (on_change_) on_change_(true, leader_);
-  WatchLeaderKey(0);  // someone deleting the key (a manual failover) ends the leadership
-  if (Now() >= valid_until_) StopLeading("the lease is too close to its end");
+  // Someone deleting the key (a manual failover) ends the leadership: Follow() checks that the
+  // key is still ours and watches it from there.
+  Follow();
 }
 
 void LeaderElection::ArmFence() {
@@ -134,33 +152,50 @@ void LeaderElection::StopLeading(const std::string& why) {
   Later(opt_.retry, [this] { Follow(); });
 }
 
+bool LeaderElection::Ours(const EtcdKeyValue& kv) const {
+  // Our name alone is not enough: an earlier life of this node may have left its key behind,
+  // bound to a lease that is not ours and will expire.
+  return lease_ != 0 && kv.lease == lease_ && kv.value == opt_.name;
+}
+
 void LeaderElection::Follow() {
-  if (leading_) return;
-  etcd_.Get(opt_.key, Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
-              if (leading_) return;
-              if (!r.ok()) return Later(opt_.retry, [this] { Follow(); });
-              if (!r->has_value()) {
-                SetLeader("");
-                if (eligible_ && lease_ != 0 && !campaigning_) return Campaign();
-                return WatchLeaderKey(0);
-              }
-              if ((*r)->value == opt_.name) {
-                // This node's own key from before a restart, on a lease that is not this
-                // one: it leads no more, and the key goes now instead of at its expiry.
-                return etcd_.DeleteIf(opt_.key, opt_.name, Guard(alive_, [this](Result<bool>) {
-                                        Later(opt_.retry / 5, [this] { Follow(); });
-                                      }));
-              }
-              SetLeader((*r)->value);
-              WatchLeaderKey((*r)->mod_revision + 1);
-            }));
+  etcd_.Read(opt_.key, Guard(alive_, [this](Result<EtcdRead> r) {
+               if (!r.ok()) return Later(opt_.retry, [this] { Follow(); });
+               const std::optional<EtcdKeyValue>& kv = r->kv;
+               if (leading_) {
+                 if (!kv || !Ours(*kv)) return StopLeading("the leader key was taken away");
+               } else if (!kv) {
+                 SetLeader("");
+                 if (eligible_ && lease_ != 0 && !campaigning_) return Campaign();
+               } else if (Ours(*kv)) {
+                 // Still ours while not leading: a campaign whose answer was lost, or a fence
+                 // that fell while etcd was away and kept the lease (etcd extends every lease
+                 // when it elects a leader). The lease keeps the key alive, so no one else can
+                 // take it: lead again, or let it go when this node must not lead.
+                 if (eligible_) return Lead();
+                 return etcd_.DeleteIf(opt_.key, opt_.name, Guard(alive_, [this](Result<bool>) {
+                                         Later(opt_.retry, [this] { Follow(); });
+                                       }));
+               } else if (kv->value == opt_.name) {
+                 // This node's own key from before a restart, on a lease that is not this
+                 // one: it leads no more, and the key goes now instead of at its expiry.
+                 return etcd_.DeleteIf(opt_.key, opt_.name, Guard(alive_, [this](Result<bool>) {
+                                         Later(opt_.retry / 5, [this] { Follow(); });
+                                       }));
+               } else {
+                 SetLeader(kv->value);
+               }
+               // From just after the read: nothing between the read and the watch is missed,
+               // and a revision etcd has compacted away is never asked for.
+               WatchLeaderKey(r->revision + 1);
+             }));
 }
 
 void LeaderElection::WatchLeaderKey(int64_t from_revision) {
   watch_ = etcd_.Watch(opt_.key, false, from_revision,
                        Guard(alive_,
                              [this](const EtcdEvent& e) {
-                               if (leading_ && (e.deleted || e.kv.value != opt_.name))
+                               if (leading_ && (e.deleted || !Ours(e.kv)))
                                  return StopLeading("the leader key was taken away");
                                if (leading_) return;
                                // This node's own campaign: the Create's answer decides.
@@ -172,8 +207,10 @@ void LeaderElection::WatchLeaderKey(int64_t from_revision) {
                                SetLeader(e.kv.value);
                              }),
                        Guard(alive_, [this](const Status& st) {
+                         // Read again before watching again: the key may have changed while
+                         // no watch was looking (a leader learns here that it was replaced).
                          spdlog::debug("ha: leader watch ended: {}", st.message());
-                         Later(opt_.retry, [this] { leading_ ? WatchLeaderKey(0) : Follow(); });
+                         Later(opt_.retry, [this] { Follow(); });
                        }));
 }
 

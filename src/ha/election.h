@@ -10,6 +10,13 @@
 // renewal etcd confirmed) + TTL − margin, on the monotonic clock, and gives it up on its own
 // when that passes without a newer confirmation: it has stopped leading before any other node
 // can take the key. The node demotes on that signal.
+//
+// Every read of the key is followed by a watch from just after it, and every watch that ends
+// (its etcd member died, or the client moved to another member) by a new read: a change made
+// while no watch was looking is still seen. A key that holds this node's name on this node's
+// lease is this node's leadership: it leads again (when eligible and its lease is confirmed)
+// rather than waiting for a key that its own renewals keep alive, e.g. after etcd was lost
+// entirely and came back with its leases extended.
 #pragma once
 
 #include <functional>
@@ -65,8 +72,12 @@ class LeaderElection {
   void GrantLease();
   void Renew();
   void Campaign();
+  // Reads the key and acts on it (campaign, learn the leader, check that the key is still ours,
+  // lead again), then watches it.
   void Follow();
   void WatchLeaderKey(int64_t from_revision);
+  bool Ours(const EtcdKeyValue& kv) const;
+  SteadyTime LeaseValidUntil() const;
   void Lead();
   void StopLeading(const std::string& why);
   void SetLeader(const std::string& leader);

@@ -140,6 +140,9 @@ Result<json> ParseAnswer(const Result<std::string>& body) {
 struct EtcdClient::Call {
   EtcdClient* client;
   Answer done;
+  std::string at;           // the endpoint's URL, for errors
+  uint64_t generation = 0;  // the client's failovers when the call was made
+  std::unique_ptr<EtcdConnection> conn;
 };
 
 Result<std::unique_ptr<EtcdClient>> EtcdClient::Create(EventLoop& loop,
@@ -177,44 +180,37 @@ EtcdClient::EtcdClient(EventLoop& loop, std::vector<EtcdEndpoint> endpoints,
 
 EtcdClient::~EtcdClient() {
   *alive_ = false;
-  conn_.reset();  // before the resolver it may be using; its requests end without callbacks
+  // Before the resolver they may be using; their requests end without callbacks.
+  calls_.clear();
   if (dns_ != nullptr) evdns_base_free(dns_, 0);
 }
 
-Result<EtcdConnection*> EtcdClient::Connection() {
-  if (conn_ != nullptr && conn_->spent()) DropConnection();
-  if (conn_ != nullptr) return conn_.get();
+Result<std::unique_ptr<EtcdConnection>> EtcdClient::Connection() {
+  // A fresh connection (and, over TLS, a fresh SSL) for every call: a call never waits behind
+  // another that hangs (a frozen member accepts connections and never answers), so each ends
+  // within the timeout on its own.
   auto made = EtcdConnection::Open(loop_.base(), dns_, endpoints_[current_], tls_.get());
   if (!made.ok()) return made.status();
-  conn_ = std::move(*made);
   const Millis t = options_.timeout;
   timeval tv{static_cast<time_t>(t.count() / 1000),
              static_cast<suseconds_t>((t.count() % 1000) * 1000)};
-  evhttp_connection_set_timeout_tv(conn_->get(), &tv);
-  return conn_.get();
-}
-
-void EtcdClient::DropConnection() {
-  if (conn_ == nullptr) return;
-  const std::string at = EtcdUrl(conn_->endpoint());
-  // Freeing the connection frees its requests without their callbacks: the calls they carried
-  // are ended here, from the loop, so that no caller's callback runs inside this one.
-  conn_.reset();
-  std::vector<std::unique_ptr<Call>> orphans = std::move(calls_);
-  calls_.clear();
-  if (orphans.empty()) return;
-  auto pending = std::make_shared<std::vector<std::unique_ptr<Call>>>(std::move(orphans));
-  loop_.AddTimer(Millis(0), [alive = std::weak_ptr<bool>(alive_), pending, at] {
-    for (auto& call : *pending) {
-      if (alive.expired()) return;
-      call->done(Status::Unavailable("etcd " + at + ": the connection was dropped"));
-    }
-  });
+  evhttp_connection_set_timeout_tv((*made)->get(), &tv);
+  return std::move(*made);
 }
 
 void EtcdClient::Failover() {
-  DropConnection();
+  const Status moved = Status::Unavailable("etcd " + EtcdUrl(endpoints_[current_]) +
+                                           ": abandoned for another endpoint");
   current_ = (current_ + 1) % endpoints_.size();
+  ++generation_;
+  auto watches = std::move(watches_);
+  watches_.clear();
+  // on_end may destroy other watches, or the client.
+  const std::weak_ptr<bool> alive = alive_;
+  for (auto& [token, w] : watches) {
+    if (alive.expired()) return;
+    if (!token.expired()) w->Abandon(moved);
+  }
 }
 
 void EtcdClient::Post(const std::string& path, std::string body, Answer done) {
@@ -275,50 +271,60 @@ void EtcdClient::ForgetToken(const std::string& token) {
 
 void EtcdClient::Send(const std::string& path, const std::string& body, const std::string& token,
                       Answer done) {
+  const EtcdEndpoint& e = endpoints_[current_];
   auto conn = Connection();
   if (!conn.ok())
-    return done(Status::Make(conn.status().code(), "etcd " + EtcdUrl(endpoints_[current_]) + ": " +
-                                                       conn.status().message()));
-  calls_.push_back(std::make_unique<Call>(Call{this, std::move(done)}));
+    return done(
+        Status::Make(conn.status().code(), "etcd " + EtcdUrl(e) + ": " + conn.status().message()));
+  calls_.push_back(std::make_unique<Call>(
+      Call{this, std::move(done), EtcdUrl(e), generation_, std::move(*conn)}));
   Call* call = calls_.back().get();
   evhttp_request* req = evhttp_request_new(&EtcdClient::OnAnswer, call);
-  const EtcdEndpoint& e = (*conn)->endpoint();
   evkeyvalq* headers = evhttp_request_get_output_headers(req);
   evhttp_add_header(headers, "Host", EtcdHostPort(e).c_str());
   evhttp_add_header(headers, "Content-Type", "application/json");
   if (!token.empty()) evhttp_add_header(headers, "Authorization", token.c_str());
   evbuffer_add(evhttp_request_get_output_buffer(req), body.data(), body.size());
-  if (evhttp_make_request((*conn)->get(), req, EVHTTP_REQ_POST, path.c_str()) != 0) {
-    // libevent freed the request; the call is ours to end.
+  if (evhttp_make_request(call->conn->get(), req, EVHTTP_REQ_POST, path.c_str()) != 0) {
+    // libevent freed the request without calling back; the call is ours to end.
     std::unique_ptr<Call> c = std::move(calls_.back());
     calls_.pop_back();
-    const std::string at = EtcdUrl(e);
+    c->conn.reset();
+    const std::weak_ptr<bool> alive = alive_;
     Failover();
-    c->done(Status::Unavailable("etcd " + at + ": cannot send the request"));
+    if (alive.expired()) return;  // a watch's on_end destroyed the client
+    c->done(Status::Unavailable("etcd " + c->at + ": cannot send the request"));
   }
 }
 
 void EtcdClient::OnAnswer(evhttp_request* r, void* arg) {
   auto* raw = static_cast<Call*>(arg);
   EtcdClient* self = raw->client;
-  // Only requests on the live connection are answered (a freed one ends its requests
-  // silently), so the call is still in calls_.
+  // A call's connection is freed only with the call (which ends its request silently), so an
+  // answered call is still in calls_.
   auto it = std::find_if(self->calls_.begin(), self->calls_.end(),
                          [raw](const std::unique_ptr<Call>& c) { return c.get() == raw; });
   if (it == self->calls_.end()) return;
   std::unique_ptr<Call> call = std::move(*it);
   self->calls_.erase(it);
-  const std::string at = EtcdUrl(self->conn_->endpoint());
   if (r == nullptr || evhttp_request_get_response_code(r) == 0) {
-    const std::string tls = self->conn_->TlsFailure();
-    self->Failover();
-    return call->done(
-        Status::Unavailable("etcd " + at + ": " + (tls.empty() ? "no answer" : "TLS: " + tls)));
+    const std::string tls = call->conn->TlsFailure();
+    // libevent tolerates freeing a connection from its request's callback.
+    call->conn.reset();
+    // Only the first failure on an endpoint moves the client: calls made before it moved must
+    // not move it again, past a good endpoint.
+    const std::weak_ptr<bool> alive = self->alive_;
+    if (call->generation == self->generation_) self->Failover();
+    if (alive.expired()) return;  // a watch's on_end destroyed the client
+    return call->done(Status::Unavailable("etcd " + call->at + ": " +
+                                          (tls.empty() ? "no answer" : "TLS: " + tls)));
   }
   evbuffer* in = evhttp_request_get_input_buffer(r);
   std::string text(evbuffer_get_length(in), '\0');
   evbuffer_copyout(in, text.data(), text.size());
   const int code = evhttp_request_get_response_code(r);
+  call->conn.reset();
+  const std::string& at = call->at;
   if (code != 200) {
     // etcd's own errors are JSON objects with "error", for the caller's parser; anything else
     // (a refusal by the gateway in plain text, an answer that is no error) is told here.
@@ -401,15 +407,26 @@ void EtcdClient::DeleteIf(const std::string& key, const std::string& value, Done
 }
 
 void EtcdClient::Get(const std::string& key, Done<std::optional<EtcdKeyValue>> done) {
+  Read(key, [done = std::move(done)](Result<EtcdRead> r) {
+    if (!r.ok()) return done(r.status());
+    done(std::move(r->kv));
+  });
+}
+
+void EtcdClient::Read(const std::string& key, Done<EtcdRead> done) {
   Post("/v3/kv/range", json{{"key", Base64(key)}}.dump(),
        [done = std::move(done)](Result<std::string> body) {
          auto j = ParseAnswer(body);
          if (!j.ok()) return done(j.status());
+         EtcdRead read;
+         read.revision = Int(j->value("header", json::object()), "revision");
          const json kvs = j->value("kvs", json::array());
-         if (!kvs.is_array() || kvs.empty()) return done(std::optional<EtcdKeyValue>());
-         auto kv = KeyValueOf(kvs[0]);
-         if (!kv.ok()) return done(kv.status());
-         done(std::optional<EtcdKeyValue>(*kv));
+         if (kvs.is_array() && !kvs.empty()) {
+           auto kv = KeyValueOf(kvs[0]);
+           if (!kv.ok()) return done(kv.status());
+           read.kv = *kv;
+         }
+         done(std::move(read));
        });
 }
 
@@ -439,6 +456,9 @@ std::unique_ptr<EtcdWatch> EtcdClient::Watch(const std::string& key, bool prefix
   std::unique_ptr<EtcdWatch> w(new EtcdWatch(*this, json{{"create_request", create}}.dump()));
   w->on_event_ = std::move(on_event);
   w->on_end_ = std::move(on_end);
+  // Ended by a failover; destroyed watches are forgotten here.
+  std::erase_if(watches_, [](const auto& entry) { return entry.first.expired(); });
+  watches_.emplace_back(w->alive_, w.get());
   w->Start();
   return w;
 }
@@ -446,7 +466,7 @@ std::unique_ptr<EtcdWatch> EtcdClient::Watch(const std::string& key, bool prefix
 void EtcdWatch::Start() {
   if (client_.options_.user.empty()) return Open("");
   client_.WithToken([this, alive = std::weak_ptr<bool>(alive_)](Result<std::string> token) {
-    if (alive.expired()) return;
+    if (alive.expired() || ended_) return;  // abandoned while authenticating
     if (!token.ok()) return End(token.status());
     Open(*token);
   });
@@ -553,12 +573,21 @@ void EtcdWatch::Reauthenticate(int64_t revision) {
   }
   // The stream's connection is freed outside its own callbacks.
   client_.loop_.AddTimer(Millis(0), [this, alive = std::weak_ptr<bool>(alive_)] {
-    if (alive.expired()) return;
+    if (alive.expired() || ended_) return;  // abandoned by a failover meanwhile
     restarting_ = false;
     conn_.reset();
     buffer_.clear();
     Start();
   });
+}
+
+void EtcdWatch::Abandon(const Status& st) {
+  if (ended_) return;
+  // Not called from this connection's own callbacks (a failover runs on the client's), so it
+  // can be freed here; the request goes with it without calling back.
+  ended_ = true;
+  conn_.reset();
+  if (on_end_) on_end_(st);
 }
 
 void EtcdWatch::End(const Status& st) {

@@ -2,11 +2,18 @@
 // /v3/watch), spoken by libevent's HTTP client on pgrt's event loop, so nothing waits on the
 // network: every call returns at once and its answer (or error, or timeout) arrives as a loop
 // event. Keys and values are bytes (base64 on the wire); revisions and lease IDs are int64
-// (strings on the wire). One endpoint at a time; a call that cannot reach it moves to the next
-// for later calls. The leader election of src/ha/ is built on these calls.
+// (strings on the wire). The leader election of src/ha/ is built on these calls.
+//
+// Failover: one endpoint at a time. Each call has a connection of its own, so it never waits
+// behind another and always ends within the timeout. A call that gets no answer (refused,
+// broken, or nothing within the timeout: a frozen or cut-off member accepts connections but
+// never answers) moves the client to the next endpoint, once for all the calls that failed
+// with it. Moving ends the watches made on the old endpoint (a watch on a frozen member would
+// otherwise wait in silence); their owners re-read and re-watch through the endpoint in use.
 //
 // https:// endpoints are reached over TLS (etcd_tls.h: the server's chain and name are always
-// verified; a client certificate for mutual TLS). With a user, the client authenticates
+// verified; a client certificate for mutual TLS), every connection with a fresh SSL. With a user,
+// the client authenticates
 // (/v3/auth/authenticate) before its first call and sends the token with every call and
 // watch; a token etcd no longer takes (expired, or the auth store changed) is replaced once
 // and the call sent again. The password stays in this object's memory: it is never logged
@@ -18,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ha/etcd_connection.h"
@@ -43,6 +51,13 @@ struct EtcdKeyValue {
   int64_t create_revision = 0;
   int64_t mod_revision = 0;
   int64_t lease = 0;
+};
+
+// A read of one key: the key when present, and the store's revision when etcd answered. A
+// watch from `revision + 1` sees every change after this read and nothing before it.
+struct EtcdRead {
+  std::optional<EtcdKeyValue> kv;
+  int64_t revision = 0;
 };
 
 struct EtcdEvent {
@@ -82,12 +97,15 @@ class EtcdClient {
   // Deletes `key` only while it holds `value` (releasing a key only when it is still ours).
   void DeleteIf(const std::string& key, const std::string& value, Done<bool> done);
   void Get(const std::string& key, Done<std::optional<EtcdKeyValue>> done);
+  // Get with the store's revision: for a watch that must miss nothing after the read.
+  void Read(const std::string& key, Done<EtcdRead> done);
   // Every key starting with `prefix`, in key order.
   void GetPrefix(const std::string& prefix, Done<std::vector<EtcdKeyValue>> done);
 
   // Events on `key` (or every key under it when `prefix`) from `start_revision` (0: from
   // now). `on_event` runs on the loop for each; `on_end` once when the watch stops (etcd
-  // closed it, the connection broke); destroying the watch stops it without calling either.
+  // closed it, the connection broke, the client moved to another endpoint); destroying the
+  // watch stops it without calling either.
   std::unique_ptr<EtcdWatch> Watch(const std::string& key, bool prefix, int64_t start_revision,
                                    std::function<void(const EtcdEvent&)> on_event,
                                    std::function<void(const Status&)> on_end);
@@ -105,7 +123,7 @@ class EtcdClient {
   // POSTs `body` to `path` with the token when there is a user, replacing a stale token once;
   // `done` gets etcd's answer (JSON) or an error.
   void Post(const std::string& path, std::string body, Answer done);
-  // One request on the current connection, with `token` unless "".
+  // One request on a connection of its own to the current endpoint, with `token` unless "".
   void Send(const std::string& path, const std::string& body, const std::string& token,
             Answer done);
   static void OnAnswer(evhttp_request* req, void* arg);
@@ -113,11 +131,10 @@ class EtcdClient {
   void WithToken(Answer done);
   // `token` was refused: the next call authenticates again (unless a newer token came).
   void ForgetToken(const std::string& token);
-  Result<EtcdConnection*> Connection();
-  // Drops the current connection for the next endpoint's; the calls still open on it end
-  // with an error of their own, from the loop.
+  // A new connection to the current endpoint, with the call timeout.
+  Result<std::unique_ptr<EtcdConnection>> Connection();
+  // Moves to the next endpoint; see "Failover" above.
   void Failover();
-  void DropConnection();
 
   EventLoop& loop_;
   std::vector<EtcdEndpoint> endpoints_;
@@ -125,8 +142,11 @@ class EtcdClient {
   EtcdClientOptions options_;
   std::unique_ptr<EtcdTls> tls_;  // for https:// endpoints
   evdns_base* dns_ = nullptr;
-  std::unique_ptr<EtcdConnection> conn_;
-  std::vector<std::unique_ptr<Call>> calls_;  // sent on conn_, not answered yet
+  // The calls in flight, each with its connection (freeing one ends its request without a
+  // callback), and the watches made on the current endpoint, each with its liveness token.
+  std::vector<std::unique_ptr<Call>> calls_;
+  uint64_t generation_ = 0;  // failovers so far
+  std::vector<std::pair<std::weak_ptr<bool>, EtcdWatch*>> watches_;
   std::string token_;
   std::vector<Answer> token_waiters_;  // non-empty while authenticating
   int authentications_ = 0;
@@ -153,6 +173,8 @@ class EtcdWatch {
   // the stream again.
   void Reauthenticate(int64_t revision);
   void End(const Status& st);
+  // Ends the watch because its client left the endpoint: the stream is closed first.
+  void Abandon(const Status& st);
 
   EtcdClient& client_;
   std::string body_;   // the create request

@@ -136,6 +136,28 @@ TEST_F(EtcdClientTest, KeepAlivesHoldALeaseAndARevokeEndsItAtOnce) {
   EXPECT_TRUE(events[0].deleted);
 }
 
+TEST_F(EtcdClientTest, AWatchFromJustAfterAReadSeesEveryLaterChangeAndNoEarlierOne) {
+  ASSERT_TRUE((Wait<int64_t>([&](auto done) { client_->Put("/r/k", "1", 0, done); })).ok());
+  auto read = Wait<EtcdRead>([&](auto done) { client_->Read("/r/k", std::move(done)); });
+  ASSERT_TRUE(read.ok() && read->kv.has_value());
+  EXPECT_GE(read->revision, read->kv->mod_revision);
+  // A change to another key moves the store's revision, not this key's.
+  ASSERT_TRUE((Wait<int64_t>([&](auto done) { client_->Put("/r/other", "x", 0, done); })).ok());
+  auto again = Wait<EtcdRead>([&](auto done) { client_->Read("/r/k", std::move(done)); });
+  ASSERT_TRUE(again.ok());
+  EXPECT_GT(again->revision, read->revision);
+  EXPECT_EQ(again->kv->mod_revision, read->kv->mod_revision);
+  ASSERT_TRUE((Wait<int64_t>([&](auto done) { client_->Put("/r/k", "2", 0, done); })).ok());
+
+  std::vector<std::string> seen;
+  auto watch = client_->Watch(
+      "/r/k", false, read->revision + 1, [&](const EtcdEvent& e) { seen.push_back(e.kv.value); },
+      [](const Status&) {});
+  ASSERT_TRUE(Until([&] { return !seen.empty(); }, Millis(2000)));
+  Until([] { return false; }, Millis(200));
+  EXPECT_EQ(seen, std::vector<std::string>{"2"});
+}
+
 TEST_F(EtcdClientTest, AGoneEtcdFailsCallsWithinTheTimeoutAndEndsWatchesWithoutHoldingTheLoop) {
   std::optional<Status> ended;
   auto watch = client_->Watch(
