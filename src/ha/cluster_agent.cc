@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ha/alive_guard.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -10,14 +11,6 @@ namespace {
 constexpr Millis kBootRetry{1000};
 constexpr Millis kHandoverLapse{60000};
 constexpr Millis kSwitchoverWait{60000};
-
-template <typename F>
-auto Guard(const std::shared_ptr<bool>& alive, F f) {
-  return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) mutable {
-    if (weak.expired()) return;
-    f(std::forward<decltype(args)>(args)...);
-  };
-}
 
 }  // namespace
 

@@ -2,19 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ha/alive_guard.h"
+
 namespace pgrt {
-namespace {
-
-// Runs `f` only while the election that made the callback still exists.
-template <typename F>
-auto Guard(const std::shared_ptr<bool>& alive, F f) {
-  return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) mutable {
-    if (weak.expired()) return;
-    f(std::forward<decltype(args)>(args)...);
-  };
-}
-
-}  // namespace
 
 LeaderElection::LeaderElection(EventLoop& loop, EtcdClient& etcd, ElectionOptions options,
                                OnChange on_change)

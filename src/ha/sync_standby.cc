@@ -2,18 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ha/alive_guard.h"
+
 namespace pgrt {
 namespace {
 
 constexpr Millis kDeadline{5000};
-
-template <typename F>
-auto Guard(const std::shared_ptr<bool>& alive, F f) {
-  return [weak = std::weak_ptr<bool>(alive), f = std::move(f)](auto&&... args) mutable {
-    if (weak.expired()) return;
-    f(std::forward<decltype(args)>(args)...);
-  };
-}
 
 std::string StandbyState(const nlohmann::json& standbys, const std::string& app,
                          const char* field) {

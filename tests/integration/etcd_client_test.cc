@@ -11,6 +11,7 @@
 
 #include "harness/harness.h"
 #include "integration/etcd_server.h"
+#include "integration/loop_turns.h"
 
 namespace pgrt::testing {
 namespace {
@@ -25,21 +26,12 @@ class EtcdClientTest : public ::testing::Test {
     client_ = std::make_unique<EtcdClient>(
         loop_, std::vector<EtcdEndpoint>{{"127.0.0.1", etcd_.port()}}, Millis(2000));
   }
-  // Turns the loop until `done` or `limit`.
   bool Until(const std::function<bool()>& done, Millis limit = Millis(5000)) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= end) return false;
-      EXPECT_TRUE(loop_.RunOnce(Millis(20)).ok());
-    }
-    return true;
+    return TurnUntil(loop_, done, limit);
   }
   template <typename T>
   Result<T> Wait(std::function<void(EtcdClient::Done<T>)> call) {
-    std::optional<Result<T>> out;
-    call([&](Result<T> r) { out.emplace(std::move(r)); });
-    EXPECT_TRUE(Until([&] { return out.has_value(); })) << "no answer";
-    return out ? std::move(*out) : Result<T>(Status::Error("no answer"));
+    return TurnForAnswer<T>(loop_, std::move(call));
   }
   Result<std::optional<EtcdKeyValue>> GetKey(const std::string& key) {
     return Wait<std::optional<EtcdKeyValue>>(

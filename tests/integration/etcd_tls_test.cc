@@ -12,6 +12,7 @@
 #include "ha/etcd_client.h"
 #include "harness/harness.h"
 #include "integration/etcd_server.h"
+#include "integration/loop_turns.h"
 
 namespace pgrt::testing {
 namespace {
@@ -38,21 +39,12 @@ class EtcdTlsTest : public ::testing::Test {
     o.tls.ca_file = etcd_->certs().ca;
     return o;
   }
-  // Turns the loop until `done` or `limit`.
   bool Until(const std::function<bool()>& done, Millis limit = Millis(5000)) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() >= end) return false;
-      EXPECT_TRUE(loop_.RunOnce(Millis(20)).ok());
-    }
-    return true;
+    return TurnUntil(loop_, done, limit);
   }
   template <typename T>
   Result<T> Wait(std::function<void(EtcdClient::Done<T>)> call) {
-    std::optional<Result<T>> out;
-    call([&](Result<T> r) { out.emplace(std::move(r)); });
-    EXPECT_TRUE(Until([&] { return out.has_value(); })) << "no answer";
-    return out ? std::move(*out) : Result<T>(Status::Error("no answer"));
+    return TurnForAnswer<T>(loop_, std::move(call));
   }
   Result<int64_t> Put(EtcdClient& c, const std::string& key, const std::string& value) {
     return Wait<int64_t>([&](auto done) { c.Put(key, value, 0, std::move(done)); });
