@@ -116,17 +116,23 @@ class Cluster {
     }
     return found;
   }
-  // Until one node leads and every other running node answers /replica 200; its index.
+  // Until one node leads, every other running node answers /replica 200 and the leader's
+  // /cluster lists every running node (member records are published each second, so a
+  // replica can stream before the leader sees its record); the leader's index.
   int WaitSettled(milliseconds timeout = milliseconds(90000)) {
     int leader = -1;
     WaitUntil(
         [&] {
           leader = Primary();
           if (leader < 0) return false;
-          for (int i = 0; i < size(); ++i)
-            if (i != leader && nodes_[i]->running() && nodes_[i]->Get("/replica").status != 200)
-              return false;
-          return true;
+          size_t running = 0;
+          for (int i = 0; i < size(); ++i) {
+            if (!nodes_[i]->running()) continue;
+            ++running;
+            if (i != leader && nodes_[i]->Get("/replica").status != 200) return false;
+          }
+          auto view = GetJson(nodes_[leader]->api_port(), "/cluster");
+          return view && (*view)["members"].size() == running;
         },
         timeout, milliseconds(100));
     return leader;
