@@ -23,6 +23,9 @@ else
     # test and benchmark peers
     haproxy prometheus prometheus-postgres-exporter curl iproute2 procps wrk
     etcd-server etcd-client
+    # network partitions in the HA fault tests (ip netns + nftables), the status page's headless
+    # browser test, and socat as a relay baseline of the scale-to-zero benchmark
+    nftables chromium socat
     # only `make bench` needs these: Patroni 3.0.2, the peer of `pgrt_bench ha` (python3-etcd is
     # its etcd3 client, which apt does not pull in when another of its DCS modules is present)
     patroni python3-etcd
