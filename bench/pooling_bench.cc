@@ -117,36 +117,6 @@ class HandPgBouncer {
   std::optional<Child> child_;
 };
 
-// One bounded pgbench run; TPS, or -1 (the output goes to errors).
-double Pgbench(int port, const std::string& password, const std::vector<std::string>& extra,
-               int seconds, std::vector<std::string>& errors) {
-  std::vector<std::string> argv = {"/usr/bin/timeout",
-                                   "-k",
-                                   "5",
-                                   std::to_string(seconds + 60),
-                                   kPgbench,
-                                   "-n",
-                                   "-T",
-                                   std::to_string(seconds),
-                                   "-c",
-                                   "8",
-                                   "-j",
-                                   "2",
-                                   "-h",
-                                   "127.0.0.1",
-                                   "-p",
-                                   std::to_string(port),
-                                   "-U",
-                                   "app"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  argv.push_back("appdb");
-  auto out = testing::RunCommand(argv, {{"PGPASSWORD", password}, {"PGCONNECT_TIMEOUT", "10"}});
-  size_t at = out.output.find("tps = ");
-  if (out.exit_code == 0 && at != std::string::npos) return std::atof(out.output.c_str() + at + 6);
-  errors.push_back("pgbench -p " + std::to_string(port) + ": " + out.output.substr(0, 2000));
-  return -1;
-}
-
 struct Tps {
   std::map<std::string, std::vector<double>> by_target;  // target → samples
 };

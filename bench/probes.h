@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "pg/connection.h"
 
@@ -37,5 +38,10 @@ long PssKb(pid_t pid);
 
 // The first pid in a postmaster.pid file; 0 when none.
 pid_t PostmasterPidOf(const std::string& datadir);
+
+// One bounded pgbench run (8 clients, 2 threads, `seconds` long, as user app on appdb at
+// 127.0.0.1:`port`, plus `extra`); TPS, or -1 with pgbench's output added to `errors`.
+double Pgbench(int port, const std::string& password, const std::vector<std::string>& extra,
+               int seconds, std::vector<std::string>& errors);
 
 }  // namespace pgrt::bench

@@ -104,6 +104,28 @@ nlohmann::json VolumeView(const std::string& path) {
   return v;
 }
 
+nlohmann::json SleepView(const SleepState& s, SystemTime now) {
+  double asleep = s.asleep_seconds_total;
+  if (s.asleep_since) asleep += std::chrono::duration<double>(now - *s.asleep_since).count();
+  nlohmann::json wakes = nlohmann::json::array();
+  for (const WakeRecord& w : s.recent_wakes)
+    wakes.push_back({{"at", FormatUtc(w.at)}, {"clientWaitSeconds", w.seconds}, {"why", w.why}});
+  nlohmann::json j = {{"idleTimeoutSeconds", s.idle_timeout_seconds},
+                      {"asleep", s.asleep},
+                      {"asleepSince", s.asleep_since ? nlohmann::json(FormatUtc(*s.asleep_since))
+                                                     : nlohmann::json(nullptr)},
+                      {"clientSessions", s.sessions},
+                      {"heldClients", s.held},
+                      {"clientsAccepted", s.accepted},
+                      {"clientsRefused", s.refused},
+                      {"sleeps", s.sleeps},
+                      {"wakes", s.wakes},
+                      {"asleepSecondsTotal", asleep < 0 ? 0 : asleep},
+                      {"recentWakes", wakes}};
+  if (!s.last_error.empty()) j["lastWakeError"] = s.last_error;
+  return j;
+}
+
 nlohmann::json StatusView(ApiContext& ctx) {
   nlohmann::json j;
   const Observation o = ctx.state.observation();
@@ -136,6 +158,7 @@ nlohmann::json StatusView(ApiContext& ctx) {
   for (const NodeState::Move& m : ctx.state.transitions())
     moves.push_back({{"at", FormatUtc(m.at)}, {"from", m.from}, {"to", m.to}, {"why", m.why}});
   j["transitions"] = moves;
+  if (auto sleep = ctx.state.sleep()) j["sleep"] = SleepView(*sleep, ctx.clock.WallNow());
   std::string message = ctx.state.message();
   if (!message.empty()) j["message"] = message;
   if (!ctx.state.ready()) return j;

@@ -12,6 +12,8 @@ namespace pgrt {
 // /__opr/status, as the OpenRuntimes PostgreSQL runtime answers it (docs/compatibility.md),
 // with pgrt's own fields beside theirs. Always a complete object, ready or not.
 nlohmann::json StatusView(ApiContext& ctx);
+// PGRT_IDLE_TIMEOUT: /__opr/status's `sleep` object.
+nlohmann::json SleepView(const SleepState& s, SystemTime now);
 
 // A "volumes" entry: df -h's columns for the file system holding `path` (size, used,
 // available, usePercent as strings), mounted, and the same figures in bytes.

@@ -93,6 +93,11 @@ struct Config {
   int maximum_lag_on_failover = 1048576;  // PGRT_MAXIMUM_LAG_ON_FAILOVER, bytes
   bool ha_enabled() const { return ha == "etcd"; }
 
+  // Scale to zero (docs/scale-to-zero.md).
+  int idle_timeout_seconds = 0;   // PGRT_IDLE_TIMEOUT; 0: postgres never sleeps
+  int wake_timeout_seconds = 30;  // PGRT_WAKE_TIMEOUT
+  bool idle_enabled() const { return idle_timeout_seconds > 0; }
+
   // Pooling.
   bool pgbouncer_enabled = false;
   int pgbouncer_port = 6432;

@@ -176,6 +176,13 @@ std::vector<Descriptor> BuildTable() {
       Int("PGRT_MAXIMUM_LAG_ON_FAILOVER", &C::maximum_lag_on_failover, "1048576", 0, kIntMax,
           "A replica further behind than this many bytes of WAL is never promoted."),
 
+      // Scale to zero (docs/scale-to-zero.md).
+      Int("PGRT_IDLE_TIMEOUT", &C::idle_timeout_seconds, "0", 0, kIntMax,
+          "Seconds without a client session after which postgres sleeps (0: never); pgrt "
+          "then holds the client port and wakes postgres at the next connection."),
+      Int("PGRT_WAKE_TIMEOUT", &C::wake_timeout_seconds, "30", 1, 3600,
+          "Seconds a client is held while postgres wakes before it gets an error."),
+
       // Pooling.
       Bool("PGBOUNCER_ENABLED", &C::pgbouncer_enabled, "false", "Run PgBouncer."),
       Port("PGBOUNCER_PORT", &C::pgbouncer_port, "6432", "Port PgBouncer listens on."),

@@ -120,6 +120,13 @@ const std::vector<Rule>& Rules() {
          if (!c.ha_enabled()) return "PGRT_SYNC_MODE: needs PGRT_HA=etcd";
          return std::nullopt;
        }},
+      {{"PGRT_IDLE_TIMEOUT", "PGRT_HA"},
+       [](const Config& c) -> Problem {
+         // A sleeping leader would hold the lease with no postgres behind it.
+         if (!c.idle_enabled() || !c.ha_enabled()) return std::nullopt;
+         return "PGRT_IDLE_TIMEOUT: not available with PGRT_HA=etcd (a sleeping leader would "
+                "hold the lease with no postgres behind it)";
+       }},
       {{"PGRT_CLUSTER_NAME"},
        [](const Config& c) { return CheckKeySegment("PGRT_CLUSTER_NAME", c.cluster_name); }},
       {{"PGRT_NODE_NAME"},

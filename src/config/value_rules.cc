@@ -124,6 +124,8 @@ std::vector<ValueRule> BuildRules() {
       Printed("PGRT_HA_TTL"),
       Printed("PGRT_SYNC_MODE"),
       Printed("PGRT_MAXIMUM_LAG_ON_FAILOVER"),
+      Printed("PGRT_IDLE_TIMEOUT"),
+      Printed("PGRT_WAKE_TIMEOUT"),
 
       // Pooling.
       Printed("PGBOUNCER_ENABLED"),

@@ -100,6 +100,29 @@ void MetricsCollector::ScrapePgbouncer(std::shared_ptr<Round> s, bool retry) {
                     });
 }
 
+namespace {
+
+void AddSleepMetrics(const SleepState& s, SystemTime now, MetricsPage& page) {
+  page.Add("pgrt_sleep_asleep", {}, s.asleep ? 1 : 0);
+  page.Add("pgrt_sleep_client_sessions", {}, static_cast<double>(s.sessions));
+  page.Add("pgrt_sleep_held_clients", {}, static_cast<double>(s.held));
+  page.Add("pgrt_sleeps_total", {}, static_cast<double>(s.sleeps));
+  page.Add("pgrt_wakes_total", {}, static_cast<double>(s.wakes));
+  uint64_t waited = 0;
+  for (uint64_t c : s.wake_buckets) waited += c;
+  // Wakes slower than the last bound are in the sum only through _count's +Inf bucket.
+  page.AddHistogram("pgrt_wake_duration_seconds",
+                    std::vector<double>(s.kBuckets.begin(), s.kBuckets.end()),
+                    std::vector<uint64_t>(s.wake_buckets.begin(), s.wake_buckets.end()), waited,
+                    s.wake_seconds_sum);
+  double asleep = s.asleep_seconds_total;
+  if (s.asleep_since) asleep += std::chrono::duration<double>(now - *s.asleep_since).count();
+  page.Add("pgrt_asleep_seconds_total", {}, asleep < 0 ? 0 : asleep);
+  page.Add("pgrt_sleep_refused_clients_total", {}, static_cast<double>(s.refused));
+}
+
+}  // namespace
+
 void MetricsCollector::Finish(std::shared_ptr<Round> s) {
   MetricsPage& page = s->page;
   page.Add("pg_up", {}, s->pg_up ? 1 : 0);
@@ -118,6 +141,7 @@ void MetricsCollector::Finish(std::shared_ptr<Round> s) {
   for (const auto& [move, count] : state_.move_counts())
     page.Add("pgrt_node_transitions_total", {move.first, move.second}, static_cast<double>(count));
   AddDiskMetrics(state_.volumes(), page);
+  if (auto sleep = state_.sleep()) AddSleepMetrics(*sleep, loop_.clock().WallNow(), page);
   // The worst lateness of a loop timer since the previous scrape: how long something held
   // the loop that must never wait.
   page.Add("pgrt_loop_lag_seconds", {},

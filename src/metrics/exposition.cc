@@ -67,9 +67,33 @@ void MetricsPage::AddText(std::string_view family, std::vector<std::string> labe
   Add(family, std::move(label_values), v);
 }
 
+void MetricsPage::AddHistogram(std::string_view family, const std::vector<double>& bounds,
+                               const std::vector<uint64_t>& counts, uint64_t count, double sum) {
+  const MetricFamilyDesc* desc = FindMetricFamily(family);
+  assert(desc != nullptr && desc->type == MetricType::kHistogram && desc->labels.empty());
+  if (desc == nullptr || !seen_.emplace(std::string(family), std::vector<std::string>{}).second)
+    return;
+  auto& out = samples_[std::string(family)];
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds.size() && i < counts.size(); ++i) {
+    cumulative += counts[i];
+    out.push_back({{FormatMetricValue(bounds[i])}, static_cast<double>(cumulative), "_bucket"});
+  }
+  out.push_back({{"+Inf"}, static_cast<double>(count), "_bucket"});
+  out.push_back({{}, sum, "_sum"});
+  out.push_back({{}, static_cast<double>(count), "_count"});
+  count_ += out.size();
+}
+
 void MetricsPage::Merge(const MetricsPage& other) {
   for (const auto& [family, samples] : other.samples_)
-    for (const Sample& s : samples) Add(family, s.labels, s.value);
+    for (const Sample& s : samples) {
+      if (!s.suffix.empty()) {  // a histogram comes whole
+        if (seen_.emplace(family, std::vector<std::string>{}).second) samples_[family] = samples;
+        break;
+      }
+      Add(family, s.labels, s.value);
+    }
 }
 
 std::string MetricsPage::Render() const {
@@ -81,11 +105,13 @@ std::string MetricsPage::Render() const {
                        ToString(f.type));
     for (const Sample& s : it->second) {
       out += f.name;
+      out += s.suffix;
       if (!s.labels.empty()) {
         out += '{';
         for (size_t i = 0; i < s.labels.size(); ++i) {
           if (i > 0) out += ',';
-          out += fmt::format("{}=\"{}\"", f.labels[i], EscapeLabelValue(s.labels[i]));
+          const char* name = s.suffix == "_bucket" ? "le" : f.labels[i];
+          out += fmt::format("{}=\"{}\"", name, EscapeLabelValue(s.labels[i]));
         }
         out += '}';
       }

@@ -17,6 +17,10 @@ class MetricsPage {
   // a wrong number of labels is a programming error (asserted). A second sample with the
   // same labels is dropped: Prometheus rejects a page with duplicates.
   void Add(std::string_view family, std::vector<std::string> label_values, double value);
+  // A histogram (MetricType::kHistogram) without labels: `bounds` ascending, `counts` per
+  // bucket (not cumulative; observations above the last bound count only in `count`).
+  void AddHistogram(std::string_view family, const std::vector<double>& bounds,
+                    const std::vector<uint64_t>& counts, uint64_t count, double sum);
   // Parses `text` as a number first; a NULL/empty or unparsable value adds nothing.
   void AddText(std::string_view family, std::vector<std::string> label_values,
                const std::string& text);
@@ -31,6 +35,7 @@ class MetricsPage {
   struct Sample {
     std::vector<std::string> labels;
     double value;
+    std::string suffix;  // histograms: _bucket (labels: le), _sum, _count
   };
   std::map<std::string, std::vector<Sample>, std::less<>> samples_;
   std::set<std::pair<std::string, std::vector<std::string>>> seen_;

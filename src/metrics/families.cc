@@ -28,6 +28,8 @@ const char* ToString(MetricType t) {
       return "counter";
     case MetricType::kUntyped:
       return "untyped";
+    case MetricType::kHistogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -58,6 +60,25 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
        T::kCounter,
        {"from", "to"},
        "Moves of the node's controller since pgrt started, by mode left and mode reached."},
+      // Scale to zero (PGRT_IDLE_TIMEOUT; runtime/sleeper.h): shown only when it is on.
+      {"pgrt_sleep_asleep", T::kGauge, {}, "1 while postgres sleeps (hibernated when idle)."},
+      {"pgrt_sleep_client_sessions",
+       T::kGauge,
+       {},
+       "Client sessions through pgrt's door now (held or relayed): the node's activity."},
+      {"pgrt_sleep_held_clients", T::kGauge, {}, "Clients waiting now for postgres to wake."},
+      {"pgrt_sleeps_total", T::kCounter, {}, "Times postgres went to sleep."},
+      {"pgrt_wakes_total", T::kCounter, {}, "Times postgres woke from sleep."},
+      {"pgrt_wake_duration_seconds",
+       T::kHistogram,
+       {},
+       "How long the first client of a wake waited for postgres (wakes no client waited for "
+       "are not counted)."},
+      {"pgrt_asleep_seconds_total", T::kCounter, {}, "Seconds postgres has slept."},
+      {"pgrt_sleep_refused_clients_total",
+       T::kCounter,
+       {},
+       "Clients sent an error by the door (the wake timed out or failed)."},
       {"pgrt_last_backup_age_seconds",
        T::kGauge,
        {},

@@ -14,7 +14,8 @@
 
 namespace pgrt {
 
-enum class MetricType { kGauge, kCounter, kUntyped };
+// kHistogram: samples are added with MetricsPage::AddHistogram (_bucket, _sum, _count).
+enum class MetricType { kGauge, kCounter, kUntyped, kHistogram };
 const char* ToString(MetricType t);
 
 struct MetricFamilyDesc {

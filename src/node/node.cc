@@ -270,6 +270,7 @@ void Node::FinishStart(pid_t pid, const std::string& postmaster_status) {
 }
 
 void Node::MarkReady(pid_t pid) {
+  if (on_accepting_) on_accepting_();
   // The first observation comes before "ready": every view (status, role checks, pg_up)
   // agrees with the health check from the first moment.
   monitor_->RefreshNow([this, pid] {

@@ -94,6 +94,9 @@ class Node : private ControllerActions {
 
   // Runs on the loop each time postgres becomes ready (first start and after restarts).
   void OnReady(std::function<void()> cb) { on_ready_ = std::move(cb); }
+  // Sooner than OnReady: postgres accepts connections and pgrt's set-up is done, before the
+  // monitor's first look (a client held for a wake goes through at this moment).
+  void OnAccepting(std::function<void()> cb) { on_accepting_ = std::move(cb); }
 
  private:
   // ControllerActions: what the controller's table starts.
@@ -141,6 +144,7 @@ class Node : private ControllerActions {
   std::unique_ptr<Monitor> monitor_;
   Pooler* pooler_ = nullptr;
   std::function<void()> on_ready_;
+  std::function<void()> on_accepting_;
   std::function<void()> on_shutdown_;
   std::function<void(const std::string&)> on_fatal_;
   std::function<bool()> may_write_;

@@ -129,12 +129,21 @@ std::string RenderHbaFile(const Config& c) {
   out << "local      replication  all                    " << local << "\n";
   out << "host       replication  all   127.0.0.1/32     " << m << "\n";
   out << "host       replication  all   ::1/128          " << m << "\n";
+  const std::string pad(11 - remote.size(), ' ');
+  if (c.idle_enabled()) {
+    // Behind the client door (src/idle/) every client arrives from loopback; the door
+    // connects from 127.0.0.2 for a remote client and from 127.0.0.3 for one inside
+    // POSTGRES_REPLICATION_ALLOWED_NETWORKS, so these lines keep the rules below.
+    if (!c.replication_allowed_networks.empty())
+      out << remote << pad << "replication  all   " << kRelayedReplicationCidr << "     " << m
+          << "\n";
+    out << remote << pad << "all          all   " << kRelayedRemoteCidr << "     " << m << "\n";
+    return out.str();
+  }
   // Only roles with the REPLICATION attribute can use these lines.
   for (const auto& cidr : c.replication_allowed_networks)
-    out << remote << std::string(11 - remote.size(), ' ') << "replication  all   " << cidr << "  "
-        << m << "\n";
-  out << remote << std::string(11 - remote.size(), ' ') << "all          all   all              "
-      << m << "\n";
+    out << remote << pad << "replication  all   " << cidr << "  " << m << "\n";
+  out << remote << pad << "all          all   all              " << m << "\n";
   return out.str();
 }
 

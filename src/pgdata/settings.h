@@ -36,7 +36,15 @@ std::string RenderSettingsFile(const SettingsInput& in);
 // included), as the reference image's `host all all all $POSTGRES_HOST_AUTH_METHOD` does; the
 // Unix socket always asks for a password (SocketAuthMethod), so neither `trust` opens the
 // socket to every account on the host nor `reject` locks pgrt out of its own node.
+// With PGRT_IDLE_TIMEOUT the client door (src/idle/) relays every client from loopback,
+// connecting from one of these addresses so the lines still tell remote clients (and those
+// allowed to replicate) from local ones.
 std::string RenderHbaFile(const Config& config);
+inline constexpr const char* kRelayLocalSource = "127.0.0.1";
+inline constexpr const char* kRelayRemoteSource = "127.0.0.2";
+inline constexpr const char* kRelayReplicationSource = "127.0.0.3";
+inline constexpr const char* kRelayedRemoteCidr = "127.0.0.2/31";  // both remote sources
+inline constexpr const char* kRelayedReplicationCidr = "127.0.0.3/32";
 // The method of the `local` lines: md5 when passwords are stored as MD5
 // (POSTGRES_HOST_AUTH_METHOD=md5), else scram-sha-256.
 std::string SocketAuthMethod(const Config& config);

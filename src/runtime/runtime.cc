@@ -23,11 +23,13 @@ ConnParams ControlParams(const NodeContext& ctx) {
 
 Runtime::Runtime(const Config& config, Credentials run_as,
                  std::map<std::string, std::string> child_env, const Clock& clock, Timings& timings)
-    : config_(config),
+    : user_config_(config),
+      facing_(PostgresFacingConfig(config)),
+      config_(facing_.ok() ? *facing_ : config),
       clock_(clock),
       timings_(timings),
       loop_(clock),
-      ctx_{config, NodeLayout::From(config), std::move(run_as), std::move(child_env)},
+      ctx_{config_, NodeLayout::From(config_), std::move(run_as), std::move(child_env)},
       node_(ctx_, state_, timings, clock),
       // pgrt's own round trips from the API, asynchronous with deadlines (pg/async_conn.h).
       probe_(loop_, ctx_.LocalConn(config.db)),
@@ -41,6 +43,18 @@ Runtime::~Runtime() = default;
 
 Status Runtime::Init() {
   PGRT_RETURN_IF_ERROR(loop_.Init(), "event loop");
+  if (!facing_.ok()) return facing_.status().Wrap("PGRT_IDLE_TIMEOUT");
+  if (config_.idle_enabled()) {
+    sleeper_ = std::make_unique<Sleeper>(loop_, user_config_, config_.port, ctx_.layout.socket_dir,
+                                         node_, state_, backups_);
+    // The client port is held before anything else starts: a client that comes early waits.
+    // Its socket file lives beside postgres's, in the directory start-up makes anyway.
+    PGRT_RETURN_IF_ERROR(MakeSharedDirectory(ctx_, ctx_.layout.socket_dir, 0755),
+                         "PGRT_SOCKET_DIR");
+    PGRT_RETURN_IF_ERROR(sleeper_->Listen(), "PGRT_IDLE_TIMEOUT");
+    spdlog::info("sleep: clients connect through pgrt on port {}; postgres listens on 127.0.0.1:{}",
+                 user_config_.port, config_.port);
+  }
   if (config_.ha_enabled()) {
     auto endpoints = ParseEtcdEndpoints(config_.etcd_endpoints);
     if (!endpoints.ok()) return endpoints.status().Wrap("PGRT_ETCD_ENDPOINTS");
@@ -111,9 +125,11 @@ Status Runtime::Init() {
     node_.Follow(std::move(up), std::move(why), std::move(done));
   };
   api.hibernate = [this](std::string why, std::function<void(Mode)> done) {
+    if (sleeper_) return sleeper_->Hibernate(std::move(why), std::move(done));
     node_.Hibernate(std::move(why), std::move(done));
   };
   api.wake = [this](std::string why, std::function<void(Mode)> done) {
+    if (sleeper_) return sleeper_->Wake(std::move(why), std::move(done));
     node_.Wake(std::move(why), std::move(done));
   };
   if (cluster_) {
@@ -175,6 +191,7 @@ int Runtime::Run(SignalSource& signals, std::vector<std::string> postgres_args) 
     spdlog::critical("{}", st.message());
     return 1;
   }
+  if (sleeper_) node_.OnAccepting([this] { sleeper_->OnReady(); });
   node_.OnReady([this] {
     backups_.OnPostgresReady();
     if (cluster_) cluster_->Refresh();

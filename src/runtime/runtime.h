@@ -22,6 +22,7 @@
 #include "process/event_loop.h"
 #include "process/signals.h"
 #include "process/supervisor.h"
+#include "runtime/sleeper.h"
 #include "state/node_state.h"
 #include "state/timings.h"
 #include "util/clock.h"
@@ -57,6 +58,10 @@ class Runtime {
   void ArmFence();
   bool MayWrite() const;
 
+  const Config& user_config_;  // as given: the client port the door holds (PGRT_IDLE_TIMEOUT)
+  // The configuration postgres runs with: the user's, with a private port behind the door
+  // when the node may sleep (runtime/sleeper.h).
+  Result<Config> facing_;
   const Config& config_;
   const Clock& clock_;
   Timings& timings_;
@@ -74,6 +79,7 @@ class Runtime {
   std::unique_ptr<ClusterAgent> cluster_;
   std::unique_ptr<FenceWatchdog> watchdog_;
   std::unique_ptr<SyncStandby> sync_;  // PGRT_SYNC_MODE on|strict
+  std::unique_ptr<Sleeper> sleeper_;   // PGRT_IDLE_TIMEOUT
   Supervisor supervisor_;
   int exit_code_ = 0;
   bool stopping_ = false;

@@ -15,6 +15,7 @@
 
 #include "pgdata/topology.h"
 #include "pgdata/volume.h"
+#include "state/sleep_state.h"
 #include "util/clock.h"
 
 namespace pgrt {
@@ -150,6 +151,16 @@ class NodeState {
     return cluster_;
   }
 
+  // PGRT_IDLE_TIMEOUT: the door and the wakes; nullopt when the node never sleeps.
+  void SetSleep(std::optional<SleepState> s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    sleep_ = std::move(s);
+  }
+  std::optional<SleepState> sleep() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sleep_;
+  }
+
   void SetMessage(const std::string& m) {
     std::lock_guard<std::mutex> lock(mu_);
     message_ = m;
@@ -198,6 +209,7 @@ class NodeState {
   std::string disk_fault_;
   std::vector<VolumeUsage> volumes_;
   Observation observation_;
+  std::optional<SleepState> sleep_;
   Topology topology_;
   std::vector<Move> moves_;
   std::map<std::pair<std::string, std::string>, uint64_t> move_counts_;

@@ -73,6 +73,8 @@ TEST(ConfigDescriptors, CoverEveryDocumentedVariable) {
                                "PGRT_HA_TTL",
                                "PGRT_SYNC_MODE",
                                "PGRT_MAXIMUM_LAG_ON_FAILOVER",
+                               "PGRT_IDLE_TIMEOUT",
+                               "PGRT_WAKE_TIMEOUT",
                                "PGBOUNCER_ENABLED",
                                "PGBOUNCER_PORT",
                                "PGBOUNCER_POOL_MODE",

@@ -49,6 +49,23 @@ TEST(MetricFamilies, EveryFamilyIsDocumented) {
         << f.name << " is missing from docs/pooling-and-metrics.md";
 }
 
+TEST(MetricsPage, AHistogramHasCumulativeBucketsUpToInfThenSumAndCount) {
+  MetricsPage page;
+  page.AddHistogram("pgrt_wake_duration_seconds", {0.1, 0.5}, {2, 1}, 4, 2.25);
+  const std::string text = page.Render();
+  EXPECT_NE(text.find("# TYPE pgrt_wake_duration_seconds histogram\n"
+                      "pgrt_wake_duration_seconds_bucket{le=\"0.1\"} 2\n"
+                      "pgrt_wake_duration_seconds_bucket{le=\"0.5\"} 3\n"
+                      "pgrt_wake_duration_seconds_bucket{le=\"+Inf\"} 4\n"
+                      "pgrt_wake_duration_seconds_sum 2.25\n"
+                      "pgrt_wake_duration_seconds_count 4\n"),
+            std::string::npos)
+      << text;
+  MetricsPage merged;
+  merged.Merge(page);
+  EXPECT_EQ(merged.Render(), text);
+}
+
 TEST(MetricsPage, WritesHelpAndTypeOnceAndKeepsAFamilysSamplesTogether) {
   MetricsPage page;
   page.Add("pg_database_size_bytes", {"a"}, 1);

@@ -332,6 +332,26 @@ TEST(RenderHbaFile, RequiredTlsMakesRemoteLinesHostsslWhileLoopbackStaysHost) {
   }
 }
 
+TEST(RenderHbaFile, BehindTheClientDoorRemoteRulesApplyToTheDoorsRemoteSourceAddresses) {
+  // PGRT_IDLE_TIMEOUT: postgres listens on loopback only; the door connects from 127.0.0.2
+  // for remote clients and from 127.0.0.3 for those allowed to replicate.
+  Config c;
+  c.idle_timeout_seconds = 60;
+  c.tls_required = true;
+  c.replication_allowed_networks = {"198.51.100.0/24"};
+  std::vector<std::string> remote;
+  for (const HbaLine& l : ParseHba(RenderHbaFile(c))) {
+    if (l.type() == "local" || l.address() == "127.0.0.1/32" || l.address() == "::1/128") continue;
+    remote.push_back(l.type() + " " + l.database() + " " + l.address());
+  }
+  EXPECT_EQ(remote, (std::vector<std::string>{"hostssl replication 127.0.0.3/32",
+                                              "hostssl all 127.0.0.2/31"}));
+  // Without replication networks, no relayed client may replicate.
+  c.replication_allowed_networks.clear();
+  for (const HbaLine& l : ParseHba(RenderHbaFile(c)))
+    EXPECT_FALSE(l.database() == "replication" && l.address() == "127.0.0.3/32");
+}
+
 TEST(RenderHbaFile, AllowsReplicationFromEachConfiguredNetworkOnly) {
   struct Case {
     std::vector<std::string> networks;

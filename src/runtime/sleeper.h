@@ -1,0 +1,70 @@
+// Sleeper: scale to zero (PGRT_IDLE_TIMEOUT). It owns the client door (idle/door.h) and
+// decides when postgres sleeps and wakes: after the idle timeout with no client session it
+// holds new clients at the door and hibernates the node; the first client to arrive wakes
+// it, and the door lets every held client through once postgres is ready. Activity is the
+// door's sessions alone: pgrt's own connections (health checks, metrics, backups) use
+// postgres's private socket and never keep it awake. A node that must not sleep (a primary
+// with standbys streaming, a replica, a backup or dump running) stays up and looks again
+// after another idle period; a scheduled backup or dump wakes it shortly before it is due.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "backup/manager.h"
+#include "config/config.h"
+#include "idle/door.h"
+#include "node/node.h"
+#include "process/event_loop.h"
+#include "state/node_state.h"
+
+namespace pgrt {
+
+// A copy of `config` for everything that talks to postgres: with PGRT_IDLE_TIMEOUT postgres
+// listens on 127.0.0.1 at a free private port (and its socket is named by that port), while
+// the door holds POSTGRES_PORT. Unchanged without it.
+Result<Config> PostgresFacingConfig(const Config& config);
+
+class Sleeper {
+ public:
+  // `config`: as the user gave it (the door holds its POSTGRES_PORT and listen addresses);
+  // `private_port`: postgres's (PostgresFacingConfig).
+  Sleeper(EventLoop& loop, const Config& config, int private_port, const std::string& socket_dir,
+          Node& node, NodeState& state, const BackupManager& backups);
+  ~Sleeper();
+  Sleeper(const Sleeper&) = delete;
+  Sleeper& operator=(const Sleeper&) = delete;
+
+  // Holds the client port (before postgres starts).
+  Status Listen();
+  // postgres became ready (a start, a wake, a restart after a crash).
+  void OnReady();
+  // The API's hibernate and wake go through here, so the door holds clients first.
+  void Hibernate(std::string why, std::function<void(Mode)> done);
+  void Wake(std::string why, std::function<void(Mode)> done);
+
+ private:
+  void OnSessions(size_t sessions);
+  void ArmIdle();
+  void OnIdle();
+  // Why the node may not sleep now; "" when it may.
+  std::string Busy() const;
+  void WakeFor(const std::string& why);
+  void ArmScheduledWake();
+  void Publish();
+
+  EventLoop& loop_;
+  const Config& config_;
+  Node& node_;
+  NodeState& state_;
+  const BackupManager& backups_;
+  std::unique_ptr<ClientDoor> door_;
+  SleepState sleep_;
+  EventLoop::TimerId idle_timer_ = 0;
+  EventLoop::TimerId schedule_timer_ = 0;
+  std::string wake_why_;  // what asked for the wake under way
+  SteadyTime asleep_steady_{};
+};
+
+}  // namespace pgrt
