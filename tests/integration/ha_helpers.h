@@ -116,11 +116,12 @@ class Cluster {
   void StartAll() {
     for (auto& n : nodes_) n->Start();
   }
-  // The index of the one node whose /primary answers 200, -1 when none or several do.
-  int Primary() {
+  // The index of the one node whose /primary answers 200, -1 when none or several do. A node
+  // whose pgrt is frozen (SIGSTOP) answers nothing for a minute: pass it as `skip`.
+  int Primary(int skip = -1) {
     int found = -1;
     for (int i = 0; i < size(); ++i) {
-      if (!nodes_[i]->running()) continue;
+      if (i == skip || !nodes_[i]->running()) continue;
       if (nodes_[i]->Get("/primary").status != 200) continue;
       if (found >= 0) return -1;
       found = i;
