@@ -40,9 +40,10 @@ image:
 	scripts/build-image.sh
 
 # Builds the image and runs it for real: primary + replica, clean stop, restart, timings.
-# The slow HA fault matrix: 30 kill -9 trials in synchronous mode and every HA fault test.
+# The slow HA fault matrix: 30 kill -9 trials in synchronous mode, 10 bank-workload trials of
+# each fault, and every HA fault test.
 test-faults: build
-	cd $(BUILD) && PGRT_HA_SYNC_TRIALS=30 ctest --output-on-failure -R '^Ha' --timeout 3600
+	cd $(BUILD) && PGRT_HA_SYNC_TRIALS=30 PGRT_HA_BANK_TRIALS=10 ctest --output-on-failure -R '^Ha' --timeout 3600
 
 test-image: deps
 	scripts/test-image.sh

@@ -126,7 +126,8 @@ void PgrtNode::Start(const std::vector<std::string>& args) {
   int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   SpawnSpec spec;
   spec.name = "pgrt";
-  spec.argv = {PgrtBinary()};
+  spec.argv = launcher_;
+  spec.argv.push_back(PgrtBinary());
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env = env_;
   spec.stdout_fd = fd;

@@ -69,8 +69,12 @@ class PgrtNode {
   // POSTGRES_PASSWORD, else the content of POSTGRES_PASSWORD_FILE without trailing newlines.
   std::string password() const;
 
-  // Starts `pgrt <args>` (default: run) with the node's environment.
+  // Starts `pgrt <args>` (default: run) with the node's environment, behind the launcher
+  // when one is set.
   void Start(const std::vector<std::string>& args = {"run"});
+  // Words put before pgrt's own argv, e.g. {"/usr/sbin/ip", "netns", "exec", "ns1"}: the
+  // launcher must exec pgrt in its own process (pid() stays pgrt's).
+  void set_launcher(std::vector<std::string> launcher) { launcher_ = std::move(launcher); }
   // Until /__opr/health answers 200; false on timeout or when pgrt exited.
   bool WaitHealthy(milliseconds timeout = milliseconds(30000));
   // Sends `sig` and waits for the exit; returns the raw wait status (nullopt: timeout).
@@ -98,6 +102,7 @@ class PgrtNode {
  private:
   TempDir dir_;
   Env env_;
+  std::vector<std::string> launcher_;
   std::optional<Child> child_;
 };
 

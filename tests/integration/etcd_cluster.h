@@ -128,6 +128,24 @@ class EtcdCluster {
     return -1;  // the leader named is a member that is down or frozen
   }
 
+  // Hands the raft leadership to member `i` (etcd's MoveLeader, asked of the current leader);
+  // true once every running member names it. Plain-HTTP clusters only (see StatusOf).
+  bool MoveLeaderTo(int i, milliseconds timeout = milliseconds(10000)) const {
+    const std::optional<MemberStatus> target = StatusOf(i);
+    if (!target) return false;
+    return WaitUntil(
+        [&] {
+          const int leader = LeaderIndex();
+          if (leader == i) return true;
+          if (leader >= 0) {
+            const std::string body = nlohmann::json{{"targetID", target->member_id}}.dump();
+            HttpRequest(port(leader), "POST", "/v3/maintenance/transfer-leadership", "", body);
+          }
+          return false;
+        },
+        timeout, milliseconds(100));
+  }
+
   // Until every running, unfrozen member answers /health with "true" (it has a leader and
   // serves requests).
   bool WaitHealthy(milliseconds timeout = milliseconds(20000)) const {

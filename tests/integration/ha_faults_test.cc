@@ -33,7 +33,7 @@ TEST(HaFaults, LosingEtcdDemotesTheLeaderWithinItsLeaseAndARestartedEtcdElectsAg
   ASSERT_EQ(c.node(leader).Query("CREATE TABLE t (v int); SELECT 'ok'"), "ok");
 
   const auto lost = Clock::now();
-  c.etcd().Stop();
+  c.etcd().Kill(0);
   // No lease can be renewed: the leader stops taking writes before its lease could end.
   ASSERT_TRUE(WaitUntil(
       [&] {

@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "integration/etcd_server.h"
+#include "integration/etcd_cluster.h"
 #include "integration/replication_helpers.h"
 
 namespace pgrt::testing::ha {
@@ -66,50 +66,62 @@ class Writer {
   std::thread thread_;
 };
 
+// How a Cluster's etcd is made: one member (the default) or a cluster of several on loopback,
+// with TLS, client certificates and a root password optional.
+// (etcd_members first: a braced Env given to Cluster's other constructor is no ClusterOptions.)
+struct ClusterOptions {
+  int etcd_members = 1;       // 3: a raft cluster; every node lists every member
+  Env env;                    // merged over every node's environment
+  EtcdServerOptions etcd;     // TLS and client certificates
+  std::string etcd_password;  // authentication as root
+};
+
 class Cluster {
  public:
   // `etcd`: TLS and client certificates; `etcd_password`: authentication as root.
   explicit Cluster(int size, const Env& extra = {}, EtcdServerOptions etcd = {},
                    const std::string& etcd_password = "")
-      : etcd_(etcd) {
+      : Cluster(size, ClusterOptions{1, extra, std::move(etcd), etcd_password}) {}
+  Cluster(int size, ClusterOptions options) : etcd_(options.etcd_members, options.etcd) {
     etcd_.Start();
-    if (!etcd_password.empty()) etcd_.EnableAuth(etcd_password);
+    if (!options.etcd_password.empty()) etcd_.EnableAuth(options.etcd_password);
     std::random_device rd;
     const std::string name = "t" + std::to_string(rd() % 1000000);
     for (int i = 0; i < size; ++i) {
       Env env = {{"PGRT_HA", "etcd"},
-                 {"PGRT_ETCD_ENDPOINTS", etcd_.url()},
+                 {"PGRT_ETCD_ENDPOINTS", etcd_.endpoints()},
                  {"PGRT_CLUSTER_NAME", name},
                  {"PGRT_NODE_NAME", "n" + std::to_string(i + 1)},
                  {"PGRT_ADVERTISE_HOST", "127.0.0.1"},
                  {"PGRT_HA_TTL", std::to_string(kTtl)},
                  {"POSTGRES_REPLICATION_PASSWORD", kReplicationPassword},
                  {"PGRT_API_TOKEN", kApiToken}};
-      if (etcd.tls) env["PGRT_ETCD_CA_FILE"] = etcd_.certs().ca;
-      if (etcd.client_cert_auth) {
+      if (options.etcd.tls) env["PGRT_ETCD_CA_FILE"] = etcd_.certs().ca;
+      if (options.etcd.client_cert_auth) {
         env["PGRT_ETCD_CERT_FILE"] = etcd_.certs().client_cert;
         env["PGRT_ETCD_KEY_FILE"] = etcd_.certs().client_key;
       }
-      if (!etcd_password.empty()) {
+      if (!options.etcd_password.empty()) {
         env["PGRT_ETCD_USERNAME"] = "root";
-        env["PGRT_ETCD_PASSWORD"] = etcd_password;
+        env["PGRT_ETCD_PASSWORD"] = options.etcd_password;
       }
-      for (const auto& [k, v] : extra) env[k] = v;
+      for (const auto& [k, v] : options.env) env[k] = v;
       nodes_.push_back(std::make_unique<PgrtNode>(env));
     }
   }
   PgrtNode& node(int i) { return *nodes_[i]; }
   int size() const { return static_cast<int>(nodes_.size()); }
-  EtcdServer& etcd() { return etcd_; }
+  EtcdCluster& etcd() { return etcd_; }
 
   void StartAll() {
     for (auto& n : nodes_) n->Start();
   }
-  // The index of the one node whose /primary answers 200, -1 when none or several do.
-  int Primary() {
+  // The index of the one node whose /primary answers 200, -1 when none or several do. A node
+  // whose pgrt is frozen (SIGSTOP) answers nothing for a minute: pass it as `skip`.
+  int Primary(int skip = -1) {
     int found = -1;
     for (int i = 0; i < size(); ++i) {
-      if (!nodes_[i]->running()) continue;
+      if (i == skip || !nodes_[i]->running()) continue;
       if (nodes_[i]->Get("/primary").status != 200) continue;
       if (found >= 0) return -1;
       found = i;
@@ -145,7 +157,7 @@ class Cluster {
   }
 
  private:
-  EtcdServer etcd_;
+  EtcdCluster etcd_;
   std::vector<std::unique_ptr<PgrtNode>> nodes_;
 };
 
