@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -12,6 +13,10 @@ namespace pgrt {
 // /__opr/status, as the OpenRuntimes PostgreSQL runtime answers it (docs/compatibility.md),
 // with pgrt's own fields beside theirs. Always a complete object, ready or not.
 nlohmann::json StatusView(ApiContext& ctx);
+
+// /__opr/status's "tls": per served certificate (postgres, api) its subject, serial, SHA-256
+// fingerprint, expiry, last rotation and why the last new set was refused.
+nlohmann::json TlsView(const std::map<std::string, TlsCertStatus>& sets, SystemTime now);
 
 // A "volumes" entry: df -h's columns for the file system holding `path` (size, used,
 // available, usePercent as strings), mounted, and the same figures in bytes.
