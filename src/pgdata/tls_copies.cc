@@ -4,7 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <cerrno>
+#include <cstdio>
 
 #include "util/fs.h"
 
@@ -12,6 +13,8 @@ namespace pgrt {
 namespace {
 
 constexpr const char* kCurrent = "current";
+constexpr const char* kNext = "next";
+constexpr const char* kOld = "old";
 
 bool Holds(const std::string& path, const std::string& content) {
   auto text = ReadFile(path);
@@ -41,33 +44,36 @@ Result<bool> InstallTlsCopies(const NodeContext& ctx, const TlsCopyContent& cont
   const NodeLayout& l = ctx.layout;
   PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.tls_dir, 0700), "TLS");
   if (CurrentHolds(l, content)) return false;
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-  const std::string name = "set-" + std::to_string(ns);
-  const std::string set = JoinPath(l.tls_dir, name);
-  PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, set, 0700), "TLS");
+  const std::string current = JoinPath(l.tls_dir, kCurrent);
+  const std::string next = JoinPath(l.tls_dir, kNext);
+  PGRT_RETURN_IF_ERROR(RemoveTree(next), "TLS");  // an interrupted install's leftover
+  PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, next, 0700), "TLS");
   // postgres refuses a key readable by others: the copy gets the mode it demands.
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(set, "server.crt"), content.cert, 0644), "TLS");
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(set, "server.key"), content.key, 0600), "TLS");
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(next, "server.crt"), content.cert, 0644),
+                       "TLS");
+  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(next, "server.key"), content.key, 0600), "TLS");
   if (!content.ca.empty())
-    PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(set, "ca.crt"), content.ca, 0644), "TLS");
-  PGRT_RETURN_IF_ERROR(SyncDirectory(set), "TLS");
-  // A relative link: PGDATA may be moved (a scratch moved into place) and stays valid.
-  const std::string link = JoinPath(l.tls_dir, kCurrent);
-  const std::string tmp = link + ".tmp";
-  PGRT_RETURN_IF_ERROR(RemoveIfPresent(tmp), "TLS");
-  if (::symlink(name.c_str(), tmp.c_str()) != 0) return ErrnoStatus("TLS: symlink " + tmp);
-  if (::geteuid() == 0 && ::lchown(tmp.c_str(), ctx.run_as.uid, ctx.run_as.gid) != 0)
-    return ErrnoStatus("TLS: lchown " + tmp);
-  if (::rename(tmp.c_str(), link.c_str()) != 0) return ErrnoStatus("TLS: rename " + tmp);
+    PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(next, "ca.crt"), content.ca, 0644), "TLS");
+  PGRT_RETURN_IF_ERROR(SyncDirectory(next), "TLS");
+  if (!IsDirectory(current)) {
+    if (::rename(next.c_str(), current.c_str()) != 0) return ErrnoStatus("TLS: rename " + next);
+  } else if (::renameat2(AT_FDCWD, next.c_str(), AT_FDCWD, current.c_str(), RENAME_EXCHANGE) != 0) {
+    // A file system without RENAME_EXCHANGE: two renames, with a moment in which no set is
+    // there (a postgres starting in it fails once and is restarted).
+    if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+      return ErrnoStatus("TLS: exchange " + next + " and " + current);
+    const std::string old = JoinPath(l.tls_dir, kOld);
+    PGRT_RETURN_IF_ERROR(RemoveTree(old), "TLS");
+    if (::rename(current.c_str(), old.c_str()) != 0) return ErrnoStatus("TLS: rename " + current);
+    if (::rename(next.c_str(), current.c_str()) != 0) return ErrnoStatus("TLS: rename " + next);
+  }
   PGRT_RETURN_IF_ERROR(SyncDirectory(l.tls_dir), "TLS");
-  // Older sets (and the flat copies of earlier versions) are read by no one now: postgres and
-  // PgBouncer hold what they loaded in memory until their next reload.
+  // The previous set (now `next` or `old`) and the flat copies of earlier versions are read by
+  // no one: postgres and PgBouncer hold what they loaded in memory until their next reload.
   auto entries = ListDirectory(l.tls_dir);
   if (!entries.ok()) return entries.status().Wrap("TLS");
   for (const std::string& e : *entries) {
-    if (e == name || e == kCurrent) continue;
+    if (e == kCurrent) continue;
     const std::string path = JoinPath(l.tls_dir, e);
     Status st = IsDirectory(path) ? RemoveTree(path) : RemoveIfPresent(path);
     // A leftover costs a few kB and is removed at the next install.

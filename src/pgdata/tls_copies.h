@@ -1,8 +1,9 @@
-// The copies of the TLS files postgres and PgBouncer read, in PGDATA/pgrt-tls. A set (the
-// certificate, its key with the mode postgres demands, the CA) lives in a directory of its
-// own, and `pgrt-tls/current` is a symbolic link to the set in use: installing a new set is
-// one rename of that link, so a reader (a reload, a postgres restarted at any moment) sees
-// the old set or the new one, never a certificate with the other's key.
+// The copies of the TLS files postgres and PgBouncer read, in PGDATA/pgrt-tls. The set in use
+// (the certificate, its key with the mode postgres demands, the CA) is the directory
+// `pgrt-tls/current`. A new set is written into `pgrt-tls/next` and exchanged with `current`
+// by one rename (renameat2 RENAME_EXCHANGE): a reader (a reload, a postgres restarted at any
+// moment) sees the old set or the new one, never a certificate with the other's key. No
+// symbolic link: pg_basebackup skips them and pgBackRest refuses one that points into PGDATA.
 #pragma once
 
 #include <string>
@@ -24,8 +25,8 @@ inline std::string TlsKeyCopy(const NodeLayout& l) { return TlsCopyPath(l, "serv
 inline std::string TlsCaCopy(const NodeLayout& l) { return TlsCopyPath(l, "ca.crt"); }
 
 // Makes `content` the current set: nothing changes when it already is (returns false);
-// else a new set directory is written (each file owned by the run-as account, synced),
-// `current` is pointed at it by a rename, and every other set is removed (returns true).
+// else the new set is written (each file owned by the run-as account, synced), exchanged with
+// `current`, and the previous one removed (returns true).
 Result<bool> InstallTlsCopies(const NodeContext& ctx, const TlsCopyContent& content);
 
 }  // namespace pgrt
