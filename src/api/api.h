@@ -94,6 +94,8 @@ class ApiServer {
 
   // Binds now (a taken port is a start-up error); requests are served while the loop runs.
   Status Start(const std::string& address, int port);
+  // HTTPS for connections accepted from now on (HttpServer::UseTls).
+  void UseTls(std::function<SSL*()> new_ssl);
   void Stop();
 
  private:

@@ -17,8 +17,10 @@ bool PathMatches(std::string_view pattern, std::string_view path) {
 
 }  // namespace
 
-Router::Router(std::vector<Route> routes, std::string token)
-    : routes_(std::move(routes)), token_(std::move(token)) {}
+Router::Router(std::vector<Route> routes, std::string token, bool client_cert_for_mutating)
+    : routes_(std::move(routes)),
+      token_(std::move(token)),
+      client_cert_for_mutating_(client_cert_for_mutating) {}
 
 const Route* Router::Find(const std::string& method, const std::string& path, int* status) const {
   const std::string& m = method == "HEAD" || method == "OPTIONS" ? "GET" : method;
@@ -37,6 +39,9 @@ std::optional<HttpResponse> Router::Screen(const HttpRequest& head) {
   const Route* route = Find(head.method, head.path, &status);
   if (route == nullptr)
     return JsonError(status, status == 404 ? "not found" : "method not allowed");
+  if (route->mutating && client_cert_for_mutating_ && !head.client_cert_verified)
+    return JsonError(403,
+                     "mutating calls need a client certificate signed by PGRT_API_TLS_CA_FILE");
   if (route->mutating) return Authorize(token_, head);
   return std::nullopt;
 }

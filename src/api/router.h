@@ -15,7 +15,9 @@ namespace pgrt {
 
 class Router : public HttpHandler {
  public:
-  Router(std::vector<Route> routes, std::string token);
+  // `client_cert_for_mutating`: a mutating call also needs a client certificate the API's CA
+  // verified (PGRT_API_TLS_CA_FILE); 403 without one.
+  Router(std::vector<Route> routes, std::string token, bool client_cert_for_mutating = false);
 
   std::optional<HttpResponse> Screen(const HttpRequest& head) override;
   void Handle(const HttpRequest& request, Responder respond) override;
@@ -27,6 +29,7 @@ class Router : public HttpHandler {
  private:
   std::vector<Route> routes_;
   std::string token_;
+  bool client_cert_for_mutating_;
 };
 
 }  // namespace pgrt

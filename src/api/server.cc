@@ -50,7 +50,8 @@ ApiServer::ApiServer(ApiContext ctx, EventLoop& loop, HttpLimits limits) : ctx_(
     auto extra = (*more)(ctx_);
     routes.insert(routes.end(), extra.begin(), extra.end());
   }
-  router_ = std::make_unique<Router>(std::move(routes), ctx_.config.api_token);
+  router_ = std::make_unique<Router>(std::move(routes), ctx_.config.api_token,
+                                     !ctx_.config.api_tls_ca_file.empty());
   server_ = std::make_unique<HttpServer>(loop, limits, *router_);
 }
 
@@ -59,6 +60,8 @@ ApiServer::~ApiServer() { Stop(); }
 Status ApiServer::Start(const std::string& address, int port) {
   return server_->Listen(address, port).Wrap("start API");
 }
+
+void ApiServer::UseTls(std::function<SSL*()> new_ssl) { server_->UseTls(std::move(new_ssl)); }
 
 void ApiServer::Stop() {
   if (server_) server_->Close();

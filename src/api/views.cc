@@ -8,6 +8,7 @@
 #include "api/backup_view.h"
 #include "api/replication_view.h"
 #include "backup/cron.h"
+#include "tls/certificate.h"
 
 namespace pgrt {
 namespace {
@@ -126,6 +127,26 @@ nlohmann::json SleepView(const SleepState& s, SystemTime now) {
   return j;
 }
 
+nlohmann::json TlsView(const std::map<std::string, TlsCertStatus>& sets, SystemTime now) {
+  nlohmann::json out = nlohmann::json::object();
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  for (const auto& [which, s] : sets) {
+    out[which] = {{"subject", s.subject},
+                  {"serial", s.serial},
+                  {"sha256", s.sha256},
+                  {"notAfter", IsoTime(s.not_after)},
+                  {"expired", s.not_after <= now_s},
+                  {"lastRotation", s.last_rotation ? nlohmann::json(FormatUtc(*s.last_rotation))
+                                                   : nlohmann::json(nullptr)},
+                  {"lastError",
+                   s.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.last_error)},
+                  {"rotations", s.rotations},
+                  {"rotationFailures", s.failures}};
+  }
+  return out;
+}
+
 nlohmann::json StatusView(ApiContext& ctx) {
   nlohmann::json j;
   const Observation o = ctx.state.observation();
@@ -161,6 +182,7 @@ nlohmann::json StatusView(ApiContext& ctx) {
   if (auto sleep = ctx.state.sleep()) j["sleep"] = SleepView(*sleep, ctx.clock.WallNow());
   std::string message = ctx.state.message();
   if (!message.empty()) j["message"] = message;
+  if (auto tls = ctx.state.tls(); !tls.empty()) j["tls"] = TlsView(tls, ctx.clock.WallNow());
   if (!ctx.state.ready()) return j;
   // From the monitor's last observation: a status request never queries postgres.
   if (o.role == PgRole::kUnknown) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -14,6 +15,10 @@ namespace pgrt {
 nlohmann::json StatusView(ApiContext& ctx);
 // PGRT_IDLE_TIMEOUT: /__opr/status's `sleep` object.
 nlohmann::json SleepView(const SleepState& s, SystemTime now);
+
+// /__opr/status's "tls": per served certificate (postgres, api) its subject, serial, SHA-256
+// fingerprint, expiry, last rotation and why the last new set was refused.
+nlohmann::json TlsView(const std::map<std::string, TlsCertStatus>& sets, SystemTime now);
 
 // A "volumes" entry: df -h's columns for the file system holding `path` (size, used,
 // available, usePercent as strings), mounted, and the same figures in bytes.

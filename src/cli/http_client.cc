@@ -2,6 +2,8 @@
 
 #include <http_parser.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <chrono>
 #include <memory>
 
+#include "tls/certificate.h"
 #include "util/unique_fd.h"
 
 namespace pgrt {
@@ -46,6 +49,81 @@ bool WaitFor(int fd, short events, std::chrono::steady_clock::time_point deadlin
   }
 }
 
+// One connection's bytes, plain or through TLS, with the deadline of the call.
+class Wire {
+ public:
+  Wire(int fd, SSL* ssl, std::string where) : fd_(fd), ssl_(ssl), where_(std::move(where)) {}
+  ~Wire() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+  }
+
+  Status Handshake(std::chrono::steady_clock::time_point deadline) {
+    SSL_set_fd(ssl_, fd_);
+    for (;;) {
+      ERR_clear_error();
+      const int rc = SSL_connect(ssl_);
+      if (rc == 1) return Status::Ok();
+      const int err = SSL_get_error(ssl_, rc);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        if (!WaitFor(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline))
+          return Status::DeadlineExceeded("TLS handshake with " + where_ + ": timed out");
+        continue;
+      }
+      const long verdict = SSL_get_verify_result(ssl_);
+      std::string why = verdict != X509_V_OK
+                            ? std::string("the API's certificate was not verified: ") +
+                                  X509_verify_cert_error_string(verdict)
+                            : OpenSslErrors();
+      return Status::Unavailable("TLS handshake with " + where_ + ": " +
+                                 (why.empty() ? "failed" : why));
+    }
+  }
+
+  // >0 bytes, 0 at the end of the stream, -1 with errno EAGAIN (wait for `*events`), or -2.
+  ssize_t Send(const char* p, size_t n, short* events) {
+    if (ssl_ == nullptr) {
+      *events = POLLOUT;
+      ssize_t r = ::send(fd_, p, n, MSG_NOSIGNAL);
+      return r < 0 && (errno == EAGAIN || errno == EINTR) ? -1 : r < 0 ? -2 : r;
+    }
+    return Ssl(SSL_write(ssl_, p, static_cast<int>(n)), events);
+  }
+  ssize_t Recv(char* p, size_t n, short* events) {
+    if (ssl_ == nullptr) {
+      *events = POLLIN;
+      ssize_t r = ::recv(fd_, p, n, 0);
+      return r < 0 && (errno == EAGAIN || errno == EINTR) ? -1 : r < 0 ? -2 : r;
+    }
+    return Ssl(SSL_read(ssl_, p, static_cast<int>(n)), events);
+  }
+  SSL* ssl() const { return ssl_; }
+
+ private:
+  ssize_t Ssl(int rc, short* events) {
+    if (rc > 0) return rc;
+    switch (SSL_get_error(ssl_, rc)) {
+      case SSL_ERROR_WANT_READ:
+        *events = POLLIN;
+        return -1;
+      case SSL_ERROR_WANT_WRITE:
+        *events = POLLOUT;
+        return -1;
+      case SSL_ERROR_ZERO_RETURN:
+        return 0;
+      case SSL_ERROR_SYSCALL:
+        // A server that closes without close_notify after its answer: the end of the stream.
+        return errno == 0 ? 0 : -2;
+      default:
+        ERR_clear_error();
+        return -2;
+    }
+  }
+
+  int fd_;
+  SSL* ssl_;
+  std::string where_;
+};
+
 }  // namespace
 
 Result<HttpAnswer> HttpClient::Request(
@@ -73,6 +151,18 @@ Result<HttpAnswer> HttpClient::Request(
     if (err != 0) return ErrnoStatus("connect " + where, err);
   }
 
+  SSL* ssl = nullptr;
+  if (tls_) {
+    if (!tls_->ok()) return tls_->status();
+    ssl = (**tls_)->NewSsl();
+    if (ssl == nullptr) return Status::Error("TLS: " + OpenSslErrors());
+  }
+  Wire wire(fd.get(), ssl, where);
+  if (ssl != nullptr) {
+    if (Status st = wire.Handshake(deadline); !st.ok()) return st;
+    if (Status st = (**tls_)->CheckPeer(ssl); !st.ok()) return st.Wrap(where);
+  }
+
   std::string request = method + " " + target + " HTTP/1.1\r\nHost: " + where +
                         "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
                         "\r\n";
@@ -81,11 +171,12 @@ Result<HttpAnswer> HttpClient::Request(
   request += "\r\n" + body;
   deadline = std::chrono::steady_clock::now() + read_timeout_;
   for (size_t off = 0; off < request.size();) {
-    ssize_t n = ::send(fd.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
+    short events = POLLOUT;
+    ssize_t n = wire.Send(request.data() + off, request.size() - off, &events);
     if (n > 0) {
       off += static_cast<size_t>(n);
-    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (!WaitFor(fd.get(), POLLOUT, deadline))
+    } else if (n == -1) {
+      if (!WaitFor(fd.get(), events, deadline))
         return Status::DeadlineExceeded("send to " + where + ": timed out");
     } else {
       return ErrnoStatus("send to " + where);
@@ -102,9 +193,10 @@ Result<HttpAnswer> HttpClient::Request(
   parser.data = &parsed;
   char buf[16384];
   while (!parsed.complete) {
-    ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (!WaitFor(fd.get(), POLLIN, deadline))
+    short events = POLLIN;
+    ssize_t n = wire.Recv(buf, sizeof buf, &events);
+    if (n == -1) {
+      if (!WaitFor(fd.get(), events, deadline))
         return Status::DeadlineExceeded(where + ": no answer in time");
       continue;
     }

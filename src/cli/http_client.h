@@ -4,10 +4,13 @@
 // which never blocks.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "tls/client_context.h"
 #include "util/clock.h"
 #include "util/status.h"
 
@@ -34,8 +37,12 @@ class HttpClient {
   Result<HttpAnswer> Get(const std::string& target) { return Request("GET", target); }
 
   void set_read_timeout(Millis t) { read_timeout_ = t; }
+  // HTTPS from now on, verified by `tls` (tls/client_context.h); an error here (a certificate
+  // file that could not be read) fails every request with it rather than falling back to HTTP.
+  void UseTls(Result<std::shared_ptr<ClientTlsContext>> tls) { tls_ = std::move(tls); }
 
  private:
+  std::optional<Result<std::shared_ptr<ClientTlsContext>>> tls_;
   std::string host_;
   int port_;
   Millis connect_timeout_;

@@ -16,7 +16,28 @@ HttpClient LocalApi(const Environment& env, int read_timeout_s) {
   if (addr == "0.0.0.0" || addr == "*") addr = "127.0.0.1";
   if (addr == "::") addr = "::1";
   int port = std::atoi(EnvOr(env, "PGRT_API_PORT", "3000").c_str());
-  return HttpClient(addr, port, Millis(2000), Millis(read_timeout_s * 1000LL));
+  HttpClient client(addr, port, Millis(2000), Millis(read_timeout_s * 1000LL));
+  if (!EnvOr(env, "PGRT_API_TLS_CERT_FILE", "").empty()) client.UseTls(LocalApiTls(env));
+  return client;
+}
+
+Result<std::shared_ptr<ClientTlsContext>> LocalApiTls(const Environment& env) {
+  ClientTlsOptions o;
+  auto trusted = ReadFile(EnvOr(env, "PGRT_API_TLS_CERT_FILE", ""));
+  if (!trusted.ok()) return trusted.status().Wrap("PGRT_API_TLS_CERT_FILE");
+  o.trusted_cert_pem = std::move(*trusted);
+  const std::string cert = EnvOr(env, "PGRT_API_TLS_CLIENT_CERT_FILE", "");
+  if (!cert.empty()) {
+    auto c = ReadFile(cert);
+    if (!c.ok()) return c.status().Wrap("PGRT_API_TLS_CLIENT_CERT_FILE");
+    auto k = ReadFile(EnvOr(env, "PGRT_API_TLS_CLIENT_KEY_FILE", ""));
+    if (!k.ok()) return k.status().Wrap("PGRT_API_TLS_CLIENT_KEY_FILE");
+    o.cert_pem = std::move(*c);
+    o.key_pem = std::move(*k);
+  }
+  auto ctx = ClientTlsContext::Create(o);
+  if (!ctx.ok()) return ctx.status().Wrap("API TLS");
+  return std::shared_ptr<ClientTlsContext>(std::move(*ctx));
 }
 
 std::string ApiToken(const Environment& env) {

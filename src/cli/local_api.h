@@ -1,6 +1,9 @@
 // How the thin-client subcommands reach this node's management API: the address and port
 // from PGRT_API_ADDRESS/PGRT_API_PORT alone (an unrelated bad variable must not break a
-// health check), and the bearer token from PGRT_API_TOKEN or PGRT_API_TOKEN_FILE.
+// health check), and the bearer token from PGRT_API_TOKEN or PGRT_API_TOKEN_FILE. With
+// PGRT_API_TLS_CERT_FILE the API speaks HTTPS, and so do the clients: they verify the API
+// against that certificate (tls/client_context.h) and present
+// PGRT_API_TLS_CLIENT_CERT_FILE/_KEY_FILE when given.
 #pragma once
 
 #include <string>
@@ -16,5 +19,8 @@ std::string EnvOr(const Environment& env, const std::string& name, const std::st
 HttpClient LocalApi(const Environment& env, int read_timeout_s = 10);
 
 std::string ApiToken(const Environment& env);
+
+// The HTTPS client context LocalApi uses when PGRT_API_TLS_CERT_FILE is set.
+Result<std::shared_ptr<ClientTlsContext>> LocalApiTls(const Environment& env);
 
 }  // namespace pgrt

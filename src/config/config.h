@@ -46,7 +46,12 @@ struct Config {
   // Runtime.
   std::string api_address = "0.0.0.0";
   int api_port = 3000;
-  std::string api_token;  // PGRT_API_TOKEN (secret); empty: mutating calls refused
+  std::string api_token;          // PGRT_API_TOKEN (secret); empty: mutating calls refused
+  std::string api_tls_cert_file;  // PGRT_API_TLS_*: HTTPS; empty: plain HTTP
+  std::string api_tls_key_file;
+  std::string api_tls_ca_file;           // client certificates for mutating calls
+  std::string api_tls_client_cert_file;  // what pgrt's CLI presents
+  std::string api_tls_client_key_file;
   std::string run_as = "postgres";
   std::string log_format = "text";  // text|json
   std::string pg_bindir;            // PGRT_PG_BINDIR (default: the build's PostgreSQL)

@@ -99,6 +99,18 @@ std::vector<Descriptor> BuildTable() {
       Port("PGRT_API_PORT", &C::api_port, "3000", "Port of the management API."),
       Secret("PGRT_API_TOKEN", &C::api_token,
              "Bearer token for mutating API calls; unset: they are refused (403)."),
+      Path("PGRT_API_TLS_CERT_FILE", &C::api_tls_cert_file, "",
+           "HTTPS for the management API: its certificate (PEM, chain after it); reloaded "
+           "when the file changes."),
+      Path("PGRT_API_TLS_KEY_FILE", &C::api_tls_key_file, "",
+           "Private key of PGRT_API_TLS_CERT_FILE."),
+      Path("PGRT_API_TLS_CA_FILE", &C::api_tls_ca_file, "",
+           "CA bundle for client certificates: set, mutating API calls need a certificate it "
+           "signed as well as the token."),
+      Path("PGRT_API_TLS_CLIENT_CERT_FILE", &C::api_tls_client_cert_file, "",
+           "Client certificate pgrt's own commands (promote, backup, ...) present to the API."),
+      Path("PGRT_API_TLS_CLIENT_KEY_FILE", &C::api_tls_client_key_file, "",
+           "Private key of PGRT_API_TLS_CLIENT_CERT_FILE."),
       Typed("PGRT_RUN_AS", T::kOsUser, &C::run_as, "postgres",
             "User to drop to when started as root."),
       Enum("PGRT_LOG_FORMAT", &C::log_format, "text", {"text", "json"}, "Log line format."),

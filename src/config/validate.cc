@@ -190,6 +190,28 @@ const std::vector<Rule>& Rules() {
                     ? "POSTGRES_TLS_KEY_FILE: required when POSTGRES_TLS_CERT_FILE is set"
                     : "POSTGRES_TLS_CERT_FILE: required when POSTGRES_TLS_KEY_FILE is set";
        }},
+      {{"PGRT_API_TLS_CERT_FILE", "PGRT_API_TLS_KEY_FILE"},
+       [](const Config& c) -> Problem {
+         if (c.api_tls_cert_file.empty() == c.api_tls_key_file.empty()) return std::nullopt;
+         return c.api_tls_key_file.empty()
+                    ? "PGRT_API_TLS_KEY_FILE: required when PGRT_API_TLS_CERT_FILE is set"
+                    : "PGRT_API_TLS_CERT_FILE: required when PGRT_API_TLS_KEY_FILE is set";
+       }},
+      {{"PGRT_API_TLS_CA_FILE", "PGRT_API_TLS_CERT_FILE"},
+       [](const Config& c) -> Problem {
+         if (c.api_tls_ca_file.empty() || !c.api_tls_cert_file.empty()) return std::nullopt;
+         return "PGRT_API_TLS_CA_FILE: needs PGRT_API_TLS_CERT_FILE and PGRT_API_TLS_KEY_FILE "
+                "(client certificates need HTTPS)";
+       }},
+      {{"PGRT_API_TLS_CLIENT_CERT_FILE", "PGRT_API_TLS_CLIENT_KEY_FILE"},
+       [](const Config& c) -> Problem {
+         if (c.api_tls_client_cert_file.empty() == c.api_tls_client_key_file.empty())
+           return std::nullopt;
+         return c.api_tls_client_key_file.empty() ? "PGRT_API_TLS_CLIENT_KEY_FILE: required when "
+                                                    "PGRT_API_TLS_CLIENT_CERT_FILE is set"
+                                                  : "PGRT_API_TLS_CLIENT_CERT_FILE: required when "
+                                                    "PGRT_API_TLS_CLIENT_KEY_FILE is set";
+       }},
       {{"POSTGRES_TLS_REQUIRED", "POSTGRES_TLS_CERT_FILE"},
        [](const Config& c) -> Problem {
          if (!c.tls_required || !c.tls_cert_file.empty()) return std::nullopt;

@@ -68,6 +68,11 @@ std::vector<ValueRule> BuildRules() {
       Printed("PGRT_API_ADDRESS"),
       Printed("PGRT_API_PORT"),
       Row("PGRT_API_TOKEN", {kMaskedOut}),  // held in memory only
+      Printed("PGRT_API_TLS_CERT_FILE"),    // read by pgrt itself, never written anywhere
+      Printed("PGRT_API_TLS_KEY_FILE"),
+      Printed("PGRT_API_TLS_CA_FILE"),
+      Printed("PGRT_API_TLS_CLIENT_CERT_FILE"),
+      Printed("PGRT_API_TLS_CLIENT_KEY_FILE"),
       Printed("PGRT_RUN_AS", {Grammar(S::kIdent)}),
       Printed("PGRT_LOG_FORMAT"),
       Printed("PGRT_PG_BINDIR"),

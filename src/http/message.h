@@ -20,6 +20,8 @@ struct HttpRequest {
   std::string body;
   std::string peer;    // "address:port" of the client
   int http_minor = 1;  // HTTP/1.<minor>
+  // Over TLS: the client presented a certificate that the server's CA verified.
+  bool client_cert_verified = false;
 
   // The first header of that name (any case); nullopt when absent.
   std::optional<std::string> Header(std::string_view name) const;

@@ -3,12 +3,15 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <http_parser.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -191,6 +194,10 @@ int HttpServer::Connection::OnMessageBegin(http_parser* p) {
   c.phase_ = Phase::kHead;
   c.req_ = HttpRequest{};
   c.req_.peer = c.peer_;
+  // The handshake is over once request bytes arrive.
+  if (SSL* ssl = bufferevent_openssl_get_ssl(c.bev_); ssl != nullptr)
+    c.req_.client_cert_verified =
+        SSL_get0_peer_certificate(ssl) != nullptr && SSL_get_verify_result(ssl) == X509_V_OK;
   c.field_.clear();
   c.in_value_ = false;
   c.body_too_large_ = false;
@@ -599,7 +606,22 @@ void HttpServer::Accept(int fd, const sockaddr* addr, int) {
   // still waits ~40 ms for the delayed ACK of the previous one (Nagle).
   int yes = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
-  bufferevent* bev = bufferevent_socket_new(loop_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent* bev = nullptr;
+  if (new_ssl_) {
+    SSL* ssl = new_ssl_();
+    if (ssl == nullptr) {
+      ::close(fd);
+      return;
+    }
+    // The bufferevent owns the SSL (and frees it); the handshake runs on the loop.
+    bev = bufferevent_openssl_socket_new(loop_.base(), fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                         BEV_OPT_CLOSE_ON_FREE);
+    if (bev == nullptr) SSL_free(ssl);
+    // A client that closes without close_notify (most do after an answer) is not an error.
+    if (bev != nullptr) bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+  } else {
+    bev = bufferevent_socket_new(loop_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  }
   if (bev == nullptr) {
     ::close(fd);
     return;

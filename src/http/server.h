@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "util/clock.h"
 #include "util/status.h"
 
+typedef struct ssl_st SSL;
 struct evconnlistener;
 struct event;
 struct sockaddr;
@@ -66,6 +68,11 @@ class HttpServer {
   // one). SO_REUSEADDR but not SO_REUSEPORT: a taken port is an error.
   Status Listen(const std::string& address, int port);
   int port() const { return port_; }  // the bound port
+  // Serves TLS from now on: each new connection gets a server SSL from `new_ssl` (which may
+  // change what it hands out: a rotated certificate serves new connections while open ones
+  // keep theirs); a null SSL refuses the connection. Without this call there is no TLS and
+  // no cost for it.
+  void UseTls(std::function<SSL*()> new_ssl) { new_ssl_ = std::move(new_ssl); }
   // Stops listening and closes every connection; pending Responders then do nothing.
   void Close();
 
@@ -97,6 +104,7 @@ class HttpServer {
   evconnlistener* listener_ = nullptr;
   event* accept_retry_ = nullptr;  // re-enables accepting after EMFILE
   int port_ = 0;
+  std::function<SSL*()> new_ssl_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::shared_ptr<Connection>> connections_;
   std::list<Connection*> idle_;  // oldest first

@@ -142,6 +142,11 @@ void MetricsCollector::Finish(std::shared_ptr<Round> s) {
     page.Add("pgrt_node_transitions_total", {move.first, move.second}, static_cast<double>(count));
   AddDiskMetrics(state_.volumes(), page);
   if (auto sleep = state_.sleep()) AddSleepMetrics(*sleep, loop_.clock().WallNow(), page);
+  for (const auto& [which, tls] : state_.tls()) {
+    page.Add("pgrt_tls_cert_expiry_timestamp_seconds", {which}, static_cast<double>(tls.not_after));
+    page.Add("pgrt_tls_cert_rotations_total", {which}, static_cast<double>(tls.rotations));
+    page.Add("pgrt_tls_cert_rotation_failures_total", {which}, static_cast<double>(tls.failures));
+  }
   // The worst lateness of a loop timer since the previous scrape: how long something held
   // the loop that must never wait.
   page.Add("pgrt_loop_lag_seconds", {},

@@ -100,6 +100,21 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
        {"volume", "path"},
        "1 when the file system is mounted read-only."},
 
+      // pgrt: the certificates it serves (cert is postgres or api).
+      {"pgrt_tls_cert_expiry_timestamp_seconds",
+       T::kGauge,
+       {"cert"},
+       "Expiry (notAfter) of the certificate in use, in seconds since the epoch."},
+      {"pgrt_tls_cert_rotations_total",
+       T::kCounter,
+       {"cert"},
+       "New certificate sets installed without a restart since pgrt started."},
+      {"pgrt_tls_cert_rotation_failures_total",
+       T::kCounter,
+       {"cert"},
+       "New certificate sets refused (unreadable, not parsing, key mismatch, expired); the "
+       "last good set stays in use."},
+
       // postgres: the server.
       {"pg_up", T::kGauge, {}, "1 when postgres answered this scrape's queries, else 0."},
       {"pg_postmaster_start_time_seconds",

@@ -5,19 +5,30 @@
 
 #include "pgdata/memory.h"
 #include "pgdata/settings.h"
+#include "pgdata/tls_copies.h"
 #include "util/fs.h"
 
 namespace pgrt {
 namespace {
 
-Status CopyTlsFile(const NodeContext& ctx, const std::string& from, const std::string& name,
-                   mode_t mode, std::string& to) {
-  if (from.empty()) return Status::Ok();
-  auto content = ReadFile(from);
-  if (!content.ok()) return content.status().Wrap("TLS file");
-  to = JoinPath(ctx.layout.tls_dir, name);
-  // postgres refuses a key readable by others: the copy gets the mode it demands.
-  return WriteOwnedFile(ctx, to, *content, mode);
+// The configured files as they are now, made the current set of copies (pgdata/tls_copies.h).
+Status CopyTlsFiles(const NodeContext& ctx, SettingsInput& in) {
+  const Config& c = ctx.config;
+  TlsCopyContent content;
+  for (auto [from, to] :
+       {std::pair{&c.tls_cert_file, &content.cert}, std::pair{&c.tls_key_file, &content.key},
+        std::pair{&c.tls_ca_file, &content.ca}}) {
+    if (from->empty()) continue;
+    auto text = ReadFile(*from);
+    if (!text.ok()) return text.status().Wrap("TLS file");
+    *to = std::move(*text);
+  }
+  auto installed = InstallTlsCopies(ctx, content);
+  if (!installed.ok()) return installed.status();
+  in.tls_cert = TlsCertCopy(ctx.layout);
+  in.tls_key = TlsKeyCopy(ctx.layout);
+  if (!c.tls_ca_file.empty()) in.tls_ca = TlsCaCopy(ctx.layout);
+  return Status::Ok();
 }
 
 Status EnsureIncludeLine(const NodeContext& ctx) {
@@ -42,12 +53,7 @@ Status WriteOwnedFiles(const NodeContext& ctx, const OwnedFileInputs& inputs) {
   SettingsInput in{
       c,    SizeMemory(MemoryLimitBytes(), c.max_connections), ctx.layout.socket_dir, "", "", "",
       false};
-  if (!c.tls_cert_file.empty()) {
-    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.layout.tls_dir, 0700), "TLS");
-    PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_cert_file, "server.crt", 0644, in.tls_cert), "TLS");
-    PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_key_file, "server.key", 0600, in.tls_key), "TLS");
-    PGRT_RETURN_IF_ERROR(CopyTlsFile(ctx, c.tls_ca_file, "ca.crt", 0644, in.tls_ca), "TLS");
-  }
+  if (!c.tls_cert_file.empty()) PGRT_RETURN_IF_ERROR(CopyTlsFiles(ctx, in), "TLS");
   in.archive_command = inputs.archive_command;
   in.restore_command = inputs.restore_command;
   in.primary_conninfo = inputs.primary_conninfo;

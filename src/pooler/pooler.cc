@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "pgdata/tls_copies.h"
 #include "pooler/scram.h"
 #include "util/fs.h"
 
@@ -64,9 +65,9 @@ Status Pooler::WriteFiles() {
   PoolerFilesInput in{c, paths_, "", "", "", stats_secret_};
   if (!c.tls_cert_file.empty()) {
     // The copies the node made for postgres (node/prepare.cc), readable by the run-as account.
-    in.tls_cert = JoinPath(ctx_.layout.tls_dir, "server.crt");
-    in.tls_key = JoinPath(ctx_.layout.tls_dir, "server.key");
-    if (!c.tls_ca_file.empty()) in.tls_ca = JoinPath(ctx_.layout.tls_dir, "ca.crt");
+    in.tls_cert = TlsCertCopy(ctx_.layout);
+    in.tls_key = TlsKeyCopy(ctx_.layout);
+    if (!c.tls_ca_file.empty()) in.tls_ca = TlsCaCopy(ctx_.layout);
   }
   auto files = RenderPoolerFiles(in);
   if (!files.ok()) return files.status();

@@ -7,6 +7,7 @@
 
 #include "pg/passfile.h"
 #include "pgdata/layout.h"
+#include "pgdata/tls_copies.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -65,7 +66,7 @@ std::vector<std::pair<std::string, std::string>> PeerTlsParams(const Config& c,
   return {{"sslmode", "verify-full"}, {"sslrootcert", ca_path}};
 }
 
-std::string PeerCaCopy(const Config& c) { return JoinPath(NodeLayout::From(c).tls_dir, "ca.crt"); }
+std::string PeerCaCopy(const Config& c) { return TlsCaCopy(NodeLayout::From(c)); }
 
 std::string PrimaryConninfo(const Config& c, const Upstream& up, const std::string& passfile,
                             const std::string& application_name) {

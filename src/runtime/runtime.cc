@@ -141,8 +141,10 @@ Status Runtime::Init() {
   api.backups = &backups_;
   api.metrics = metrics_.get();
   api_ = std::make_unique<ApiServer>(api, loop_);
+  PGRT_RETURN_IF_ERROR(InitTls(), "TLS");
   PGRT_RETURN_IF_ERROR(api_->Start(config_.api_address, config_.api_port), "management API");
-  spdlog::info("management API on {}:{}", config_.api_address, config_.api_port);
+  spdlog::info("management API on {}://{}:{}", api_tls_ ? "https" : "http", config_.api_address,
+               config_.api_port);
   return Status::Ok();
 }
 
@@ -185,6 +187,8 @@ int Runtime::Run(SignalSource& signals, std::vector<std::string> postgres_args) 
     spdlog::critical("{}", st.message());
     return 1;
   }
+  // The copies are in place: rotations may replace them from now on.
+  if (postgres_tls_) postgres_tls_->Start();
   // The controller's Shutdown action.
   node_.OnShutdown([this] { ShutDown(); });
   if (Status st = loop_.Watch(signals.fd(), [this, &signals] { OnSignals(signals); }); !st.ok()) {
@@ -230,6 +234,9 @@ void Runtime::OnSignals(SignalSource& signals) {
       RequestShutdown(SIGQUIT, "SIGQUIT received");
     } else if (sig == SIGHUP) {
       node_.Reload();  // postgres and PgBouncer
+      // A reload also looks at the certificate files at once (runtime/tls.cc).
+      if (postgres_tls_) postgres_tls_->Check();
+      if (api_tls_) api_tls_->Check();
     }
   }
 }

@@ -25,6 +25,8 @@
 #include "runtime/sleeper.h"
 #include "state/node_state.h"
 #include "state/timings.h"
+#include "tls/cert_watch.h"
+#include "tls/server_context.h"
 #include "util/clock.h"
 
 namespace pgrt {
@@ -44,6 +46,9 @@ class Runtime {
 
  private:
   Status Init();
+  // TLS (runtime/tls.cc): the configured sets checked at start, then watched and rotated.
+  Status InitTls();
+  Status InstallPostgresTls(const TlsMaterial& m);
   void Beat();
   void OnSignals(SignalSource& signals);
   // SIGTERM/SIGINT (fast: SIGINT to postgres) or SIGQUIT (immediate).
@@ -78,8 +83,11 @@ class Runtime {
   std::unique_ptr<EtcdClient> etcd_;
   std::unique_ptr<ClusterAgent> cluster_;
   std::unique_ptr<FenceWatchdog> watchdog_;
-  std::unique_ptr<SyncStandby> sync_;  // PGRT_SYNC_MODE on|strict
-  std::unique_ptr<Sleeper> sleeper_;   // PGRT_IDLE_TIMEOUT
+  std::unique_ptr<SyncStandby> sync_;                  // PGRT_SYNC_MODE on|strict
+  std::unique_ptr<Sleeper> sleeper_;                   // PGRT_IDLE_TIMEOUT
+  std::unique_ptr<CertWatch> postgres_tls_;            // POSTGRES_TLS_*: postgres and PgBouncer
+  std::unique_ptr<CertWatch> api_tls_;                 // PGRT_API_TLS_*
+  std::shared_ptr<ServerTlsContext> api_tls_context_;  // new API connections use this one
   Supervisor supervisor_;
   int exit_code_ = 0;
   bool stopping_ = false;

@@ -16,6 +16,7 @@
 #include "pgdata/topology.h"
 #include "pgdata/volume.h"
 #include "state/sleep_state.h"
+#include "state/tls_status.h"
 #include "util/clock.h"
 
 namespace pgrt {
@@ -191,6 +192,16 @@ class NodeState {
     return volumes_;
   }
 
+  // The certificates pgrt serves, by what serves them ("postgres", "api"); empty without TLS.
+  void SetTls(const std::string& which, const TlsCertStatus& s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    tls_[which] = s;
+  }
+  std::map<std::string, TlsCertStatus> tls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tls_;
+  }
+
   // 503 bodies of the health check. Their first words stay what clients match on
   // ("PostgreSQL is starting", "Database unavailable"); a disk fault says why after them.
   std::string NotReadyText() const;
@@ -208,6 +219,7 @@ class NodeState {
   std::string message_;
   std::string disk_fault_;
   std::vector<VolumeUsage> volumes_;
+  std::map<std::string, TlsCertStatus> tls_;
   Observation observation_;
   std::optional<SleepState> sleep_;
   Topology topology_;

@@ -87,6 +87,23 @@ TEST(ApiRouter, ScreenRefusesMutatingCallsWithoutAValidTokenBeforeTheBody) {
   EXPECT_EQ(refused->status, 403);
 }
 
+TEST(ApiRouter, WithAClientCaMutatingCallsNeedAVerifiedCertificateAsWellAsTheToken) {
+  Router router(TestRoutes(), "secret", /*client_cert_for_mutating=*/true);
+  auto no_cert = router.Screen(Request("POST", "/control", "Bearer secret"));
+  ASSERT_TRUE(no_cert.has_value());
+  EXPECT_EQ(no_cert->status, 403);
+  EXPECT_NE(no_cert->body.find("client certificate"), std::string::npos) << no_cert->body;
+  HttpRequest with_cert = Request("POST", "/control", "Bearer secret");
+  with_cert.client_cert_verified = true;
+  EXPECT_FALSE(router.Screen(with_cert).has_value());
+  HttpRequest cert_only = Request("POST", "/control");
+  cert_only.client_cert_verified = true;
+  auto no_token = router.Screen(cert_only);
+  ASSERT_TRUE(no_token.has_value());
+  EXPECT_EQ(no_token->status, 401);
+  EXPECT_FALSE(router.Screen(Request("GET", "/health")).has_value()) << "reads need neither";
+}
+
 TEST(ApiRouter, HandleRunsTheRouteAndErrorsAreJson) {
   Router router(TestRoutes(), "secret");
   HttpResponse got;

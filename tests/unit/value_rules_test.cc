@@ -53,7 +53,12 @@ Environment EverythingOn(const std::string& variable) {
                      {"PGRT_ETCD_CERT_FILE", "/srv/tls/etcd.crt"},
                      {"PGRT_ETCD_KEY_FILE", "/srv/tls/etcd.key"},
                      {"PGRT_ETCD_USERNAME", "pgrt"},
-                     {"PGRT_ETCD_PASSWORD", "epw"}};
+                     {"PGRT_ETCD_PASSWORD", "epw"},
+                     {"PGRT_API_TLS_CERT_FILE", "/srv/tls/api.crt"},
+                     {"PGRT_API_TLS_KEY_FILE", "/srv/tls/api.key"},
+                     {"PGRT_API_TLS_CA_FILE", "/srv/tls/clients.crt"},
+                     {"PGRT_API_TLS_CLIENT_CERT_FILE", "/srv/tls/client.crt"},
+                     {"PGRT_API_TLS_CLIENT_KEY_FILE", "/srv/tls/client.key"}};
   // POSTGRES_ARCHIVE_COMMAND and _RESTORE_COMMAND are written only without pgBackRest.
   if (variable == "POSTGRES_ARCHIVE_COMMAND" || variable == "POSTGRES_RESTORE_COMMAND") {
     env.erase("PGRT_BACKUP");
