@@ -15,6 +15,7 @@
 
 #include "pgdata/topology.h"
 #include "pgdata/volume.h"
+#include "state/sample_history.h"
 #include "util/clock.h"
 
 namespace pgrt {
@@ -66,6 +67,10 @@ struct Observation {
   nlohmann::json wal_receiver = {{"status", "stopped"}};
   nlohmann::json archive = nullptr;  // pg_stat_archiver, as /__opr/status's backup.archive
   std::string error;                 // why the last observation failed, when it did
+  // For the status page's rates (state/sample_history.h): transactions ended in every
+  // database (xact_commit + xact_rollback) and the WAL position in bytes; -1 unknown.
+  int64_t xacts = -1;
+  double wal_bytes = -1;
 };
 
 class NodeState {
@@ -180,6 +185,10 @@ class NodeState {
     return volumes_;
   }
 
+  // The last hour of the node's figures, fed by the monitor (the status page's charts).
+  SampleHistory& history() { return history_; }
+  const SampleHistory& history() const { return history_; }
+
   // 503 bodies of the health check. Their first words stay what clients match on
   // ("PostgreSQL is starting", "Database unavailable"); a disk fault says why after them.
   std::string NotReadyText() const;
@@ -201,6 +210,7 @@ class NodeState {
   Topology topology_;
   std::vector<Move> moves_;
   std::map<std::pair<std::string, std::string>, uint64_t> move_counts_;
+  SampleHistory history_;
 };
 
 }  // namespace pgrt
