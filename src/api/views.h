@@ -13,6 +13,11 @@ namespace pgrt {
 // with pgrt's own fields beside theirs. Always a complete object, ready or not.
 nlohmann::json StatusView(ApiContext& ctx);
 
+// /__opr/status's `progress`: the clone, restore or backup running now, as far as its tool
+// reports it ({operation, bytesDone, bytesTotal, percent, startedAt, updatedAt}; a figure
+// the tool does not give is null); null when nothing long runs.
+nlohmann::json ProgressView(ApiContext& ctx);
+
 // A "volumes" entry: df -h's columns for the file system holding `path` (size, used,
 // available, usePercent as strings), mounted, and the same figures in bytes.
 // {path, mounted:false} when `path` cannot be examined.

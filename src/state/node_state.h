@@ -17,6 +17,7 @@
 #include "pgdata/volume.h"
 #include "state/sample_history.h"
 #include "util/clock.h"
+#include "util/progress.h"
 
 namespace pgrt {
 
@@ -185,6 +186,21 @@ class NodeState {
     return volumes_;
   }
 
+  // Long start-up work now (a clone, a restore), as its tool last reported it.
+  struct Progress {
+    std::string operation;  // "clone", "restore"
+    ProgressReading reading;
+    SystemTime started{}, updated{};
+  };
+  void SetProgress(std::optional<Progress> p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_ = std::move(p);
+  }
+  std::optional<Progress> progress() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return progress_;
+  }
+
   // The last hour of the node's figures, fed by the monitor (the status page's charts).
   SampleHistory& history() { return history_; }
   const SampleHistory& history() const { return history_; }
@@ -211,6 +227,7 @@ class NodeState {
   std::vector<Move> moves_;
   std::map<std::pair<std::string, std::string>, uint64_t> move_counts_;
   SampleHistory history_;
+  std::optional<Progress> progress_;
 };
 
 }  // namespace pgrt

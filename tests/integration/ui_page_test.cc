@@ -28,7 +28,7 @@ std::string ArtifactsDir() {
 CommandOutput RunChromium(const std::string& home, const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {"/usr/bin/timeout",
                                    "--kill-after=5",
-                                   "90",
+                                   "120",
                                    kChromium,
                                    "--headless",
                                    "--no-sandbox",
@@ -167,6 +167,20 @@ TEST_F(StatusPage, ShowsTheReplicasUpstreamAndLagAsTheApiGivesThem) {
   EXPECT_EQ(AttributeOf(dom, "replica-lag-bytes", "data-value"),
             std::to_string(rep["lagBytes"].get<int64_t>()));
   Screenshot(browser_.path(), url, "ui-replica.png");
+}
+
+TEST_F(StatusPage, TheReplicasCloneToldItsProgressAndIsOver) {
+  // pg_basebackup --progress: bytes of the primary's estimate, logged and in the status.
+  const std::string log = replica_->Log();
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(log, m, std::regex(R"(clone: ([0-9.]+) MB of ([0-9.]+) MB \(100 %\))")))
+      << log;
+  EXPECT_GT(std::stod(m[1]), 1.0) << "a new cluster is some megabytes";
+  EXPECT_EQ(m[1], m[2]);
+  const json status = GetJson(replica_->api_port(), "/__opr/status").value_or(json());
+  ASSERT_TRUE(status.contains("progress")) << status.dump();
+  EXPECT_TRUE(status["progress"].is_null()) << "nothing long runs now";
 }
 
 TEST_F(StatusPage, TheHistoryIsBoundedAndStartsWithTheFirstObservation) {
