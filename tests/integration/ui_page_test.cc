@@ -44,10 +44,15 @@ CommandOutput RunChromium(const std::string& home, const std::vector<std::string
   return RunCommand(argv, {{"PATH", "/usr/bin:/bin"}, {"HOME", home}});
 }
 
-// The page as Chromium left it after running its script.
-std::string DumpDom(const std::string& home, const std::string& url) {
-  CommandOutput out = RunChromium(home, {"--dump-dom", url});
+// The page as Chromium left it after running its script; a screenshot of it is kept as
+// `screenshot` under build/test-artifacts/ (one Chromium run for both).
+std::string DumpDom(const std::string& home, const std::string& url,
+                    const std::string& screenshot) {
+  const std::string file = ArtifactsDir() + "/" + screenshot;
+  std::filesystem::remove(file);
+  CommandOutput out = RunChromium(home, {"--dump-dom", "--screenshot=" + file, url});
   EXPECT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_TRUE(std::filesystem::exists(file)) << out.output;
   size_t begin = out.output.find("<html");
   size_t end = out.output.rfind("</html>");
   if (begin == std::string::npos || end == std::string::npos) {
@@ -59,14 +64,6 @@ std::string DumpDom(const std::string& home, const std::string& url) {
   EXPECT_EQ(log.find("Uncaught"), std::string::npos) << log;
   EXPECT_EQ(log.find(":CONSOLE"), std::string::npos) << "the page logged to its console:\n" << log;
   return out.output.substr(begin, end + 7 - begin);
-}
-
-void Screenshot(const std::string& home, const std::string& url, const std::string& name) {
-  const std::string file = ArtifactsDir() + "/" + name;
-  std::filesystem::remove(file);
-  CommandOutput out = RunChromium(home, {"--screenshot=" + file, url});
-  EXPECT_EQ(out.exit_code, 0) << out.output;
-  EXPECT_TRUE(std::filesystem::exists(file)) << out.output;
 }
 
 // The text of the element with `id` ("" when absent).
@@ -116,7 +113,7 @@ TEST_F(StatusPage, IsServedWithoutATokenAsOneSelfContainedDocument) {
 TEST_F(StatusPage, ShowsThePrimarysFiguresAsTheApiGivesThem) {
   const json before = GetJson(primary_->api_port(), "/__opr/status").value_or(json());
   const std::string url = "http://127.0.0.1:" + std::to_string(primary_->api_port()) + "/ui";
-  const std::string dom = DumpDom(browser_.path(), url);
+  const std::string dom = DumpDom(browser_.path(), url, "ui-primary.png");
   const json status = GetJson(primary_->api_port(), "/__opr/status").value_or(json());
   ASSERT_TRUE(status.value("ready", false)) << status.dump();
 
@@ -156,12 +153,11 @@ TEST_F(StatusPage, ShowsThePrimarysFiguresAsTheApiGivesThem) {
   // The cluster section stays hidden without PGRT_HA; the charts have their samples.
   EXPECT_NE(dom.find("id=\"cluster-section\" hidden"), std::string::npos);
   EXPECT_NE(TextOf(dom, "sample-count"), "0");
-  Screenshot(browser_.path(), url, "ui-primary.png");
 }
 
 TEST_F(StatusPage, ShowsTheReplicasUpstreamAndLagAsTheApiGivesThem) {
   const std::string url = "http://127.0.0.1:" + std::to_string(replica_->api_port()) + "/ui";
-  const std::string dom = DumpDom(browser_.path(), url);
+  const std::string dom = DumpDom(browser_.path(), url, "ui-replica.png");
   const json rep = Replication(*replica_);
   EXPECT_EQ(dom.find("data-count="), std::string::npos) << "the page's script failed:\n" << dom;
   EXPECT_EQ(TextOf(dom, "role"), "replica");
@@ -172,7 +168,6 @@ TEST_F(StatusPage, ShowsTheReplicasUpstreamAndLagAsTheApiGivesThem) {
   // Idle: nothing pending, as the API says.
   EXPECT_EQ(AttributeOf(dom, "replica-lag-bytes", "data-value"),
             std::to_string(rep["lagBytes"].get<int64_t>()));
-  Screenshot(browser_.path(), url, "ui-replica.png");
 }
 
 TEST_F(StatusPage, TheReplicasCloneToldItsProgressAndIsOver) {
