@@ -33,6 +33,7 @@ bench: deps build
 	$(BUILD)/pgrt_bench lifecycle
 	$(BUILD)/pgrt_bench ha
 	$(BUILD)/pgrt_bench sleep
+	$(BUILD)/pgrt_bench ui
 
 # The container image (deploy/Containerfile) with podman, or docker when a docker engine
 # answers; no registry is contacted. See docs/container.md.

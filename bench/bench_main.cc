@@ -16,6 +16,7 @@
 #include "replication_bench.h"
 #include "report.h"
 #include "sleep_bench.h"
+#include "ui_bench.h"
 
 namespace {
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "lifecycle") return pgrt::bench::RunLifecycleBench();
   if (argc > 1 && std::string(argv[1]) == "ha") return pgrt::bench::RunHaBench();
   if (argc > 1 && std::string(argv[1]) == "sleep") return pgrt::bench::RunSleepBench();
+  if (argc > 1 && std::string(argv[1]) == "ui") return pgrt::bench::RunUiBench();
   using namespace pgrt::bench;
   const int reps = RepsFromEnv(5, 100);
   std::cout << "pgrt bench  " << MachineLine() << "  reps=" << reps << "\n" << std::flush;

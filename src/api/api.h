@@ -75,6 +75,7 @@ std::vector<Route> BuildReplicationRoutes(ApiContext& ctx);
 std::vector<Route> BuildRoleCheckRoutes(ApiContext& ctx);
 std::vector<Route> BuildBackupRoutes(ApiContext& ctx);
 std::vector<Route> BuildMetricsRoutes(ApiContext& ctx);
+std::vector<Route> BuildUiRoutes(ApiContext& ctx);  // the status page and what it reads
 
 // 401 without a bearer token, 403 when it is wrong or no token is configured; else nullopt.
 std::optional<HttpResponse> Authorize(const std::string& configured_token, const HttpRequest& req);

@@ -45,8 +45,8 @@ HttpLimits ApiLimits() {
 
 ApiServer::ApiServer(ApiContext ctx, EventLoop& loop, HttpLimits limits) : ctx_(ctx) {
   std::vector<Route> routes = BuildRoutes(ctx_);
-  for (auto* more :
-       {&BuildReplicationRoutes, &BuildRoleCheckRoutes, &BuildBackupRoutes, &BuildMetricsRoutes}) {
+  for (auto* more : {&BuildReplicationRoutes, &BuildRoleCheckRoutes, &BuildBackupRoutes,
+                     &BuildMetricsRoutes, &BuildUiRoutes}) {
     auto extra = (*more)(ctx_);
     routes.insert(routes.end(), extra.begin(), extra.end());
   }

@@ -8,6 +8,7 @@
 #include "api/backup_view.h"
 #include "api/replication_view.h"
 #include "backup/cron.h"
+#include "backup/manager.h"
 #include "tls/certificate.h"
 
 namespace pgrt {
@@ -41,7 +42,30 @@ std::string DataDirVersion(const std::string& pgdata) {
   return v;
 }
 
+// The running backup's progress, as the backup manager last read it.
+std::optional<NodeState::Progress> BackupProgress(ApiContext& ctx) {
+  if (ctx.backups == nullptr) return std::nullopt;
+  BackupSnapshot s = ctx.backups->Snapshot();
+  if (!s.backup_running || !s.backup_progress) return std::nullopt;
+  return NodeState::Progress{"backup", *s.backup_progress, s.backup_running->started,
+                             s.backup_progress_at.value_or(s.backup_running->started)};
+}
+
+nlohmann::json Optional(const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
 }  // namespace
+
+nlohmann::json ProgressView(ApiContext& ctx) {
+  std::optional<NodeState::Progress> p = ctx.state.progress();
+  if (!p) p = BackupProgress(ctx);
+  if (!p) return nullptr;
+  return {{"operation", p->operation},
+          {"bytesDone", Optional(p->reading.bytes_done)},
+          {"bytesTotal", Optional(p->reading.bytes_total)},
+          {"percent", Optional(p->reading.percent)},
+          {"startedAt", FormatUtc(p->started)},
+          {"updatedAt", FormatUtc(p->updated)}};
+}
 
 std::string HumanSize(uint64_t bytes) {
   if (bytes < 1024) return std::to_string(bytes);
@@ -180,6 +204,7 @@ nlohmann::json StatusView(ApiContext& ctx) {
     moves.push_back({{"at", FormatUtc(m.at)}, {"from", m.from}, {"to", m.to}, {"why", m.why}});
   j["transitions"] = moves;
   if (auto sleep = ctx.state.sleep()) j["sleep"] = SleepView(*sleep, ctx.clock.WallNow());
+  j["progress"] = ProgressView(ctx);
   std::string message = ctx.state.message();
   if (!message.empty()) j["message"] = message;
   if (auto tls = ctx.state.tls(); !tls.empty()) j["tls"] = TlsView(tls, ctx.clock.WallNow());

@@ -20,6 +20,11 @@ nlohmann::json SleepView(const SleepState& s, SystemTime now);
 // fingerprint, expiry, last rotation and why the last new set was refused.
 nlohmann::json TlsView(const std::map<std::string, TlsCertStatus>& sets, SystemTime now);
 
+// /__opr/status's `progress`: the clone, restore or backup running now, as far as its tool
+// reports it ({operation, bytesDone, bytesTotal, percent, startedAt, updatedAt}; a figure
+// the tool does not give is null); null when nothing long runs.
+nlohmann::json ProgressView(ApiContext& ctx);
+
 // A "volumes" entry: df -h's columns for the file system holding `path` (size, used,
 // available, usePercent as strings), mounted, and the same figures in bytes.
 // {path, mounted:false} when `path` cannot be examined.

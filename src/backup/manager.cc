@@ -25,6 +25,7 @@ BackupManager::BackupManager(const NodeContext& ctx, const NodeState& state, Eve
 BackupManager::~BackupManager() {
   for (auto& s : schedules_)
     if (s->timer) loop_.CancelTimer(s->timer);
+  StopWatchingProgress();
 }
 
 BackupManager::Slot& BackupManager::SlotOf(JobKind kind) {
@@ -189,6 +190,8 @@ void BackupManager::Publish() {
   s.dump_last = dump_->last;
   s.stanza_ready = stanza_ready_;
   s.stanza_error = stanza_error_;
+  s.backup_progress = backup_progress_;
+  s.backup_progress_at = backup_progress_at_;
   for (const auto& sch : schedules_)
     (sch->kind == JobKind::kBackup ? s.next_backup : s.next_dump) = sch->tracker.next();
   std::lock_guard<std::mutex> lock(mu_);

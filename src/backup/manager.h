@@ -25,6 +25,7 @@
 #include "process/event_loop.h"
 #include "process/job.h"
 #include "state/node_state.h"
+#include "util/progress.h"
 
 namespace pgrt {
 
@@ -54,6 +55,9 @@ struct BackupSnapshot {
   bool stanza_ready = false;
   std::string stanza_error;
   std::optional<SystemTime> next_backup, next_dump;
+  // The running backup's progress, as pgBackRest last printed it, and when it was read.
+  std::optional<ProgressReading> backup_progress;
+  std::optional<SystemTime> backup_progress_at;
 };
 
 // The answer to a request: 202 with the run's id, else an HTTP status and why.
@@ -105,6 +109,8 @@ class BackupManager {
   bool IsReplica() const;
   void Publish();
   void MaybeFinishStop();
+  void WatchBackupProgress();  // manager_progress.cc
+  void StopWatchingProgress();
 
   const NodeContext& ctx_;
   const NodeState& state_;
@@ -121,6 +127,10 @@ class BackupManager {
   std::string stanza_error_;
   std::optional<JobRecord> pending_backup_;  // waits for the stanza check
   std::function<void()> on_stopped_;
+  EventLoop::TimerId progress_timer_ = 0;
+  std::optional<ProgressReading> backup_progress_;
+  std::optional<SystemTime> backup_progress_at_;
+  double backup_progress_logged_ = -100;
 
   mutable std::mutex mu_;
   BackupSnapshot snapshot_;  // what other threads read

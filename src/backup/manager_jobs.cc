@@ -91,7 +91,9 @@ Status BackupManager::LaunchBackup(JobRecord record, bool create_stanza) {
       return Status::Ok();
     };
   }
-  std::vector<std::string> options;
+  // At log level detail pgBackRest prints a line per file with the share of bytes copied so
+  // far: the status's progress (WatchBackupProgress).
+  std::vector<std::string> options = {"--log-level-console=detail"};
   if (!record.type.empty()) options.push_back("--type=" + record.type);
   steps.push_back(PgBackRestStep(ctx_, "backup", options));
   steps.push_back(LatestStep(ctx_, slot.latest));
@@ -103,6 +105,7 @@ Status BackupManager::LaunchBackup(JobRecord record, bool create_stanza) {
   spdlog::info("backup {} started ({}, {})", record.id,
                record.type.empty() ? "pgBackRest's default type" : record.type, record.trigger);
   slot.running = record;
+  WatchBackupProgress();
   Publish();
   return Status::Ok();
 }
@@ -220,6 +223,7 @@ JobRecord BackupManager::FinishRecord(JobKind kind, Slot& slot, const Status& st
 
 void BackupManager::OnJobDone(JobKind kind, const Status& st) {
   Slot& slot = SlotOf(kind);
+  if (kind == JobKind::kBackup) StopWatchingProgress();
   if (kind == JobKind::kBackup && slot.stanza_check) {
     OnStanzaCheckDone(st);
   } else {

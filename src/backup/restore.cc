@@ -36,14 +36,25 @@ std::string TargetText(const Config& c) {
 
 Status RunPgBackRestRestore(const NodeContext& ctx, Waiter& waiter, const std::string& scratch) {
   const Config& c = ctx.config;
-  std::vector<std::string> options = {"--pg1-path=" + scratch};
+  // At log level detail pgBackRest prints a line per file with the share of bytes restored
+  // so far: the status's progress (it prints no byte counts while it works).
+  std::vector<std::string> options = {"--pg1-path=" + scratch, "--log-level-console=detail"};
   for (auto& o : RestoreTargetOptions(c)) options.push_back(o);
   SpawnSpec spec;
   spec.name = "pgbackrest restore";
   spec.argv = PgBackRestArgv(c, "restore", options);
   spec.env = PgBackRestEnvironment(c, ctx.child_env);
   spec.run_as = ctx.run_as;
-  auto r = waiter.Run(spec, /*capture=*/true);
+  std::string pending;  // output after the last line end
+  auto r = waiter.Run(spec, /*capture=*/true, Millis(0), [&ctx, &pending](std::string_view out) {
+    pending.append(out);
+    const size_t end = pending.rfind('\n');
+    if (end == std::string::npos) return;
+    if (auto reading = LastPgBackRestProgress(std::string_view(pending).substr(0, end)))
+      ctx.ReportProgress("restore", reading);
+    pending.erase(0, end + 1);
+  });
+  ctx.ReportProgress("restore", std::nullopt);
   if (!r.ok()) return r.status();
   if (ExitedCleanly(r->wait_status)) return Status::Ok();
   std::string why =

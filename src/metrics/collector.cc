@@ -36,7 +36,10 @@ struct MetricsCollector::Round {
 };
 
 MetricsCollector::MetricsCollector(MetricsSources sources, const NodeState& state, EventLoop& loop)
-    : state_(state), loop_(loop), postgres_(loop, PostgresParams(std::move(sources.postgres))) {
+    : state_(state),
+      loop_(loop),
+      postgres_(loop, PostgresParams(sources.postgres)),
+      statements_(std::move(sources.postgres), loop) {
   if (sources.pgbouncer) pgbouncer_.emplace(loop, *sources.pgbouncer);
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "metrics/postgres_metrics.h"
+#include "metrics/statements_report.h"
 #include "pg/async_conn.h"
 #include "process/event_loop.h"
 #include "state/node_state.h"
@@ -37,6 +38,8 @@ class MetricsCollector {
 
   // The page, in Prometheus's text format, handed to `done` on the loop. Never fails.
   void Scrape(const BackupFacts& backups, std::function<void(std::string)> done);
+  // The top statements (GET /__opr/statements), over a connection of its own.
+  StatementsReport& statements() { return statements_; }
 
  private:
   struct Round;
@@ -54,6 +57,7 @@ class MetricsCollector {
   BackupFacts facts_;
   DatabaseSizeCache sizes_;
   uint64_t scrapes_ = 0;  // scrapes answered since pgrt started
+  StatementsReport statements_;
 };
 
 }  // namespace pgrt

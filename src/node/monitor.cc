@@ -60,7 +60,11 @@ const char* ObservationSql() {
           " pg_last_wal_receive_lsn()::text, pg_last_wal_replay_lsn()::text,"
           " " PGRT_SQL_ISO_UTC("pg_last_xact_replay_timestamp()") ", ") +
       state_sql::kReplayLagSeconds + ", " + state_sql::kReplayLagBytes +
-      ", CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END;"
+      ", CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END,"
+      // The status page's rates: transactions ended, and the WAL position in bytes.
+      " (SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database)::int8,"
+      " pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn()"
+      "  ELSE pg_current_wal_lsn() END, '0/0')::float8;"
       "SELECT host(client_addr), application_name, state, sent_lsn::text, write_lsn::text,"
       " flush_lsn::text, replay_lsn::text, sync_state, sync_priority,"
       " extract(epoch FROM write_lag)::float8, extract(epoch FROM flush_lag)::float8,"
@@ -103,6 +107,10 @@ Result<Observation> ParseObservation(const std::vector<PgResult>& results) {
   o.lag_seconds = std::stod(s.Get(0, 10));
   o.replay_lag_bytes = std::stoll(s.Get(0, 11));
   o.paused = s.Get(0, 12) == "t";
+  if (s.cols() > 14) {
+    if (!s.IsNull(0, 13)) o.xacts = std::stoll(s.Get(0, 13));
+    if (!s.IsNull(0, 14)) o.wal_bytes = std::stod(s.Get(0, 14));
+  }
   o.standbys = RowsToJson(results[1], {{"clientAddr", 's'},
                                        {"applicationName", 's'},
                                        {"state", 's'},
@@ -220,6 +228,7 @@ void Monitor::Apply(Result<AsyncPgConn::Results> r) {
   if (o.ok()) {
     o->at = loop_.clock().WallNow();
     state_.SetObservation(*o);
+    state_.history().Offer(SampleHistory::ReadingOf(*o), loop_.clock().Now());
     if (o->role == PgRole::kReplica) CheckReplicationLogin(o->streaming);
   } else {
     Observation unreachable;

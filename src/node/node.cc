@@ -74,6 +74,48 @@ NodePhase PhaseOf(Mode m) {
   return NodePhase::kFailed;
 }
 
+// "12.0 MB of 96.0 MB (12 %)", or the share alone where the tool tells no bytes.
+std::string DescribeProgress(const ProgressReading& r) {
+  auto mb = [](uint64_t b) { return fmt::format("{:.1f} MB", static_cast<double>(b) / 1048576); };
+  std::string text;
+  if (r.bytes_done) text = mb(*r.bytes_done) + (r.bytes_total ? " of " + mb(*r.bytes_total) : "");
+  if (r.percent)
+    text +=
+        fmt::format("{}{:.0f} %{}", text.empty() ? "" : " (", *r.percent, text.empty() ? "" : ")");
+  return text;
+}
+
+// Keeps a clone's or a restore's progress in the state, and logs it every 10 % or 30 s, and
+// at 100 %.
+std::function<void(const std::string&, const std::optional<ProgressReading>&)> ProgressReporter(
+    NodeState& state, const Clock& clock) {
+  struct Logged {
+    double percent = -100;
+    SteadyTime at{};
+  };
+  auto logged = std::make_shared<Logged>();
+  return [&state, &clock, logged](const std::string& op, const std::optional<ProgressReading>& r) {
+    if (!r) {
+      state.SetProgress(std::nullopt);
+      *logged = Logged{};
+      return;
+    }
+    auto p = state.progress();
+    const SystemTime now = clock.WallNow();
+    if (!p || p->operation != op) p = NodeState::Progress{op, *r, now, now};
+    p->reading = *r;
+    p->updated = now;
+    state.SetProgress(p);
+    const double percent = r->percent.value_or(0);
+    const bool finished = percent >= 100 && logged->percent < 100;
+    if (finished || percent - logged->percent >= 10 ||
+        clock.Now() - logged->at >= std::chrono::seconds(30)) {
+      spdlog::info("{}: {}", op, DescribeProgress(*r));
+      *logged = Logged{percent, clock.Now()};
+    }
+  };
+}
+
 }  // namespace
 
 Node::Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clock)
@@ -83,6 +125,7 @@ Node::Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clo
       clock_(clock),
       controller_(*this, clock) {
   ctx_.report_problem = [&state](const std::string& m) { state.SetMessage(m); };
+  ctx_.report_progress = ProgressReporter(state, clock);
   // Until PGDATA's role file is read, the configuration's topology is the best answer.
   state_.SetTopology(ConfiguredTopology(ctx_.config));
   controller_.OnMove([this](const TransitionRecord& move) {

@@ -3,12 +3,14 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "config/config.h"
 #include "pgdata/layout.h"
 #include "process/user.h"
 #include "util/dir_ownership.h"
+#include "util/progress.h"
 
 namespace pgrt {
 
@@ -23,6 +25,15 @@ struct NodeContext {
 
   void ReportProblem(const std::string& message) const {
     if (report_problem) report_problem(message);
+  }
+  // Long start-up work's progress ("clone", "restore"); nullopt once it ended. Unset for
+  // tools and tests.
+  std::function<void(const std::string& operation, const std::optional<ProgressReading>&)>
+      report_progress;
+
+  void ReportProgress(const std::string& operation,
+                      const std::optional<ProgressReading>& reading) const {
+    if (report_progress) report_progress(operation, reading);
   }
 
   std::string Bin(const std::string& tool) const { return JoinPath(config.pg_bindir, tool); }

@@ -46,6 +46,17 @@ Status EnsureIncludeLine(const NodeContext& ctx) {
   return WriteOwnedFile(ctx, conf, updated, mode);
 }
 
+// pg_stat_statements is preloaded unless postgresql.conf names the libraries itself (ALTER
+// SYSTEM and `-c` are read after pgrt.conf and win anyway) or it is not installed.
+bool PreloadStatements(const NodeContext& ctx) {
+  auto conf = ReadFile(JoinPath(ctx.layout.pgdata, "postgresql.conf"));
+  if (conf.ok() && SetsSharedPreloadLibraries(*conf)) return false;
+  if (StatementsLibraryInstalled(ctx.config.pg_bindir)) return true;
+  spdlog::info("pg_stat_statements is not installed next to {}: not preloaded",
+               ctx.config.pg_bindir);
+  return false;
+}
+
 }  // namespace
 
 Status WriteOwnedFiles(const NodeContext& ctx, const OwnedFileInputs& inputs) {
@@ -59,6 +70,7 @@ Status WriteOwnedFiles(const NodeContext& ctx, const OwnedFileInputs& inputs) {
   in.primary_conninfo = inputs.primary_conninfo;
   in.primary_slot_name = inputs.primary_slot_name;
   PGRT_RETURN_IF_ERROR(EnsureIncludeLine(ctx), "settings");
+  in.preload_statements = PreloadStatements(ctx);
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.include_file, RenderSettingsFile(in)),
                        "settings");
   PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, ctx.layout.hba_file, RenderHbaFile(c)), "pg_hba.conf");

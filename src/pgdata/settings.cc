@@ -1,5 +1,6 @@
 #include "pgdata/settings.h"
 
+#include <cctype>
 #include <sstream>
 
 #include "util/fs.h"
@@ -64,6 +65,8 @@ std::string RenderSettingsFile(const SettingsInput& in) {
   Set(out, "log_destination", "stderr");
   // PgBouncer's auth role logs in through the map pgrt writes there.
   if (c.pgbouncer_enabled) Set(out, "ident_file", JoinPath(c.pgdata, "pg_ident.conf"));
+  // The status page's top statements; the user's own list wins (see preload_statements).
+  if (in.preload_statements) Set(out, "shared_preload_libraries", "pg_stat_statements");
   // Before crash recovery postgres fsyncs every file of PGDATA, one by one (≈ 1.8 s for a
   // new cluster here); one syncfs() of its file system gives the same guarantee at once.
   Set(out, "recovery_init_sync_method", "syncfs");
@@ -105,6 +108,30 @@ std::string RenderSettingsFile(const SettingsInput& in) {
     Set(out, "primary_slot_name", in.primary_slot_name);
   }
   return out.str();
+}
+
+bool SetsSharedPreloadLibraries(const std::string& conf_text) {
+  std::istringstream lines(conf_text);
+  std::string line;
+  const std::string name = "shared_preload_libraries";
+  while (std::getline(lines, line)) {
+    size_t i = line.find_first_not_of(" \t");
+    if (i == std::string::npos || line.size() - i < name.size()) continue;
+    bool same = true;
+    for (size_t k = 0; k < name.size() && same; ++k)  // names are case-insensitive
+      same = std::tolower(static_cast<unsigned char>(line[i + k])) == name[k];
+    if (!same) continue;
+    const size_t after = i + name.size();
+    if (after == line.size() || line[after] == ' ' || line[after] == '\t' || line[after] == '=')
+      return true;
+  }
+  return false;
+}
+
+bool StatementsLibraryInstalled(const std::string& pg_bindir) {
+  for (const char* dir : {"/../lib/", "/../lib/postgresql/"})
+    if (PathExists(pg_bindir + dir + "pg_stat_statements.so")) return true;
+  return false;
 }
 
 std::string SocketAuthMethod(const Config& c) {

@@ -29,6 +29,9 @@ struct SettingsInput {
   // commands, in place of POSTGRES_ARCHIVE_MODE/_COMMAND and POSTGRES_RESTORE_COMMAND.
   std::string archive_command;
   std::string restore_command;
+  // shared_preload_libraries = 'pg_stat_statements' (the status page's performance report),
+  // unless the user's postgresql.conf sets the list itself (SetsSharedPreloadLibraries).
+  bool preload_statements = false;
 };
 
 std::string RenderSettingsFile(const SettingsInput& in);
@@ -51,6 +54,14 @@ std::string SocketAuthMethod(const Config& config);
 // pg_ident.conf: with PgBouncer, the map that lets the run-as account `os_user` log in as
 // PgBouncer's auth role by peer authentication (see src/pooler/).
 std::string RenderIdentFile(const Config& config, const std::string& os_user);
+
+// Whether postgresql.conf's text sets shared_preload_libraries on a line of its own (not
+// in a comment). pgrt.conf is read after it, so pgrt's default must then stay out.
+bool SetsSharedPreloadLibraries(const std::string& conf_text);
+
+// Whether postgres can load pg_stat_statements: its library next to the binaries in
+// `pg_bindir` (Debian's ../lib, or ../lib/postgresql).
+bool StatementsLibraryInstalled(const std::string& pg_bindir);
 
 // 'value' with quotes doubled and backslashes and control characters escaped, as
 // postgresql.conf reads it back: any byte but NUL.

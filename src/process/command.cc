@@ -97,7 +97,8 @@ Status Waiter::RunOffThread(std::function<Status()> work, Millis timeout, const 
   }
 }
 
-Result<CommandResult> Waiter::Run(SpawnSpec spec, bool capture, Millis timeout) {
+Result<CommandResult> Waiter::Run(SpawnSpec spec, bool capture, Millis timeout,
+                                  const std::function<void(std::string_view)>& on_output) {
   UniqueFd read_end, write_end;
   if (capture) {
     int fds[2];
@@ -137,6 +138,7 @@ Result<CommandResult> Waiter::Run(SpawnSpec spec, bool capture, Millis timeout) 
       ssize_t got = ::read(read_end.get(), buf, sizeof buf);
       if (got > 0) {
         result.output.append(buf, static_cast<size_t>(got));
+        if (on_output) on_output(std::string_view(buf, static_cast<size_t>(got)));
       } else if (got == 0 || errno != EINTR) {
         read_end.reset();
       }

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "process/child.h"
 #include "process/event_loop.h"
@@ -31,7 +32,9 @@ class Waiter {
   // Runs spec to completion. capture: collect stdout+stderr (else inherited).
   // Fails when the command cannot start, when `timeout` passes, or on SIGTERM/SIGINT/SIGQUIT
   // (the command's process group gets SIGTERM, then SIGKILL after 5 s).
-  Result<CommandResult> Run(SpawnSpec spec, bool capture, Millis timeout = Millis(0));
+  // `on_output` (with capture) sees each piece of output as it arrives (progress reports).
+  Result<CommandResult> Run(SpawnSpec spec, bool capture, Millis timeout = Millis(0),
+                            const std::function<void(std::string_view)>& on_output = nullptr);
 
   // Polls `done` every `step` until it returns true; fails on timeout or a termination signal.
   // A `watched` child that exits meanwhile is marked exited (so `done` can notice).

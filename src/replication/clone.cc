@@ -108,6 +108,8 @@ Status RunBaseBackup(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
                "fast",
                "-w",
                "--no-sync"};
+  // Bytes done of the server's estimate, once a second (the status's progress).
+  spec.argv.push_back("--progress");
   if (!up.slot.empty()) {
     spec.argv.push_back("-S");
     spec.argv.push_back(up.slot);
@@ -121,7 +123,16 @@ Status RunBaseBackup(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
   for (const auto& [k, v] : PeerTlsParams(c, c.tls_ca_file))
     spec.env[k == "sslmode" ? "PGSSLMODE" : "PGSSLROOTCERT"] = v;
   spec.run_as = ctx.run_as;
-  auto r = waiter.Run(spec, /*capture=*/true);
+  std::string pending;  // output after the last line end
+  auto r = waiter.Run(spec, /*capture=*/true, Millis(0), [&ctx, &pending](std::string_view out) {
+    pending.append(out);
+    const size_t end = pending.find_last_of("\r\n");
+    if (end == std::string::npos) return;
+    if (auto reading = LastBaseBackupProgress(std::string_view(pending).substr(0, end)))
+      ctx.ReportProgress("clone", reading);
+    pending.erase(0, end + 1);
+  });
+  ctx.ReportProgress("clone", std::nullopt);
   if (!r.ok()) return r.status();
   if (!ExitedCleanly(r->wait_status)) {
     if (IsAuthenticationFailure(r->output))

@@ -15,9 +15,11 @@
 
 #include "pgdata/topology.h"
 #include "pgdata/volume.h"
+#include "state/sample_history.h"
 #include "state/sleep_state.h"
 #include "state/tls_status.h"
 #include "util/clock.h"
+#include "util/progress.h"
 
 namespace pgrt {
 
@@ -68,6 +70,10 @@ struct Observation {
   nlohmann::json wal_receiver = {{"status", "stopped"}};
   nlohmann::json archive = nullptr;  // pg_stat_archiver, as /__opr/status's backup.archive
   std::string error;                 // why the last observation failed, when it did
+  // For the status page's rates (state/sample_history.h): transactions ended in every
+  // database (xact_commit + xact_rollback) and the WAL position in bytes; -1 unknown.
+  int64_t xacts = -1;
+  double wal_bytes = -1;
 };
 
 class NodeState {
@@ -202,6 +208,25 @@ class NodeState {
     return tls_;
   }
 
+  // Long start-up work now (a clone, a restore), as its tool last reported it.
+  struct Progress {
+    std::string operation;  // "clone", "restore"
+    ProgressReading reading;
+    SystemTime started{}, updated{};
+  };
+  void SetProgress(std::optional<Progress> p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    progress_ = std::move(p);
+  }
+  std::optional<Progress> progress() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return progress_;
+  }
+
+  // The last hour of the node's figures, fed by the monitor (the status page's charts).
+  SampleHistory& history() { return history_; }
+  const SampleHistory& history() const { return history_; }
+
   // 503 bodies of the health check. Their first words stay what clients match on
   // ("PostgreSQL is starting", "Database unavailable"); a disk fault says why after them.
   std::string NotReadyText() const;
@@ -225,6 +250,8 @@ class NodeState {
   Topology topology_;
   std::vector<Move> moves_;
   std::map<std::pair<std::string, std::string>, uint64_t> move_counts_;
+  SampleHistory history_;
+  std::optional<Progress> progress_;
 };
 
 }  // namespace pgrt

@@ -76,6 +76,9 @@ TEST(Restore, WithoutATargetReplaysTheWholeArchive) {
   ASSERT_TRUE(restored->WaitHealthy(milliseconds(90000))) << restored->Log();
   EXPECT_EQ(restored->Query("SELECT count(*) FROM after_backup"), "500");
   EXPECT_EQ(restored->Query("SELECT pg_is_in_recovery()"), "f");
+  // The restore told its progress (the share of bytes pgBackRest reported), and it is over.
+  EXPECT_NE(restored->Log().find("restore: 100 %"), std::string::npos) << restored->Log();
+  EXPECT_TRUE(restored->Get("/__opr/status").body.find("\"progress\":null") != std::string::npos);
   // Restarted, it reuses the restored cluster untouched.
   ASSERT_TRUE(restored->Stop().has_value());
   size_t mark = restored->LogSize();

@@ -102,6 +102,19 @@ TEST(ParseObservation, APrimaryRowListsStandbysAndSlotsWithTheirTypes) {
   EXPECT_EQ(o->wal_receiver["status"], "stopped");
 }
 
+TEST(ParseObservation, TheCountersOfTheStatusPagesRatesAreReadWhenPresent) {
+  auto rs = ReplicaAnswer();
+  auto o = ParseObservation(rs);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->xacts, -1) << "unknown without the columns";
+  rs[0] = Make(15, {{"f", "15.18", "1700000000.5", "3", "100", "1", "0/3000100", std::nullopt,
+                     std::nullopt, std::nullopt, "0", "0", "f", "123456", "50331904"}});
+  o = ParseObservation(rs);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->xacts, 123456);
+  EXPECT_DOUBLE_EQ(o->wal_bytes, 50331904);
+}
+
 TEST(ParseObservation, AnAnswerOfTheWrongShapeIsAnErrorNotAGuess) {
   std::vector<PgResult> rs = ReplicaAnswer();
   rs.pop_back();

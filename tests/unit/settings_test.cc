@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "pgdata/memory.h"
+#include "util/fs.h"
 
 namespace pgrt {
 namespace {
@@ -383,6 +384,36 @@ TEST(RenderHbaFile, TheCatchAllLineComesLast) {
   EXPECT_EQ(lines.back().database(), "all");
   EXPECT_EQ(lines.back().address(), "all");
   for (size_t i = 0; i + 1 < lines.size(); ++i) EXPECT_NE(lines[i].address(), "all") << i;
+}
+
+}  // namespace
+}  // namespace pgrt
+
+namespace pgrt {
+namespace {
+
+TEST(SharedPreloadLibraries, AnActiveLineOfPostgresqlConfCountsAndACommentDoesNot) {
+  EXPECT_FALSE(
+      SetsSharedPreloadLibraries("#shared_preload_libraries = ''\t# (change requires restart)\n"));
+  EXPECT_FALSE(SetsSharedPreloadLibraries("shared_buffers = 128MB\n"));
+  EXPECT_FALSE(SetsSharedPreloadLibraries("shared_preload_libraries_x = 1\n"));
+  EXPECT_TRUE(SetsSharedPreloadLibraries("a = 1\n  shared_preload_libraries = 'auto_explain'\n"));
+  EXPECT_TRUE(SetsSharedPreloadLibraries("Shared_Preload_Libraries='timescaledb'"));
+  EXPECT_TRUE(SetsSharedPreloadLibraries("shared_preload_libraries ''"));
+}
+
+TEST(SharedPreloadLibraries, PgStatStatementsIsPreloadedOnlyWhenAsked) {
+  Config c;
+  SettingsInput in = Input(c);
+  EXPECT_EQ(Render(in).count("shared_preload_libraries"), 0u);
+  in.preload_statements = true;
+  EXPECT_EQ(Render(in)["shared_preload_libraries"], "'pg_stat_statements'");
+}
+
+TEST(SharedPreloadLibraries, TheLibraryIsLookedForNextToTheBinaries) {
+  EXPECT_EQ(PathExists("/usr/lib/postgresql/15/lib/pg_stat_statements.so"),
+            StatementsLibraryInstalled("/usr/lib/postgresql/15/bin"));
+  EXPECT_FALSE(StatementsLibraryInstalled("/nonexistent/bin"));
 }
 
 }  // namespace
