@@ -47,8 +47,12 @@ std::vector<double> BareWakes(int n, std::vector<std::string>& errors) {
   BareCluster bare;
   if (Status st = bare.Prepare(); !st.ok())
     return errors.push_back(st.message()), std::vector<double>{};
-  if (Status st = bare.Initdb(); !st.ok())
-    return errors.push_back(st.message()), std::vector<double>{};
+  // initdb, then the database the clients use (createdb needs a running server).
+  Status st = bare.Initdb();
+  if (st.ok()) st = bare.Start();
+  if (st.ok()) st = bare.CreateDb();
+  if (st.ok()) st = bare.Stop();
+  if (!st.ok()) return errors.push_back(st.message()), std::vector<double>{};
   std::vector<double> out;
   for (int i = 0; i < n; ++i) {
     const auto start = Clock::now();
@@ -57,7 +61,7 @@ std::vector<double> BareWakes(int n, std::vector<std::string>& errors) {
       errors.push_back(pm.status().message());
       break;
     }
-    if (WaitForQuery(bare.Conn(), milliseconds(30000), milliseconds(1)))
+    if (WaitForQuery(bare.Conn(), milliseconds(10000), milliseconds(1)))
       out.push_back(SecondsSince(start));
     else
       errors.push_back("bare postgres did not answer");

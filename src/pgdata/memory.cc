@@ -39,13 +39,26 @@ uint64_t MemTotal(const std::string& root) {
 
 uint64_t MemoryLimitBytes(const std::string& root) {
   uint64_t host = MemTotal(root);
+  uint64_t limit = CgroupMemoryLimitBytes(root);
+  if (limit > 0) return host > 0 ? std::min(limit, host) : limit;
+  return host;
+}
+
+uint64_t CgroupMemoryLimitBytes(const std::string& root) {
   for (const char* f : {"sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
     auto text = ReadFile(JoinPath(root, f));
     if (!text.ok()) continue;
     uint64_t v = ParseLimit(*text);
-    if (v > 0) return host > 0 ? std::min(v, host) : v;
+    if (v > 0) return v;
   }
-  return host;
+  return 0;
+}
+
+uint64_t SleepingNodeMemoryBytes(const std::string& root) {
+  uint64_t limit = CgroupMemoryLimitBytes(root);
+  if (limit == 0) return kSharedTierNodeBytes;
+  uint64_t host = MemTotal(root);
+  return host > 0 ? std::min(limit, host) : limit;
 }
 
 std::string FormatPgSize(uint64_t bytes) {

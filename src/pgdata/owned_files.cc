@@ -61,9 +61,9 @@ bool PreloadStatements(const NodeContext& ctx) {
 
 Status WriteOwnedFiles(const NodeContext& ctx, const OwnedFileInputs& inputs) {
   const Config& c = ctx.config;
-  SettingsInput in{
-      c,    SizeMemory(MemoryLimitBytes(), c.max_connections), ctx.layout.socket_dir, "", "", "",
-      false};
+  const uint64_t memory = c.idle_enabled() ? SleepingNodeMemoryBytes() : MemoryLimitBytes();
+  SettingsInput in{c,    SizeMemory(memory, c.max_connections), ctx.layout.socket_dir, "", "", "",
+                   false};
   if (!c.tls_cert_file.empty()) PGRT_RETURN_IF_ERROR(CopyTlsFiles(ctx, in), "TLS");
   in.archive_command = inputs.archive_command;
   in.restore_command = inputs.restore_command;

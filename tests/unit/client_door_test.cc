@@ -39,13 +39,13 @@ ClientClass ClassOf(const std::string& ip, const std::vector<std::string>& nets)
 }
 
 TEST(ClientClass, LoopbackIsLocalAndRemoteClientsReplicateOnlyFromTheirNetworks) {
-  const std::vector<std::string> nets = {"10.1.0.0/16", "2001:db8::/32"};
+  const std::vector<std::string> nets = {"198.51.0.0/16", "2001:db8::/32"};
   EXPECT_EQ(ClassOf("127.0.0.1", nets), ClientClass::kLocal);
   EXPECT_EQ(ClassOf("127.9.9.9", nets), ClientClass::kLocal);
   EXPECT_EQ(ClassOf("::1", nets), ClientClass::kLocal);
-  EXPECT_EQ(ClassOf("10.1.200.3", nets), ClientClass::kRemoteReplication);
-  EXPECT_EQ(ClassOf("::ffff:10.1.0.9", nets), ClientClass::kRemoteReplication);
-  EXPECT_EQ(ClassOf("10.2.0.1", nets), ClientClass::kRemote);
+  EXPECT_EQ(ClassOf("198.51.200.3", nets), ClientClass::kRemoteReplication);
+  EXPECT_EQ(ClassOf("::ffff:198.51.0.9", nets), ClientClass::kRemoteReplication);
+  EXPECT_EQ(ClassOf("203.0.113.1", nets), ClientClass::kRemote);
   EXPECT_EQ(ClassOf("2001:db8:1::5", nets), ClientClass::kRemoteReplication);
   EXPECT_EQ(ClassOf("2001:db9::5", nets), ClientClass::kRemote);
   EXPECT_EQ(ClassOf("192.0.2.1", {"0.0.0.0/0"}), ClientClass::kRemoteReplication);

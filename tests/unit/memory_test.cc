@@ -68,6 +68,19 @@ TEST(MemoryLimitBytes, PrefersTheCgroupLimitCappedByTheHost) {
   }
 }
 
+TEST(SleepingNodeMemoryBytes, TheCgroupLimitElseASharedTierNodeNeverTheWholeHost) {
+  const std::string kHost8G = Meminfo(8 * kGiB / 1024);
+  ScratchDir unlimited;
+  WriteText(unlimited / kV2, "max\n");
+  WriteText(unlimited / kMeminfo, kHost8G);
+  EXPECT_EQ(SleepingNodeMemoryBytes(unlimited.path()), 512 * kMiB);
+  EXPECT_EQ(SizeMemory(SleepingNodeMemoryBytes(unlimited.path()), 100).shared_buffers, "128MB");
+  ScratchDir limited;
+  WriteText(limited / kV2, "2147483648\n");
+  WriteText(limited / kMeminfo, kHost8G);
+  EXPECT_EQ(SleepingNodeMemoryBytes(limited.path()), 2 * kGiB);
+}
+
 TEST(MemoryLimitBytes, AcceptsARootWithATrailingSlash) {
   ScratchDir root;
   WriteText(root / kV2, "536870912\n");
