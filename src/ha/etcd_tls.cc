@@ -5,6 +5,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "tls/certificate.h"
+
 namespace pgrt {
 namespace {
 
@@ -49,24 +51,13 @@ bool IsIpAddress(const std::string& host) {
 
 }  // namespace
 
-std::string TakeOpenSslErrors() {
-  std::string out;
-  for (unsigned long e; (e = ERR_get_error()) != 0;) {
-    char text[256];
-    ERR_error_string_n(e, text, sizeof(text));
-    if (!out.empty()) out += "; ";
-    out += text;
-  }
-  return out;
-}
-
 Result<std::unique_ptr<EtcdTls>> EtcdTls::Create(const EtcdTlsOptions& options) {
   if (options.cert_file.empty() != options.key_file.empty())
     return Status::InvalidArgument(
         "etcd TLS: a client certificate and its key are given together or not at all");
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  if (ctx == nullptr) return Status::Error("etcd TLS: " + TakeOpenSslErrors());
+  if (ctx == nullptr) return Status::Error("etcd TLS: " + OpenSslErrors());
   std::unique_ptr<EtcdTls> tls(new EtcdTls(ctx));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &RecordVerifyFailure);
@@ -74,17 +65,17 @@ Result<std::unique_ptr<EtcdTls>> EtcdTls::Create(const EtcdTlsOptions& options) 
   if (!options.ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(ctx, options.ca_file.c_str(), nullptr) != 1)
       return Status::InvalidArgument("etcd TLS: CA file " + options.ca_file + ": " +
-                                     TakeOpenSslErrors());
+                                     OpenSslErrors());
   } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-    return Status::Error("etcd TLS: the system trust store: " + TakeOpenSslErrors());
+    return Status::Error("etcd TLS: the system trust store: " + OpenSslErrors());
   }
   if (!options.cert_file.empty()) {
     if (SSL_CTX_use_certificate_chain_file(ctx, options.cert_file.c_str()) != 1)
       return Status::InvalidArgument("etcd TLS: client certificate " + options.cert_file + ": " +
-                                     TakeOpenSslErrors());
+                                     OpenSslErrors());
     if (SSL_CTX_use_PrivateKey_file(ctx, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
       return Status::InvalidArgument("etcd TLS: client key " + options.key_file + ": " +
-                                     TakeOpenSslErrors());
+                                     OpenSslErrors());
     if (SSL_CTX_check_private_key(ctx) != 1)
       return Status::InvalidArgument("etcd TLS: client key " + options.key_file +
                                      " does not belong to " + options.cert_file);
@@ -97,7 +88,7 @@ EtcdTls::~EtcdTls() { SSL_CTX_free(ctx_); }
 Result<SSL*> EtcdTls::NewSsl(TlsNotes& notes) const {
   ERR_clear_error();
   SSL* ssl = SSL_new(ctx_);
-  if (ssl == nullptr) return Status::Error("etcd TLS: " + TakeOpenSslErrors());
+  if (ssl == nullptr) return Status::Error("etcd TLS: " + OpenSslErrors());
   bool named;
   if (IsIpAddress(notes.host)) {
     // An address is matched against the certificate's IP SANs; SNI carries names only.
@@ -110,7 +101,7 @@ Result<SSL*> EtcdTls::NewSsl(TlsNotes& notes) const {
   if (!named) {
     SSL_free(ssl);
     return Status::InvalidArgument("etcd TLS: cannot check certificates against " + notes.host +
-                                   ": " + TakeOpenSslErrors());
+                                   ": " + OpenSslErrors());
   }
   SSL_set_app_data(ssl, &notes);
   return ssl;

@@ -47,8 +47,4 @@ class EtcdTls {
   SSL_CTX* ctx_;
 };
 
-// The OpenSSL errors queued on this thread, oldest first, joined by "; " (and cleared); "" when
-// none.
-std::string TakeOpenSslErrors();
-
 }  // namespace pgrt
