@@ -41,10 +41,10 @@ image:
 	scripts/build-image.sh
 
 # Builds the image and runs it for real: primary + replica, clean stop, restart, timings.
-# The slow HA fault matrix: 30 kill -9 trials in synchronous mode, 10 bank-workload trials of
-# each fault, and every HA fault test.
+# The slow fault matrix: 30 kill -9 trials in synchronous mode, 10 bank-workload trials of
+# each HA fault, every HA fault test, and 100 sleep/wake cycles of a node that sleeps.
 test-faults: build
-	cd $(BUILD) && PGRT_HA_SYNC_TRIALS=30 PGRT_HA_BANK_TRIALS=10 ctest --output-on-failure -R '^Ha' --timeout 3600
+	cd $(BUILD) && PGRT_HA_SYNC_TRIALS=30 PGRT_HA_BANK_TRIALS=10 PGRT_SLEEP_CYCLES=100 ctest --output-on-failure -R '^(Ha|Sleep)' --timeout 3600
 
 test-image: deps
 	scripts/test-image.sh
