@@ -214,8 +214,8 @@ ConnParams PgrtNode::Conn() const {
           {"connect_timeout", "5"}};
 }
 
-std::string PgrtNode::Query(const std::string& sql, std::string* error) const {
-  auto conn = PgConn::Connect(Conn());
+std::string QueryFirstValue(const ConnParams& params, const std::string& sql, std::string* error) {
+  auto conn = PgConn::Connect(params);
   if (!conn.ok()) {
     if (error) *error = conn.status().message();
     return "";
@@ -227,6 +227,10 @@ std::string PgrtNode::Query(const std::string& sql, std::string* error) const {
   }
   if (r->rows() == 0 || r->cols() == 0) return "";
   return r->Get(0, 0);
+}
+
+std::string PgrtNode::Query(const std::string& sql, std::string* error) const {
+  return QueryFirstValue(Conn(), sql, error);
 }
 
 CommandOutput RunPgrt(const std::vector<std::string>& args, const Env& env) {

@@ -114,6 +114,11 @@ struct CommandOutput {
 };
 CommandOutput RunPgrt(const std::vector<std::string>& args, const Env& env);
 
+// Runs one query on a new connection with `params` and returns the first column of the
+// first row ("" on error, with the error in *error when given).
+std::string QueryFirstValue(const ConnParams& params, const std::string& sql,
+                            std::string* error = nullptr);
+
 // Runs any program (argv[0] a path) to completion with `env`; exit code and combined output.
 CommandOutput RunCommand(const std::vector<std::string>& argv, const Env& env = {});
 

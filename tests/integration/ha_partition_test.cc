@@ -31,21 +31,6 @@ auto InHost(const NetnsLab& lab, const std::string& host, F f) {
   return out;
 }
 
-// One statement's first value ("" on error, the error in *error).
-std::string Sql(const ConnParams& params, const std::string& sql, std::string* error = nullptr) {
-  auto conn = PgConn::Connect(params);
-  if (!conn.ok()) {
-    if (error) *error = conn.status().message();
-    return "";
-  }
-  auto r = conn->Exec(sql);
-  if (!r.ok()) {
-    if (error) *error = r.status().message();
-    return "";
-  }
-  return r->rows() > 0 && r->cols() > 0 ? r->Get(0, 0) : "";
-}
-
 // A single etcd member listening on `address` inside the lab host "etcd".
 std::optional<Child> StartEtcd(const NetnsLab& lab, const std::string& address,
                                const TempDir& dir) {
@@ -119,7 +104,8 @@ TEST(HaPartition, ALeaderCutOffFromEtcdAndItsPeersRefusesWritesWithinTheLeaseAnd
   };
   // What the client namespace sees of node i: "f" writable, "t" in recovery, "" no answer.
   auto recovery = [&](int i) {
-    return InHost(lab, "client", [&] { return Sql(conn[i], "SELECT pg_is_in_recovery()"); });
+    return InHost(lab, "client",
+                  [&] { return QueryFirstValue(conn[i], "SELECT pg_is_in_recovery()"); });
   };
   // The one node answering "f" while every other answers "t"; -1 otherwise.
   auto settled_leader = [&] {
@@ -142,7 +128,8 @@ TEST(HaPartition, ALeaderCutOffFromEtcdAndItsPeersRefusesWritesWithinTheLeaseAnd
       milliseconds(90000), milliseconds(200)))
       << logs();
   ASSERT_EQ(
-      InHost(lab, "client", [&] { return Sql(conn[old], "CREATE TABLE t (v int); SELECT 'ok'"); }),
+      InHost(lab, "client",
+             [&] { return QueryFirstValue(conn[old], "CREATE TABLE t (v int); SELECT 'ok'"); }),
       "ok");
   const std::string old_name = "n" + std::to_string(old + 1);
 
@@ -214,11 +201,14 @@ TEST(HaPartition, ALeaderCutOffFromEtcdAndItsPeersRefusesWritesWithinTheLeaseAnd
   EXPECT_LT(last_ack.load(), took_over);
   // Its clients are refused now: read-only, or no server while it restarts as a standby.
   std::string error;
-  InHost(lab, "client", [&] { return Sql(conn[old], "INSERT INTO t VALUES (-1)", &error); });
+  InHost(lab, "client",
+         [&] { return QueryFirstValue(conn[old], "INSERT INTO t VALUES (-1)", &error); });
   EXPECT_FALSE(error.empty()) << "the cut-off old leader still takes writes";
   // The new leader takes writes; the third node follows it.
   ASSERT_EQ(InHost(lab, "client",
-                   [&] { return Sql(conn[fresh], "INSERT INTO t VALUES (-2); SELECT 'ok'"); }),
+                   [&] {
+                     return QueryFirstValue(conn[fresh], "INSERT INTO t VALUES (-2); SELECT 'ok'");
+                   }),
             "ok")
       << logs();
 
@@ -226,11 +216,12 @@ TEST(HaPartition, ALeaderCutOffFromEtcdAndItsPeersRefusesWritesWithinTheLeaseAnd
   const size_t mark = nodes[old]->LogSize();
   ASSERT_TRUE(lab.Heal(old_name)) << lab.error();
   const std::string state = "SELECT count(*) || ':' || sum(v) FROM t";
-  const std::string expected = InHost(lab, "client", [&] { return Sql(conn[fresh], state); });
+  const std::string expected =
+      InHost(lab, "client", [&] { return QueryFirstValue(conn[fresh], state); });
   EXPECT_TRUE(WaitUntil(
       [&] {
         return recovery(old) == "t" &&
-               InHost(lab, "client", [&] { return Sql(conn[old], state); }) == expected;
+               InHost(lab, "client", [&] { return QueryFirstValue(conn[old], state); }) == expected;
       },
       milliseconds(60000), milliseconds(200)))
       << nodes[old]->LogSince(mark);
