@@ -365,8 +365,11 @@ void ClusterAgent::UpdateEligibility() {
   if (opt_.sync_mode && me.role == "replica" && !chosen)
     eligible = eligible && sync_ && sync_->standby == me.name;
   if (eligible && me.role == "replica" && !chosen) {
+    // A member further ahead goes first where it may lead. In sync mode no other replica
+    // may: what an asynchronous one received beyond the synchronous standby was never
+    // acknowledged, and waiting for it would leave the cluster without a leader.
     for (const auto& [name, m] : members_)
-      if (name != me.name && m.ready && m.lsn > me.lsn) eligible = false;
+      if (name != me.name && m.ready && m.lsn > me.lsn && !opt_.sync_mode) eligible = false;
     if (last_leader_ && last_leader_->name != me.name && last_leader_->lsn > me.lsn &&
         last_leader_->lsn - me.lsn > opt_.maximum_lag)
       eligible = false;

@@ -507,8 +507,10 @@ void Node::RoleActionFailed(const std::string& why) {
 void Node::Promote() {
   const Topology want = controller_.desired().topology;
   const std::string why = controller_.desired().topology_why;
+  promotion_nudge_.emplace(*loop_, [this] { supervisor_->Signal(kService, SIGHUP).IgnoreError(); });
   QueryOnce(*loop_, ctx_.LocalConn("postgres"), "SELECT pg_promote(true, 60)", kPromoteDeadline,
             [this, want, why](Result<AsyncPgConn::Results> r) {
+              promotion_nudge_.reset();
               if (!r.ok()) return RoleActionFailed("promotion failed: " + r.status().message());
               if ((*r)[0].Get(0, 0) != "t")
                 return RoleActionFailed("promotion failed: not finished within 60 s");

@@ -13,6 +13,7 @@
 
 #include "node/controller.h"
 #include "node/monitor.h"
+#include "node/promotion_nudge.h"
 #include "pgdata/context.h"
 #include "pgdata/private_dir.h"
 #include "pgdata/topology.h"
@@ -161,8 +162,9 @@ class Node : private ControllerActions {
   bool set_up_done_ = false;
   bool rewind_needed_ = false;  // see Observed::rewind_needed
   std::unique_ptr<ChildJob> rewind_job_;
-  std::optional<PrivateDir> rewind_dir_;     // pg_rewind's output and password file
-  std::function<void()> after_rewind_stop_;  // a shutdown waiting for pg_rewind to end
+  std::optional<PrivateDir> rewind_dir_;           // pg_rewind's output and password file
+  std::function<void()> after_rewind_stop_;        // a shutdown waiting for pg_rewind to end
+  std::optional<PromotionNudge> promotion_nudge_;  // while pg_promote() runs
   Controller controller_;
 };
 
