@@ -6,6 +6,7 @@
 #include "backup/pgbackrest.h"
 #include "node/prepare.h"
 #include "pg/async_conn.h"
+#include "pgdata/control_file.h"
 #include "pgdata/disk_space.h"
 #include "pgdata/orphans.h"
 #include "pgdata/postgres_process.h"
@@ -28,7 +29,7 @@ constexpr Millis kFinishRetry{500};
 constexpr Millis kDiskCheck{1000};
 constexpr Millis kSetUpDeadline{30000};
 // pg_promote(true, 60) waits up to a minute for the promotion to finish.
-constexpr Millis kPromoteDeadline{65000};
+constexpr Millis kPromoteDeadline{60000};
 // Writing a few small files (and fsyncing them).
 constexpr Millis kFilesDeadline{30000};
 // pg_rewind copies what changed since the fork; a large database may take a while.
@@ -505,25 +506,45 @@ void Node::RoleActionFailed(const std::string& why) {
 }
 
 void Node::Promote() {
-  const Topology want = controller_.desired().topology;
-  const std::string why = controller_.desired().topology_why;
+  const pid_t pid = state_.postgres_pid();
+  // pg_ctl's request rather than pg_promote(): no connection to make first, and pg_control
+  // says the moment it is done, where pg_promote() looks every 100 ms.
+  Status st = WritePromoteSignalFile(ctx_);
+  if (st.ok()) st = supervisor_->Signal(kService, SIGUSR1);
+  if (!st.ok()) return RoleActionFailed("promotion failed: " + st.message());
   promotion_nudge_.emplace(*loop_, [this] { supervisor_->Signal(kService, SIGHUP).IgnoreError(); });
-  QueryOnce(*loop_, ctx_.LocalConn("postgres"), "SELECT pg_promote(true, 60)", kPromoteDeadline,
-            [this, want, why](Result<AsyncPgConn::Results> r) {
-              promotion_nudge_.reset();
-              if (!r.ok()) return RoleActionFailed("promotion failed: " + r.status().message());
-              if ((*r)[0].Get(0, 0) != "t")
-                return RoleActionFailed("promotion failed: not finished within 60 s");
-              // The data changed its history: the set-up is checked again at the next start.
-              set_up_done_ = false;
-              state_.SetCheckpointPending(true);
-              WriteTopology(want, why, false, [this, want](Status st) {
-                if (!st.ok()) spdlog::error("{}", st.message());  // postgres is a primary anyway
-                Applied(want);
-                monitor_->RefreshNow([this] { Report(); });
-                CheckpointAfterPromotion();
-              });
-            });
+  WaitPromoted(pid, clock_.Now() + kPromoteDeadline);
+}
+
+void Node::WaitPromoted(pid_t pid, SteadyTime deadline) {
+  readiness_timer_ = loop_->AddTimer(kReadinessPoll, [this, pid, deadline] {
+    readiness_timer_ = 0;
+    if (state_.postgres_pid() != pid) {
+      promotion_nudge_.reset();
+      return RoleActionFailed("promotion failed: postgres stopped");
+    }
+    // pg_ctl's test: pg_control says "in production" once postgres takes writes (it is
+    // written after the switch). postmaster.pid cannot tell: a hot standby is "ready" too.
+    auto control = ReadControlFile(ctx_.layout.pgdata);
+    if (!control.ok() || control->state != ClusterState::kInProduction) {
+      if (clock_.Now() < deadline) return WaitPromoted(pid, deadline);
+      promotion_nudge_.reset();
+      return RoleActionFailed("promotion failed: not finished within " +
+                              std::to_string(kPromoteDeadline.count() / 1000) + " s");
+    }
+    promotion_nudge_.reset();
+    const Topology want = controller_.desired().topology;
+    const std::string why = controller_.desired().topology_why;
+    // The data changed its history: the set-up is checked again at the next start.
+    set_up_done_ = false;
+    state_.SetCheckpointPending(true);
+    WriteTopology(want, why, false, [this, want](Status st) {
+      if (!st.ok()) spdlog::error("{}", st.message());  // postgres is a primary anyway
+      Applied(want);
+      monitor_->RefreshNow([this] { Report(); });
+      CheckpointAfterPromotion();
+    });
+  });
 }
 
 void Node::CheckpointAfterPromotion() {
@@ -637,6 +658,7 @@ void Node::Shutdown(int sig, std::function<void()> done) {
   disk_timer_ = 0;
   if (readiness_timer_) loop_->CancelTimer(readiness_timer_);
   readiness_timer_ = 0;
+  promotion_nudge_.reset();  // a promotion under way ends with postgres
   if (supervisor_ == nullptr) {
     done();
     return;

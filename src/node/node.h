@@ -119,6 +119,9 @@ class Node : private ControllerActions {
   // A role action failed: the wish is withdrawn (promote, re-point) and the reason kept.
   void RoleActionFailed(const std::string& why);
   void FinishRewind(const Status& st);
+  // Until postmaster.pid says "ready" (the promotion is done), postgres stops, or the
+  // deadline passes.
+  void WaitPromoted(pid_t pid, SteadyTime deadline);
   void CheckpointAfterPromotion();
   // Answers a role request once the controller settles.
   void WhenSettled(RoleDone done);

@@ -1,5 +1,6 @@
 #include "pgdata/postgres_process.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 
 #include "pgdata/orphans.h"
 #include "util/fs.h"
+#include "util/unique_fd.h"
 
 namespace pgrt {
 namespace {
@@ -54,6 +56,16 @@ Status ClearStaleLockFile(const std::string& path, const std::string& datadir, u
   spdlog::warn("removing stale {} (pid {} is not a postmaster of this PGDATA)", path,
                facts->postmaster);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus("remove " + path);
+  return Status::Ok();
+}
+
+Status WritePromoteSignalFile(const NodeContext& ctx) {
+  const std::string path = JoinPath(ctx.layout.pgdata, "promote");
+  // O_NOFOLLOW: PGDATA is the run-as account's, a link there must not lead root elsewhere.
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoStatus("create " + path);
+  if (::geteuid() == 0 && ::fchown(fd.get(), ctx.run_as.uid, ctx.run_as.gid) != 0)
+    return ErrnoStatus("chown " + path);
   return Status::Ok();
 }
 

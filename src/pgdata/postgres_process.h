@@ -18,6 +18,11 @@ SpawnSpec PostgresSpawnSpec(const NodeContext& ctx, const std::string& datadir,
 // belongs to another postmaster than `pid` (a stale file still says "ready").
 std::string PostmasterStatus(const std::string& datadir, pid_t pid);
 
+// What `pg_ctl promote` leaves for the postmaster, without a connection: the file
+// PGDATA/promote (owned by the run-as account), looked for when the postmaster gets SIGUSR1.
+// A signal, not data: not flushed.
+Status WritePromoteSignalFile(const NodeContext& ctx);
+
 // Removes a lock file of postgres — PGDATA/postmaster.pid, or the socket's
 // `.s.PGSQL.<port>.lock` when it names this PGDATA — when the pid it names is not a running
 // postmaster of this PGDATA owned by `owner`. postgres takes any live pid there for a

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "pgdata/control_file.h"
 #include "pgdata/data_dir.h"
 #include "pgdata/private_dir.h"
 #include "replication/conninfo.h"
@@ -178,12 +179,9 @@ Status CloneFromPrimary(const NodeContext& ctx, const Upstream& up, Waiter& wait
 }
 
 Result<uint64_t> LocalSystemIdentifier(const std::string& pgdata) {
-  auto control = ReadFile(JoinPath(pgdata, "global/pg_control"));
+  auto control = ReadControlFile(pgdata);
   if (!control.ok()) return control.status();
-  if (control->size() < sizeof(uint64_t)) return Status::Error("pg_control is too short");
-  uint64_t id = 0;
-  std::memcpy(&id, control->data(), sizeof id);
-  return id;
+  return control->system_identifier;
 }
 
 std::optional<uint64_t> PrimarySystemIdentifier(const Config& c, const Upstream& up) {

@@ -78,10 +78,13 @@ TEST(HaFaults, AReplicaFurtherBehindThanTheLagLimitIsNeverPromoted) {
   KillNode(c.node(leader));
   KillNode(c.node(current));
   EXPECT_TRUE(NoPrimaryFor(c, milliseconds((kTtl + 4) * 1000))) << c.node(lagging).Log();
-  ::kill(receiver_pid, SIGCONT);
-  // The up-to-date replica returns and takes over; the lagging one follows it.
+  // The up-to-date replica returns and takes over; the lagging one follows it. Its WAL
+  // receiver stays frozen until then: woken earlier, it would read what its socket buffer
+  // still holds of the dead leader's WAL, be lagging no more and rightly campaign.
   c.node(current).Start();
-  ASSERT_TRUE(WaitUntil([&] { return c.Primary() == current; }, milliseconds(60000))) << c.Logs();
+  const bool took_over = WaitUntil([&] { return c.Primary() == current; }, milliseconds(60000));
+  ::kill(receiver_pid, SIGCONT);
+  ASSERT_TRUE(took_over) << c.Logs();
   EXPECT_TRUE(WaitForValue(c.node(lagging), "SELECT count(*) FROM t", "2000", milliseconds(30000)))
       << c.Logs();
 }
