@@ -197,44 +197,41 @@ void ClusterAgent::Relist() {
     relist_timer_ = 0;
     Relist();
   });
-  etcd_.GetPrefix(ClusterKey(opt_.cluster, "members/"),
+  // One read of the whole cluster prefix: the watch delivers every change, this only
+  // repairs what a broken watch may have missed.
+  etcd_.GetPrefix(ClusterKey(opt_.cluster, ""),
                   Guard(alive_, [this](Result<std::vector<EtcdKeyValue>> r) {
                     if (!r.ok()) return;
+                    const std::string members = ClusterKey(opt_.cluster, "members/");
                     std::map<std::string, Member> fresh;
+                    std::optional<std::string> switchover;
+                    std::optional<SyncState> sync;
+                    nlohmann::json history = history_;
                     int64_t revision = 0;
                     for (const EtcdKeyValue& kv : *r) {
                       revision = std::max(revision, kv.mod_revision);
-                      if (auto m = ParseMember(kv.value); m.ok()) fresh[m->name] = *m;
+                      if (kv.key.rfind(members, 0) == 0) {
+                        if (auto m = ParseMember(kv.value); m.ok()) fresh[m->name] = *m;
+                      } else if (kv.key == ClusterKey(opt_.cluster, "history")) {
+                        history = nlohmann::json::parse(kv.value, nullptr, false);
+                      } else if (kv.key == ClusterKey(opt_.cluster, "sync")) {
+                        sync = ParseSync(kv.value);
+                      } else if (kv.key == ClusterKey(opt_.cluster, "switchover")) {
+                        switchover = kv.value;
+                      }
                     }
                     Member me = self_();
                     fresh[me.name] = me;
-                    const bool changed = fresh != members_;
+                    const bool changed = fresh != members_ || sync != sync_ || history != history_;
                     members_ = std::move(fresh);
-                    if (!members_watch_) WatchCluster(0);
+                    sync_ = sync;
+                    history_ = std::move(history);
+                    // From just after the newest change read: nothing between the read and the
+                    // watch is missed (a change replayed is one already seen).
+                    if (!members_watch_) WatchCluster(revision > 0 ? revision + 1 : 0);
                     if (changed) Changed();
+                    OnSwitchoverKey(switchover);
                   }));
-  etcd_.Get(ClusterKey(opt_.cluster, "history"),
-            Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
-              if (!r.ok() || !r->has_value()) return;
-              nlohmann::json h = nlohmann::json::parse((*r)->value, nullptr, false);
-              if (h == history_) return;
-              history_ = h;
-              Changed();
-            }));
-  etcd_.Get(ClusterKey(opt_.cluster, "sync"),
-            Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
-              if (!r.ok()) return;
-              auto s = r->has_value() ? ParseSync((*r)->value) : std::nullopt;
-              if (s == sync_) return;
-              sync_ = s;
-              Changed();
-            }));
-  etcd_.Get(
-      ClusterKey(opt_.cluster, "switchover"),
-      Guard(alive_, [this](Result<std::optional<EtcdKeyValue>> r) {
-        if (!r.ok()) return;
-        OnSwitchoverKey(r->has_value() ? std::optional<std::string>((*r)->value) : std::nullopt);
-      }));
 }
 
 void ClusterAgent::WatchCluster(int64_t from_revision) {
