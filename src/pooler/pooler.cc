@@ -148,9 +148,10 @@ void Pooler::Sleep(std::function<void()> done) {
 }
 
 Status Pooler::Resume() {
-  if (!asleep_ || stopping_) return Status::Ok();
   asleep_ = false;
-  if (supervisor_ == nullptr) return Status::Ok();  // never started: the node's Start does
+  // Never started: the node's Start does it. Running: nothing to do (a stop for Sleep still
+  // under way ends it, and the next Resume starts it again).
+  if (stopping_ || supervisor_ == nullptr) return Status::Ok();
   return supervisor_->Start(kService).Wrap("start pgbouncer");
 }
 

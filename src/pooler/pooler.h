@@ -42,8 +42,10 @@ class Pooler {
   void Stop(bool immediate, std::function<void()> done);
   // Scale to zero (runtime/sleeper.h): PgBouncer sleeps with postgres. Sleep stops it as
   // Stop(false) does, so its server connections end and it never connects to a sleeping or
-  // starting postgres; Resume starts it again once postgres is ready. Resume does nothing
-  // unless Sleep stopped it, nor once Stop was asked (pgrt is stopping).
+  // starting postgres; Resume starts it again when postgres wakes. PgBouncer connects to
+  // postgres only for its clients, and they reach it through pgrt's door once postgres is
+  // ready, so it may start while postgres does. Resume starts it if it is not running (not
+  // before the node's first Start, nor once Stop was asked: pgrt is stopping).
   void Sleep(std::function<void()> done);
   Status Resume();
   bool asleep() const { return asleep_; }

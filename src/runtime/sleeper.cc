@@ -170,20 +170,28 @@ void Sleeper::FinishWake(std::optional<Millis> waited) {
   wake_why_.clear();
 }
 
-void Sleeper::ReadyPooler() {
-  if (!pooler_door_ || pooler_door_->open()) return;
+void Sleeper::ResumePooler() {
+  if (pooler_ == nullptr) return;
   if (Status st = pooler_->Resume(); !st.ok()) {
     // The supervisor retries it; its door opens when it listens.
     spdlog::error("sleep: {}", st.message());
     state_.SetMessage(st.message());
   }
+}
+
+void Sleeper::ReadyPooler() {
+  if (!pooler_door_ || pooler_door_->open()) return;
+  ResumePooler();  // started with the wake already, unless the wake came otherwise
   pooler_probes_ = 0;
   ProbePooler();
 }
 
 void Sleeper::ProbePooler() {
   if (pooler_probe_) return;
-  const Millis delay = pooler_probes_ < kPoolerFastProbes ? kPoolerProbeFast : kPoolerProbeSlow;
+  // The first look at once: PgBouncer started with postgres and usually listens by now.
+  const Millis delay = pooler_probes_ == 0                  ? Millis(0)
+                       : pooler_probes_ < kPoolerFastProbes ? kPoolerProbeFast
+                                                            : kPoolerProbeSlow;
   pooler_probe_ = loop_.AddTimer(delay, [this] {
     pooler_probe_ = 0;
     ++pooler_probes_;
@@ -279,7 +287,12 @@ void Sleeper::HibernatePostgres(std::string why, std::function<void(Mode)> done)
 
 void Sleeper::Wake(std::string why, std::function<void(Mode)> done) {
   const Mode m = node_.mode();
-  if (wake_why_.empty() && (m == Mode::kHibernated || m == Mode::kHibernating)) wake_why_ = why;
+  if (m == Mode::kHibernated || m == Mode::kHibernating) {
+    if (wake_why_.empty()) wake_why_ = why;
+    // PgBouncer starts alongside postgres, so its start costs the wake nothing; its door
+    // stays shut until postgres is ready, so it connects to no postgres before then.
+    ResumePooler();
+  }
   node_.Wake(std::move(why), std::move(done));
 }
 
@@ -293,6 +306,7 @@ void Sleeper::WakeFor(const std::string& why) {
                           (state_.message().empty() ? "" : ": " + state_.message());
       door_->Refuse(sleep_.last_error);
       if (pooler_door_) pooler_door_->Refuse(sleep_.last_error);
+      if (pooler_ != nullptr) pooler_->Sleep([] {});  // no PgBouncer without postgres
       wake_why_.clear();
       Publish();
     }

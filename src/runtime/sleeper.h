@@ -9,9 +9,11 @@
 //
 // With PgBouncer (PGBOUNCER_ENABLED) a second door holds PgBouncer's port, PgBouncer listens
 // on a private loopback port behind it, and PgBouncer sleeps with postgres: it stops before
-// postgres stops and starts again once postgres is ready, so it never connects to a postgres
-// that is not there (and never enters its server_login_retry back-off); its door opens once
-// it listens. Sessions through PgBouncer's door are client sessions like the others.
+// postgres stops (its server connections end) and starts again with the wake. PgBouncer
+// connects to postgres only for its clients, and its door lets them in once postgres is
+// ready and PgBouncer listens, so it never connects to a postgres that is not there (and
+// never enters its server_login_retry back-off). Sessions through PgBouncer's door are
+// client sessions like the others.
 #pragma once
 
 #include <functional>
@@ -59,8 +61,10 @@ class Sleeper {
   // Client sessions through both doors (held or relayed).
   size_t Sessions() const;
   size_t Held() const;
-  // postgres is ready: PgBouncer starts again if it slept, and its door opens once it
-  // listens (probed, since PgBouncer tells no one).
+  // PgBouncer starts again (with the wake, alongside postgres).
+  void ResumePooler();
+  // postgres is ready: PgBouncer's door opens once PgBouncer listens (probed, since
+  // PgBouncer tells no one).
   void ReadyPooler();
   void ProbePooler();
   // The wake is complete once every door is open: it is recorded with the longest wait.

@@ -114,8 +114,17 @@ TEST(SleepPooler, PsqlAndPgbenchThroughPgBouncerReachASleepingNodeOnTheirFirstAt
   EXPECT_NE(bench.output.find("number of transactions actually processed: 100/100"),
             std::string::npos)
       << bench.output;
+  ASSERT_TRUE(WaitAsleep(node)) << node.Log();
+
+  {  // PgBouncer's Unix socket is held as well (.s.PGSQL.<PGBOUNCER_PORT>).
+    ConnParams over_socket = PoolerConn(node);
+    over_socket["host"] = node.env().at("PGRT_SOCKET_DIR");
+    auto conn = PgConn::Connect(over_socket);
+    ASSERT_TRUE(conn.ok()) << conn.status().message() << node.Log();
+    EXPECT_TRUE(conn->Exec("SELECT 1").ok());
+  }
   json s = Sleep(node);
-  EXPECT_EQ(s["wakes"], before + 2) << s.dump();
+  EXPECT_EQ(s["wakes"], before + 3) << s.dump();
   EXPECT_EQ(s["clientsRefused"], 0) << s.dump();
   EXPECT_GT(s["recentWakes"].back()["clientWaitSeconds"].get<double>(), 0) << s.dump();
   ExpectNoPoolerLoginFailure(node);
