@@ -71,8 +71,12 @@ std::vector<double> BareWakes(int n, std::vector<std::string>& errors) {
   return out;
 }
 
-// A client's first query on a sleeping pgrt node: connect (held at the door) and SELECT 1.
-std::vector<double> PgrtWakes(PgrtNode& node, int n, std::vector<std::string>& errors) {
+// A client's first query on a sleeping pgrt node: connect (held at the door) and SELECT 1;
+// through PgBouncer's port when `pooler_port` is set (PgBouncer sleeps with postgres).
+std::vector<double> PgrtWakes(PgrtNode& node, int n, std::vector<std::string>& errors,
+                              int pooler_port = 0) {
+  ConnParams params = node.Conn();
+  if (pooler_port != 0) params["port"] = std::to_string(pooler_port);
   std::vector<double> out;
   for (int i = 0; i < n; ++i) {
     auto slept = testing::HttpRequest(node.api_port(), "POST", "/__opr/hibernate", kToken);
@@ -81,7 +85,7 @@ std::vector<double> PgrtWakes(PgrtNode& node, int n, std::vector<std::string>& e
       break;
     }
     const auto start = Clock::now();
-    auto conn = PgConn::Connect(node.Conn());
+    auto conn = PgConn::Connect(params);
     if (conn.ok() && conn->Exec("SELECT 1").ok())
       out.push_back(SecondsSince(start));
     else
@@ -127,19 +131,40 @@ int RunSleepBench() {
                           {{"PGPASSWORD", node.password()}});
   if (init.exit_code != 0) errors.push_back("pgbench -i: " + init.output);
 
-  // Wakes, bare first then pgrt, alternating halves so drift hits both.
+  // The same with PgBouncer: its clients come through PgBouncer's port.
+  const int pooler_port = testing::FreePort();
+  PgrtNode pooled(Env{{"PGRT_IDLE_TIMEOUT", "3600"},
+                      {"PGRT_API_TOKEN", kToken},
+                      {"PGBOUNCER_ENABLED", "true"},
+                      {"PGBOUNCER_PORT", std::to_string(pooler_port)}});
+  pooled.Start();
+  if (!pooled.WaitHealthy()) {
+    std::cerr << pooled.Log();
+    return 1;
+  }
+
+  // Wakes, bare first then pgrt, then pgrt through PgBouncer, alternating halves so drift
+  // hits all.
   std::vector<double> bare = BareWakes(wakes / 2, errors);
   std::vector<double> pgrt = PgrtWakes(node, wakes / 2, errors);
+  std::vector<double> pooler = PgrtWakes(pooled, wakes / 2, errors, pooler_port);
   auto bare2 = BareWakes(wakes - wakes / 2, errors);
   auto pgrt2 = PgrtWakes(node, wakes - wakes / 2, errors);
+  auto pooler2 = PgrtWakes(pooled, wakes - wakes / 2, errors, pooler_port);
   bare.insert(bare.end(), bare2.begin(), bare2.end());
   pgrt.insert(pgrt.end(), pgrt2.begin(), pgrt2.end());
-  const double bare_med = Median(bare), pgrt_med = Median(pgrt);
+  pooler.insert(pooler.end(), pooler2.begin(), pooler2.end());
+  pooled.Stop(SIGTERM);
+  const double bare_med = Median(bare), pgrt_med = Median(pgrt), pooler_med = Median(pooler);
   std::cout << "wake: first query on a sleeping node, median " << Ms(pgrt_med) << ", p99 "
             << Ms(Percentile(pgrt, 0.99)) << " (" << pgrt.size() << " wakes); bare postgres spawn "
             << "→ first query " << Ms(bare_med) << " (" << bare.size() << ")\n";
   std::cout << "wake: pgrt − bare = " << Ms(pgrt_med - bare_med) << " (target ≤ 50 ms); p99/median "
             << Percentile(pgrt, 0.99) / pgrt_med << " (target ≤ 2)\n";
+  std::cout << "wake through PgBouncer: first query on a sleeping node, median " << Ms(pooler_med)
+            << ", p99 " << Ms(Percentile(pooler, 0.99)) << " (" << pooler.size()
+            << " wakes); − bare = " << Ms(pooler_med - bare_med)
+            << "; − through postgres's door = " << Ms(pooler_med - pgrt_med) << "\n";
 
   // Steady state: the door against postgres's own port, alternating; socat once per rep.
   testing::TempDir scratch;
@@ -190,7 +215,7 @@ int RunSleepBench() {
       VmRssKb(pid), static_cast<double>(after - before) / 10.0,
       node.PostmasterPid() > 0 ? "yes" : "none");
   for (const std::string& e : errors) std::cerr << "error: " << e.substr(0, 500) << "\n";
-  return errors.empty() && !pgrt.empty() && !bare.empty() ? 0 : 1;
+  return errors.empty() && !pgrt.empty() && !bare.empty() && !pooler.empty() ? 0 : 1;
 }
 
 }  // namespace pgrt::bench

@@ -191,7 +191,8 @@ std::vector<Descriptor> BuildTable() {
       // Scale to zero (docs/scale-to-zero.md).
       Int("PGRT_IDLE_TIMEOUT", &C::idle_timeout_seconds, "0", 0, kIntMax,
           "Seconds without a client session after which postgres sleeps (0: never); pgrt "
-          "then holds the client port and wakes postgres at the next connection."),
+          "then holds the client port (and PgBouncer's) and wakes postgres at the next "
+          "connection."),
       Int("PGRT_WAKE_TIMEOUT", &C::wake_timeout_seconds, "30", 1, 3600,
           "Seconds a client is held while postgres wakes before it gets an error."),
 

@@ -127,14 +127,6 @@ const std::vector<Rule>& Rules() {
          return "PGRT_IDLE_TIMEOUT: not available with PGRT_HA=etcd (a sleeping leader would "
                 "hold the lease with no postgres behind it)";
        }},
-      {{"PGRT_IDLE_TIMEOUT", "PGBOUNCER_ENABLED"},
-       [](const Config& c) -> Problem {
-         // PgBouncer's own port is not behind the door yet: its clients would neither count
-         // as activity nor wake postgres.
-         if (!c.idle_enabled() || !c.pgbouncer_enabled) return std::nullopt;
-         return "PGRT_IDLE_TIMEOUT: not available with PGBOUNCER_ENABLED=true yet (PgBouncer's "
-                "clients could not wake postgres)";
-       }},
       {{"PGRT_CLUSTER_NAME"},
        [](const Config& c) { return CheckKeySegment("PGRT_CLUSTER_NAME", c.cluster_name); }},
       {{"PGRT_NODE_NAME"},

@@ -41,7 +41,7 @@ void RaiseFileLimit(int max_client_conn) {
 
 }  // namespace
 
-Result<std::unique_ptr<Pooler>> Pooler::Create(const NodeContext& ctx) {
+Result<std::unique_ptr<Pooler>> Pooler::Create(const NodeContext& ctx, int public_port) {
   auto password = RandomHex(32);
   if (!password.ok()) return password.status().Wrap("pgbouncer console account");
   auto secret = ScramSecret(*password);
@@ -51,12 +51,16 @@ Result<std::unique_ptr<Pooler>> Pooler::Create(const NodeContext& ctx) {
                         {"user", kPoolerStatsUser}, {"password", *password},
                         {"dbname", "pgbouncer"},    {"connect_timeout", "2"},
                         {"sslmode", "disable"}};
-  return std::unique_ptr<Pooler>(new Pooler(ctx, *secret, std::move(console)));
+  Config named = c;
+  named.pgbouncer_port = public_port;
+  return std::unique_ptr<Pooler>(
+      new Pooler(ctx, PoolerPaths::From(named), *secret, std::move(console)));
 }
 
-Pooler::Pooler(const NodeContext& ctx, std::string stats_secret, ConnParams console)
+Pooler::Pooler(const NodeContext& ctx, PoolerPaths paths, std::string stats_secret,
+               ConnParams console)
     : ctx_(ctx),
-      paths_(PoolerPaths::From(ctx.config)),
+      paths_(std::move(paths)),
       stats_secret_(std::move(stats_secret)),
       console_(std::move(console)) {}
 
@@ -96,7 +100,7 @@ ServiceSpec Pooler::Spec() const {
 }
 
 Status Pooler::Start(EventLoop& loop, Supervisor& supervisor) {
-  if (supervisor_ != nullptr) return Status::Ok();
+  if (supervisor_ != nullptr || asleep_) return Status::Ok();
   auto binary = PgbouncerBinary();
   if (!binary.ok()) return binary.status().Wrap("start pgbouncer");
   PGRT_RETURN_IF_ERROR(WriteFiles(), "start pgbouncer");
@@ -108,7 +112,7 @@ Status Pooler::Start(EventLoop& loop, Supervisor& supervisor) {
   events.on_give_up = [this](const std::string& reason) {
     spdlog::error("{}; trying again in {} s", reason, kRetryAfterGiveUp.count() / 1000);
     loop_->AddTimer(kRetryAfterGiveUp, [this] {
-      if (stopping_) return;
+      if (stopping_ || asleep_) return;
       Status st = supervisor_->Start(kService);
       if (!st.ok()) spdlog::error("{}", st.message());
     });
@@ -126,6 +130,29 @@ void Pooler::Stop(bool immediate, std::function<void()> done) {
     return;
   }
   supervisor_->Stop(kService, immediate ? SIGTERM : 0, std::move(done));
+}
+
+void Pooler::Sleep(std::function<void()> done) {
+  if (stopping_) {
+    done();
+    return;
+  }
+  // Before its first start too: a start asked meanwhile waits for Resume.
+  asleep_ = true;
+  if (supervisor_ == nullptr) {
+    done();
+    return;
+  }
+  spdlog::info("pgbouncer: stops while postgres sleeps");
+  supervisor_->Stop(kService, 0, std::move(done));
+}
+
+Status Pooler::Resume() {
+  asleep_ = false;
+  // Never started: the node's Start does it. Running: nothing to do (a stop for Sleep still
+  // under way ends it, and the next Resume starts it again).
+  if (stopping_ || supervisor_ == nullptr) return Status::Ok();
+  return supervisor_->Start(kService).Wrap("start pgbouncer");
 }
 
 void Pooler::Reload() {

@@ -26,17 +26,29 @@ namespace pgrt {
 
 class Pooler {
  public:
-  static Result<std::unique_ptr<Pooler>> Create(const NodeContext& ctx);
+  // `public_port`: PGBOUNCER_PORT as configured, which names the files' directory (with
+  // PGRT_IDLE_TIMEOUT PgBouncer listens on a private port, ctx.config's, picked at each start).
+  static Result<std::unique_ptr<Pooler>> Create(const NodeContext& ctx, int public_port);
   Pooler(const Pooler&) = delete;
   Pooler& operator=(const Pooler&) = delete;
 
-  // Writes PgBouncer's files and starts it under `supervisor`. Later calls do nothing.
+  // Writes PgBouncer's files and starts it under `supervisor`. Later calls do nothing, and
+  // so does a call while asleep (Sleep before the first start).
   Status Start(EventLoop& loop, Supervisor& supervisor);
   // Stops PgBouncer, then calls `done` (at once when it is not running). Fast: SIGINT in
   // transaction/statement mode, so running transactions finish (it waits for no idle
   // client); SIGTERM in session mode, where idle sessions would hold it; immediate: SIGTERM.
   // Killed after kStopTimeout (3 s).
   void Stop(bool immediate, std::function<void()> done);
+  // Scale to zero (runtime/sleeper.h): PgBouncer sleeps with postgres. Sleep stops it as
+  // Stop(false) does, so its server connections end and it never connects to a sleeping or
+  // starting postgres; Resume starts it again when postgres wakes. PgBouncer connects to
+  // postgres only for its clients, and they reach it through pgrt's door once postgres is
+  // ready, so it may start while postgres does. Resume starts it if it is not running (not
+  // before the node's first Start, nor once Stop was asked: pgrt is stopping).
+  void Sleep(std::function<void()> done);
+  Status Resume();
+  bool asleep() const { return asleep_; }
   // Rewrites the files and has a running PgBouncer reload them (SIGHUP).
   void Reload();
 
@@ -45,7 +57,7 @@ class Pooler {
   const PoolerPaths& paths() const { return paths_; }
 
  private:
-  Pooler(const NodeContext& ctx, std::string stats_secret, ConnParams console);
+  Pooler(const NodeContext& ctx, PoolerPaths paths, std::string stats_secret, ConnParams console);
   Status WriteFiles();
   ServiceSpec Spec() const;
 
@@ -56,6 +68,7 @@ class Pooler {
   EventLoop* loop_ = nullptr;
   Supervisor* supervisor_ = nullptr;
   bool stopping_ = false;
+  bool asleep_ = false;
 };
 
 }  // namespace pgrt

@@ -44,9 +44,15 @@ Runtime::~Runtime() = default;
 Status Runtime::Init() {
   PGRT_RETURN_IF_ERROR(loop_.Init(), "event loop");
   if (!facing_.ok()) return facing_.status().Wrap("PGRT_IDLE_TIMEOUT");
+  if (config_.pgbouncer_enabled) {
+    auto p = Pooler::Create(node_.context(), user_config_.pgbouncer_port);
+    if (!p.ok()) return p.status();
+    pooler_ = std::move(*p);
+    node_.SetPooler(pooler_.get());
+  }
   if (config_.idle_enabled()) {
-    sleeper_ = std::make_unique<Sleeper>(loop_, user_config_, config_.port, ctx_.layout.socket_dir,
-                                         node_, state_, backups_);
+    sleeper_ = std::make_unique<Sleeper>(loop_, user_config_, config_, ctx_.layout.socket_dir,
+                                         node_, state_, backups_, pooler_.get());
     // The client port is held before anything else starts: a client that comes early waits.
     // Its socket file lives beside postgres's, in the directory start-up makes anyway.
     PGRT_RETURN_IF_ERROR(MakeSharedDirectory(ctx_, ctx_.layout.socket_dir, 0755),
@@ -54,6 +60,11 @@ Status Runtime::Init() {
     PGRT_RETURN_IF_ERROR(sleeper_->Listen(), "PGRT_IDLE_TIMEOUT");
     spdlog::info("sleep: clients connect through pgrt on port {}; postgres listens on 127.0.0.1:{}",
                  user_config_.port, config_.port);
+    if (pooler_)
+      spdlog::info(
+          "sleep: PgBouncer's clients connect through pgrt on port {}; PgBouncer "
+          "listens on 127.0.0.1:{}",
+          user_config_.pgbouncer_port, config_.pgbouncer_port);
   }
   if (config_.ha_enabled()) {
     auto endpoints = ParseEtcdEndpoints(config_.etcd_endpoints);
@@ -102,12 +113,6 @@ Status Runtime::Init() {
     if (!dog.ok()) return dog.status();
     watchdog_ = std::move(*dog);
     node_.SetMayWrite([this] { return MayWrite(); });
-  }
-  if (config_.pgbouncer_enabled) {
-    auto p = Pooler::Create(node_.context());
-    if (!p.ok()) return p.status();
-    pooler_ = std::move(*p);
-    node_.SetPooler(pooler_.get());
   }
   metrics_ = std::make_unique<MetricsCollector>(
       MetricsSources{ctx_.LocalConn(config_.db),

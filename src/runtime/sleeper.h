@@ -6,6 +6,14 @@
 // postgres's private socket and never keep it awake. A node that must not sleep (a primary
 // with standbys streaming, a replica, a backup or dump running) stays up and looks again
 // after another idle period; a scheduled backup or dump wakes it shortly before it is due.
+//
+// With PgBouncer (PGBOUNCER_ENABLED) a second door holds PgBouncer's port, PgBouncer listens
+// on a private loopback port behind it, and PgBouncer sleeps with postgres: it stops before
+// postgres stops (its server connections end) and starts again with the wake. PgBouncer
+// connects to postgres only for its clients, and its door lets them in once postgres is
+// ready and PgBouncer listens, so it never connects to a postgres that is not there (and
+// never enters its server_login_retry back-off). Sessions through PgBouncer's door are
+// client sessions like the others.
 #pragma once
 
 #include <functional>
@@ -16,6 +24,7 @@
 #include "config/config.h"
 #include "idle/door.h"
 #include "node/node.h"
+#include "pooler/pooler.h"
 #include "process/event_loop.h"
 #include "state/node_state.h"
 
@@ -23,15 +32,18 @@ namespace pgrt {
 
 // A copy of `config` for everything that talks to postgres: with PGRT_IDLE_TIMEOUT postgres
 // listens on 127.0.0.1 at a free private port (and its socket is named by that port), while
-// the door holds POSTGRES_PORT. Unchanged without it.
+// the door holds POSTGRES_PORT; with PgBouncer, PgBouncer too listens on 127.0.0.1 at a
+// private port of its own (PGBOUNCER_PORT is held by its door). Unchanged without it.
 Result<Config> PostgresFacingConfig(const Config& config);
 
 class Sleeper {
  public:
   // `config`: as the user gave it (the door holds its POSTGRES_PORT and listen addresses);
-  // `private_port`: postgres's (PostgresFacingConfig).
-  Sleeper(EventLoop& loop, const Config& config, int private_port, const std::string& socket_dir,
-          Node& node, NodeState& state, const BackupManager& backups);
+  // `facing`: PostgresFacingConfig(config) (postgres's and PgBouncer's private ports);
+  // `pooler`: PgBouncer when enabled, else null.
+  Sleeper(EventLoop& loop, const Config& config, const Config& facing,
+          const std::string& socket_dir, Node& node, NodeState& state, const BackupManager& backups,
+          Pooler* pooler);
   ~Sleeper();
   Sleeper(const Sleeper&) = delete;
   Sleeper& operator=(const Sleeper&) = delete;
@@ -45,9 +57,21 @@ class Sleeper {
   void Wake(std::string why, std::function<void(Mode)> done);
 
  private:
-  void OnSessions(size_t sessions);
+  void OnSessions();
+  // Client sessions through both doors (held or relayed).
+  size_t Sessions() const;
+  size_t Held() const;
+  // PgBouncer starts again (with the wake, alongside postgres).
+  void ResumePooler();
+  // postgres is ready: PgBouncer's door opens once PgBouncer listens (probed, since
+  // PgBouncer tells no one).
+  void ReadyPooler();
+  void ProbePooler();
+  // The wake is complete once every door is open: it is recorded with the longest wait.
+  void FinishWake(std::optional<Millis> waited);
   void ArmIdle();
   void OnIdle();
+  void HibernatePostgres(std::string why, std::function<void(Mode)> done);
   // Why the node may not sleep now; "" when it may.
   std::string Busy() const;
   void WakeFor(const std::string& why);
@@ -59,7 +83,15 @@ class Sleeper {
   Node& node_;
   NodeState& state_;
   const BackupManager& backups_;
+  Pooler* pooler_;
   std::unique_ptr<ClientDoor> door_;
+  std::unique_ptr<ClientDoor> pooler_door_;  // with PgBouncer
+  int pooler_port_ = 0;                      // PgBouncer's private port
+  std::string pooler_unix_path_;             // and its socket
+  EventLoop::TimerId pooler_probe_ = 0;
+  int pooler_probes_ = 0;  // since postgres became ready
+  // A wake whose record waits for PgBouncer's door (how long postgres's clients waited).
+  std::optional<std::optional<Millis>> pending_wake_;
   SleepState sleep_;
   EventLoop::TimerId idle_timer_ = 0;
   EventLoop::TimerId schedule_timer_ = 0;
