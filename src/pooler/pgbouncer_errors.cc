@@ -59,15 +59,15 @@ size_t Utf8Length(std::string_view s, size_t i) {
 std::string Sanitized(std::string_view m) {
   std::string out;
   for (size_t i = 0; i < m.size();) {
-    size_t n = Utf8Length(m, i);
-    size_t take = n == 0 ? 1 : n;
-    if (out.size() + (n == 0 ? 1 : n) > PgbouncerErrorCounts::kMaxMessageBytes) break;
+    const size_t n = Utf8Length(m, i);  // 0: an invalid byte, replaced by one '?'
+    const size_t step = n == 0 ? 1 : n;
+    if (out.size() + step > PgbouncerErrorCounts::kMaxMessageBytes) break;
     const auto b = static_cast<unsigned char>(m[i]);
     if (n == 0 || b < 0x20 || b == 0x7f)
       out += '?';
     else
       out.append(m.substr(i, n));
-    i += take;
+    i += step;
   }
   return out;
 }
@@ -77,7 +77,9 @@ std::string Sanitized(std::string_view m) {
 std::optional<std::string> PgbouncerErrorMessage(std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   std::vector<size_t> candidates;
-  for (size_t p = line.find(kMarker); p != std::string_view::npos; p = line.find(kMarker, p + 1)) {
+  // Two are enough to know (a hostile line may hold many markers: each costs a scan).
+  for (size_t p = line.find(kMarker); p != std::string_view::npos && candidates.size() < 2;
+       p = line.find(kMarker, p + 1)) {
     if (PrefixEndsAt(line, p)) candidates.push_back(p);
   }
   if (candidates.empty()) return std::nullopt;
