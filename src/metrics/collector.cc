@@ -39,6 +39,7 @@ MetricsCollector::MetricsCollector(MetricsSources sources, const NodeState& stat
     : state_(state),
       loop_(loop),
       postgres_(loop, PostgresParams(sources.postgres)),
+      pgbouncer_errors_(sources.pgbouncer_errors),
       statements_(std::move(sources.postgres), loop) {
   if (sources.pgbouncer) pgbouncer_.emplace(loop, *sources.pgbouncer);
 }
@@ -135,6 +136,8 @@ void MetricsCollector::Finish(std::shared_ptr<Round> s) {
            std::chrono::duration<double>(loop_.clock().Now() - s->started).count());
   page.Add("pg_exporter_scrapes_total", {}, static_cast<double>(++scrapes_));
   if (pgbouncer_) page.Add("pgbouncer_up", {}, s->pgbouncer_up ? 1 : 0);
+  // From the log pgrt reads itself: there whether or not the console answered.
+  if (pgbouncer_errors_) AddPgbouncerErrorMetrics(*pgbouncer_errors_, page);
   page.Add("pgrt_up", {}, 1);
   page.Add("pgrt_build_info", {PGRT_VERSION}, 1);
   page.Add("pgrt_postgres_restarts_total", {}, state_.restarts());

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ namespace pgrt {
 struct MetricsSources {
   ConnParams postgres;                  // pgrt's own parameters for POSTGRES_DB
   std::optional<ConnParams> pgbouncer;  // the admin console; nullopt: no pooler
+  // What the pooler counted in PgBouncer's log (outlives the collector); null: no pooler.
+  const std::map<std::string, uint64_t>* pgbouncer_errors = nullptr;
 };
 
 // What the backup subsystem knows, read by the caller at scrape time.
@@ -52,6 +55,7 @@ class MetricsCollector {
   EventLoop& loop_;
   AsyncPgConn postgres_;
   std::optional<AsyncPgConn> pgbouncer_;
+  const std::map<std::string, uint64_t>* pgbouncer_errors_;
   std::vector<std::function<void(std::string)>> waiting_;  // scrapes sharing the one out
   std::optional<SystemTime> last_backup_;                  // survives a later failed run
   BackupFacts facts_;

@@ -314,6 +314,12 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
        T::kGauge,
        {"database", "user"},
        "How long the oldest waiting client has waited (maxwait)."},
+      // From PgBouncer's log: a counter by the exporter's name, so untyped (no _total).
+      {"pgbouncer_errors_count",
+       T::kUntyped,
+       {"errmsg"},
+       "Counter: errors PgBouncer sent to clients (its \"pooler error\" log lines) since pgrt "
+       "started, by message; \"other\" past 32 distinct messages."},
   };
   return kFamilies;
 }

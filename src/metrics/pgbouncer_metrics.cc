@@ -43,4 +43,9 @@ Status AddPgbouncerMetrics(const std::vector<PgResult>& rs, MetricsPage& page) {
   return Status::Ok();
 }
 
+void AddPgbouncerErrorMetrics(const std::map<std::string, uint64_t>& counts, MetricsPage& page) {
+  for (const auto& [message, count] : counts)
+    page.Add("pgbouncer_errors_count", {message}, static_cast<double>(count));
+}
+
 }  // namespace pgrt

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -104,10 +105,15 @@ Status Pooler::Start(EventLoop& loop, Supervisor& supervisor) {
   auto binary = PgbouncerBinary();
   if (!binary.ok()) return binary.status().Wrap("start pgbouncer");
   PGRT_RETURN_IF_ERROR(WriteFiles(), "start pgbouncer");
+  auto log = PgbouncerLog::Open(loop, STDERR_FILENO,
+                                [this](std::string_view line) { errors_.CountLine(line); });
+  if (!log.ok()) return log.status().Wrap("start pgbouncer");
+  log_ = std::move(*log);
   loop_ = &loop;
   supervisor_ = &supervisor;
   ServiceSpec spec = Spec();
   spec.spawn.argv = {*binary, paths_.ini};
+  spec.spawn.stderr_fd = log_->write_fd();
   ServiceEvents events;
   events.on_give_up = [this](const std::string& reason) {
     spdlog::error("{}; trying again in {} s", reason, kRetryAfterGiveUp.count() / 1000);

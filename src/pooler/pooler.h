@@ -8,6 +8,9 @@
 // pgrt reaches PgBouncer's admin console as kPoolerStatsUser with a password made at each
 // start that exists only in memory; the auth_file holds its SCRAM secret.
 //
+// PgBouncer's log (its stderr) passes through pgrt (PgbouncerLog), which counts the errors
+// in it for /metrics on the way to pgrt's stderr.
+//
 // Thread-safety: everything runs on the event loop except ConsoleParams(), which returns
 // values fixed at construction.
 #pragma once
@@ -18,7 +21,9 @@
 
 #include "pg/connection.h"
 #include "pgdata/context.h"
+#include "pooler/pgbouncer_errors.h"
 #include "pooler/pgbouncer_files.h"
+#include "pooler/pgbouncer_log.h"
 #include "process/event_loop.h"
 #include "process/supervisor.h"
 
@@ -55,6 +60,8 @@ class Pooler {
   // libpq parameters for the admin console (database "pgbouncer") over the Unix socket.
   const ConnParams& ConsoleParams() const { return console_; }
   const PoolerPaths& paths() const { return paths_; }
+  // The errors PgBouncer has logged since Start (pgbouncer_errors_count), across restarts.
+  const PgbouncerErrorCounts& errors() const { return errors_; }
 
  private:
   Pooler(const NodeContext& ctx, PoolerPaths paths, std::string stats_secret, ConnParams console);
@@ -69,6 +76,8 @@ class Pooler {
   Supervisor* supervisor_ = nullptr;
   bool stopping_ = false;
   bool asleep_ = false;
+  PgbouncerErrorCounts errors_;
+  std::unique_ptr<PgbouncerLog> log_;  // PgBouncer's stderr, from Start on
 };
 
 }  // namespace pgrt

@@ -92,7 +92,15 @@ Status EventLoop::SetInterest(int fd, int interest) {
   return Status::Ok();
 }
 
-void EventLoop::Unwatch(int fd) { watchers_.erase(fd); }
+void EventLoop::Unwatch(int fd) {
+  auto it = watchers_.find(fd);
+  if (it == watchers_.end()) return;
+  // Out of epoll now, not when the watcher dies: a callback that unwatches itself keeps it
+  // alive until it returns, and may close the fd and watch a new one under the same number
+  // meanwhile, which the event library would otherwise take for the old, still registered.
+  if (it->second->ev != nullptr) event_del(it->second->ev);
+  watchers_.erase(it);
+}
 
 void EventLoop::OnIo(int, short what, void* arg) {
   Watcher* w = static_cast<Watcher*>(arg);

@@ -116,7 +116,8 @@ Status Runtime::Init() {
   }
   metrics_ = std::make_unique<MetricsCollector>(
       MetricsSources{ctx_.LocalConn(config_.db),
-                     pooler_ ? std::optional<ConnParams>(pooler_->ConsoleParams()) : std::nullopt},
+                     pooler_ ? std::optional<ConnParams>(pooler_->ConsoleParams()) : std::nullopt,
+                     pooler_ ? &pooler_->errors().counts() : nullptr},
       state_, loop_);
   // The API runs on the loop: what the node records after a control action runs there too.
   ApiContext api{config_, state_, timings_, probe_, control_, clock_};

@@ -12,6 +12,10 @@
 // situation holds (it refused a connection, reported deadlocks, holds the locks, ...) and
 // is silent everywhere else in the same run. Rules whose expressions read the wall clock
 // (time(), timestamp()) are not claimed: promtool's clock starts at 0.
+//
+// PgBouncer's side (awesome-prometheus-alerts' spreaker-pgbouncer-exporter.yml, all three
+// rules, kClaimedPgbouncer) runs on a node with PgBouncer: 201 real server connections held
+// by clients in transactions, clients past PgBouncer's max_client_conn, and failed logins.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -58,9 +62,18 @@ std::string YamlSingleQuoted(const std::string& v) {
   return out + "'";
 }
 
+// awesome-prometheus-alerts' rules for the PgBouncer exporter (spreaker-pgbouncer-exporter.yml).
+constexpr const char* kClaimedPgbouncer[] = {"PgbouncerActiveConnections", "PgbouncerErrors",
+                                             "PgbouncerMaxConnections"};
+
 // Scrapes of one or more nodes on promtool's clock, and what must be firing where.
 class Timeline {
  public:
+  // `claimed`: the alerts whose firing the checks compare (others are not looked at).
+  Timeline() : Timeline(std::begin(kClaimed), std::end(kClaimed)) {}
+  template <typename It>
+  Timeline(It first, It last) : claimed_(first, last) {}
+
   // One step: every node scraped once; `instance` is the label Prometheus would add.
   void Step(const std::vector<std::pair<std::string, const PgrtNode*>>& nodes) {
     for (const auto& [instance, node] : nodes) {
@@ -82,13 +95,13 @@ class Timeline {
   void Hold(int steps, const std::vector<std::pair<std::string, const PgrtNode*>>& nodes) {
     for (int i = 0; i < steps; ++i) ASSERT_NO_FATAL_FAILURE(Step(nodes));
   }
-  // At the latest step, exactly `firing` of kClaimed fire ("Alert" or "Alert@instance").
+  // At the latest step, exactly `firing` of the claimed fire ("Alert" or "Alert@instance").
   void Expect(std::set<std::string> firing) { checks_.emplace_back(steps_ - 1, firing); }
 
   // promtool's unit test file for `rule_files`.
   std::string TestFile(const std::vector<std::string>& rule_files) const {
     std::string claimed;
-    for (const char* a : kClaimed) claimed += (claimed.empty() ? "" : "|") + std::string(a);
+    for (const std::string& a : claimed_) claimed += (claimed.empty() ? "" : "|") + a;
     std::string y = "rule_files:\n";
     for (const auto& f : rule_files) y += "  - " + YamlSingleQuoted(f) + "\n";
     y += "evaluation_interval: " + std::to_string(kStepSeconds) +
@@ -123,6 +136,7 @@ class Timeline {
   }
 
  private:
+  std::vector<std::string> claimed_;
   std::map<std::string, std::map<size_t, double>> series_;  // series → step → value
   size_t steps_ = 0;
   std::vector<std::pair<size_t, std::set<std::string>>> checks_;
@@ -140,6 +154,14 @@ CommandOutput RunStockRules(const Timeline& timeline, const TempDir& dir) {
                  timeline.TestFile({dir.Sub("mixin-alerts.json"),
                                     rules + "/awesome-prometheus-alerts/postgres-exporter.yml"}));
   return Shell("cd '" + dir.path() + "' && exec promtool test rules stock_test.yml 2>&1");
+}
+
+// promtool's verdict on `timeline` against awesome-prometheus-alerts' PgBouncer rules.
+CommandOutput RunPgbouncerRules(const Timeline& timeline, const TempDir& dir) {
+  WriteFileOrDie(dir.Sub("pgbouncer_test.yml"),
+                 timeline.TestFile({std::string(kRulesDir) +
+                                    "/awesome-prometheus-alerts/spreaker-pgbouncer-exporter.yml"}));
+  return Shell("cd '" + dir.path() + "' && exec promtool test rules pgbouncer_test.yml 2>&1");
 }
 
 bool ReferenceRulesPresent() {
@@ -347,6 +369,149 @@ TEST(MetricsStockAlerts, AnUnusedSlotAndAPausedReplicaFireTheStockAlertsOnTheRig
   TempDir dir;
   CommandOutput verdict = RunStockRules(tl, dir);
   EXPECT_EQ(verdict.exit_code, 0) << verdict.output;
+}
+
+// PgBouncer's side: awesome-prometheus-alerts' rules for the PgBouncer exporter, on a node
+// running PgBouncer, over the same real-situation timeline. pgbouncer_errors_count comes
+// from PgBouncer's own "pooler error" log lines, which pgrt reads (docs/pooling-and-metrics.md).
+TEST(MetricsStockAlerts, PgbouncerServerConnectionsClientLimitAndErrorsFireThePgbouncerAlerts) {
+  if (!ReferenceRulesPresent() ||
+      Shell("test -f '" + std::string(kRulesDir) +
+            "/awesome-prometheus-alerts/spreaker-pgbouncer-exporter.yml'")
+              .exit_code != 0)
+    GTEST_SKIP() << "the reference alert rules are not here (scripts/fetch-reference-rules.sh "
+                    "needs GitHub) or jsonnet is missing";
+  constexpr int kActive = 201;  // the rule's "> 200"
+  // Room for kActive server connections in one pool, and a client limit just above them.
+  PgrtNode node(
+      PoolerEnv({{"PGBOUNCER_MAX_CLIENT_CONN", "230"}, {"PGBOUNCER_DEFAULT_POOL_SIZE", "210"}}));
+  node.Start({"run", "--", "-c", "max_connections=240"});
+  ASSERT_TRUE(node.WaitHealthy()) << node.Log();
+  ASSERT_TRUE(WaitPoolerAnswers(node)) << node.Log();
+  const std::vector<std::pair<std::string, const PgrtNode*>> nodes = {{"node", &node}};
+  const std::map<std::string, std::string> kMaxClient = {
+      {"errmsg", "no more connections allowed (max_client_conn)"}};
+  const std::map<std::string, std::string> kCrashed = {{"errmsg", "server conn crashed?"}};
+
+  // The messages the rules select are on the page before any error, at 0.
+  std::string page = Metrics(node);
+  EXPECT_EQ(Value(page, "pgbouncer_errors_count", kMaxClient), 0.0) << page;
+  EXPECT_EQ(Value(page, "pgbouncer_errors_count", kCrashed), 0.0) << page;
+
+  Timeline tl(std::begin(kClaimedPgbouncer), std::end(kClaimedPgbouncer));
+  ASSERT_NO_FATAL_FAILURE(tl.Hold(4, nodes));
+  tl.Expect({});
+
+  // kActive clients, each inside a transaction, so each holds a server connection.
+  std::vector<PgConn> clients;
+  for (int i = 0; i < kActive; ++i) {
+    auto c = PgConn::Connect(PoolerConn(node));
+    ASSERT_TRUE(c.ok()) << i << ": " << c.status().message();
+    ASSERT_TRUE(c->Exec("BEGIN; SELECT 1").ok()) << i;
+    clients.push_back(std::move(*c));
+  }
+  const std::string db = node.env().at("POSTGRES_DB");
+  ASSERT_EQ(node.Query("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db +
+                       "' AND state = 'idle in transaction'"),
+            std::to_string(kActive));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return Value(Metrics(node), "pgbouncer_pools_server_active_connections", {{"database", db}})
+                   .value_or(0) >= kActive;
+      },
+      milliseconds(10000), milliseconds(100)));
+  ASSERT_NO_FATAL_FAILURE(tl.Step(nodes));
+  tl.Expect({});  // the rule waits 2 minutes
+  ASSERT_NO_FATAL_FAILURE(tl.Hold(9, nodes));
+  tl.Expect({"PgbouncerActiveConnections"});
+
+  // postgres ends those server connections under their clients: PgBouncer tells each client
+  // "server conn crashed?", the one message PgbouncerErrors leaves out.
+  ASSERT_EQ(node.Query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                       "datname = '" +
+                       db + "' AND state = 'idle in transaction'"),
+            std::to_string(kActive));
+  ASSERT_TRUE(
+      WaitUntil([&] { return Value(Metrics(node), "pgbouncer_errors_count", kCrashed) >= kActive; },
+                milliseconds(10000), milliseconds(100)))
+      << node.Log();
+  clients.clear();
+  ASSERT_NO_FATAL_FAILURE(tl.Step(nodes));
+  tl.Expect({});
+  EXPECT_EQ(Value(Metrics(node), "pgbouncer_errors_count", kMaxClient), 0.0);
+
+  // Clients up to max_client_conn (pgrt's scrapes use one on the console): PgBouncer refuses
+  // the next one.
+  std::string refusal;
+  for (int i = 0; i < 240 && refusal.empty(); ++i) {
+    auto c = PgConn::Connect(PoolerConn(node));
+    if (c.ok())
+      clients.push_back(std::move(*c));
+    else
+      refusal = c.status().message();
+  }
+  ASSERT_NE(refusal.find("no more connections allowed (max_client_conn)"), std::string::npos)
+      << refusal;
+  EXPECT_GE(clients.size(), 225u);
+  ASSERT_TRUE(
+      WaitUntil([&] { return Value(Metrics(node), "pgbouncer_errors_count", kMaxClient) == 1.0; },
+                milliseconds(10000), milliseconds(100)))
+      << Metrics(node);
+  clients.clear();
+  ASSERT_NO_FATAL_FAILURE(tl.Step(nodes));
+  tl.Expect({"PgbouncerMaxConnections"});      // one error: not PgbouncerErrors' "more than 10"
+  ASSERT_NO_FATAL_FAILURE(tl.Hold(9, nodes));  // the rule's 2 minutes pass without another
+  tl.Expect({});
+
+  // Failed logins (SCRAM, a wrong password): PgBouncer refuses each with a pooler error.
+  ConnParams wrong = PoolerConn(node);
+  wrong["password"] = "not-the-password";
+  const std::map<std::string, std::string> kFailed = {{"errmsg", "SASL authentication failed"}};
+  auto fail_logins = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      auto c = PgConn::Connect(wrong);
+      ASSERT_FALSE(c.ok());
+      ASSERT_NE(c.status().message().find("SASL authentication failed"), std::string::npos)
+          << c.status().message();
+    }
+  };
+  // The first one: its message's series starts at 1. (A series is born at its first count,
+  // which increase() cannot see; only the rules' own two messages are there at 0 beforehand.)
+  ASSERT_NO_FATAL_FAILURE(fail_logins(1));
+  ASSERT_TRUE(
+      WaitUntil([&] { return Value(Metrics(node), "pgbouncer_errors_count", kFailed) == 1.0; },
+                milliseconds(10000), milliseconds(100)))
+      << Metrics(node);
+  ASSERT_NO_FATAL_FAILURE(tl.Step(nodes));
+  tl.Expect({});
+  // Five more within the minute: well under "more than 10" (increase() extrapolates to the
+  // window's edges, so ten in two samples 15 s apart already read as 15).
+  ASSERT_NO_FATAL_FAILURE(fail_logins(5));
+  ASSERT_TRUE(
+      WaitUntil([&] { return Value(Metrics(node), "pgbouncer_errors_count", kFailed) == 6.0; },
+                milliseconds(10000), milliseconds(100)))
+      << Metrics(node);
+  ASSERT_NO_FATAL_FAILURE(tl.Step(nodes));
+  tl.Expect({});
+  ASSERT_NO_FATAL_FAILURE(tl.Hold(5, nodes));  // the minute passes
+  tl.Expect({});
+  // Twenty within the minute.
+  ASSERT_NO_FATAL_FAILURE(fail_logins(20));
+  ASSERT_TRUE(
+      WaitUntil([&] { return Value(Metrics(node), "pgbouncer_errors_count", kFailed) == 26.0; },
+                milliseconds(10000), milliseconds(100)))
+      << Metrics(node);
+  ASSERT_NO_FATAL_FAILURE(tl.Step(nodes));
+  tl.Expect({"PgbouncerErrors"});
+  ASSERT_NO_FATAL_FAILURE(tl.Hold(5, nodes));  // the minute passes without more
+  tl.Expect({});
+
+  TempDir dir;
+  CommandOutput verdict = RunPgbouncerRules(tl, dir);
+  EXPECT_EQ(verdict.exit_code, 0) << verdict.output;
+  // PgBouncer's log still reaches pgrt's own.
+  EXPECT_NE(node.Log().find("pooler error: no more connections allowed (max_client_conn)"),
+            std::string::npos);
 }
 
 }  // namespace pgrt::testing::pool

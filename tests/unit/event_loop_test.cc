@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -244,6 +245,36 @@ TEST_F(EventLoopTest, AnFdUnwatchedByAnEarlierCallbackInTheSameBatchIsNotCalled)
   loop_.AddTimer(Millis(20), [&] { loop_.Quit(); });
   ASSERT_TRUE(RunAtMost());
   EXPECT_EQ(calls, 1);
+}
+
+TEST_F(EventLoopTest, AnFdNumberReusedInsideTheCallbackThatUnwatchedItIsWatchedAnew) {
+  // A callback that ends its fd and opens another under the same number (a connection that
+  // failed, then a pipe made for a child) must see the new one's events.
+  auto old = std::make_unique<Pipe>();
+  old->Put();
+  const int number = old->read.get();
+  std::unique_ptr<Pipe> fresh;
+  bool fresh_called = false;
+  ASSERT_TRUE(loop_
+                  .Watch(number,
+                         [&] {
+                           loop_.Unwatch(number);
+                           old.reset();
+                           fresh = std::make_unique<Pipe>();
+                           ASSERT_EQ(fresh->read.get(), number);  // the lowest free number
+                           ASSERT_TRUE(loop_
+                                           .Watch(fresh->read.get(),
+                                                  [&] {
+                                                    fresh_called = true;
+                                                    loop_.Quit();
+                                                  })
+                                           .ok());
+                           fresh->Put();
+                         })
+                  .ok());
+  ASSERT_TRUE(RunAtMost());
+  EXPECT_TRUE(fresh_called);
+  loop_.Unwatch(number);
 }
 
 TEST_F(EventLoopTest, WatchFailsForABadOrAlreadyWatchedFd) {
