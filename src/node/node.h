@@ -72,8 +72,9 @@ class Node : private ControllerActions {
   const Topology& applied() const { return applied_; }
   // Runs `cb` once postgres has stopped for a role change (a demotion) or for good.
   void WhenDown(std::function<void()> cb) {
-    controller_.When({Mode::kRewinding, Mode::kStarting, Mode::kStopped, Mode::kFailed},
-                     std::move(cb));
+    controller_.When(
+        {Mode::kRewinding, Mode::kStarting, Mode::kStopped, Mode::kFailed, Mode::kCannotRejoin},
+        std::move(cb));
   }
   const Topology& desired_topology() const { return controller_.desired().topology; }
   bool rewind_needed() const { return rewind_needed_; }
@@ -106,6 +107,9 @@ class Node : private ControllerActions {
   void Promote() override;
   void Repoint() override;
   void Rewind() override;
+  void Reclone() override;
+  // The files of a replica of `want` and a reload (the re-point proper).
+  void RepointFiles(const Topology& want);
   void Observe(bool running, bool ready, bool gave_up = false);
   // Tells the controller what the node sees now (lifecycle facts, postgres's role, the
   // topology its files are set up for).
@@ -118,6 +122,12 @@ class Node : private ControllerActions {
   // A role action failed: the wish is withdrawn (promote, re-point) and the reason kept.
   void RoleActionFailed(const std::string& why);
   void FinishRewind(const Status& st);
+  // A child job (pg_rewind, pg_basebackup) ended: true when a shutdown waited for it (and
+  // now runs).
+  bool StopWaitingForJob();
+  // The re-clone's copy is done: placed into PGDATA off the loop, then FinishReclone.
+  void PlaceReclone(const Status& st);
+  void FinishReclone(const Status& st);
   void CheckpointAfterPromotion();
   // Answers a role request once the controller settles.
   void WhenSettled(RoleDone done);
@@ -159,10 +169,11 @@ class Node : private ControllerActions {
   // in the catalog: once done in this pgrt's life it is skipped at later starts (a wake
   // pays only for postgres's own start), until a rewind or a promotion changes the data.
   bool set_up_done_ = false;
-  bool rewind_needed_ = false;  // see Observed::rewind_needed
-  std::unique_ptr<ChildJob> rewind_job_;
-  std::optional<PrivateDir> rewind_dir_;     // pg_rewind's output and password file
-  std::function<void()> after_rewind_stop_;  // a shutdown waiting for pg_rewind to end
+  bool rewind_needed_ = false;               // see Observed::rewind_needed
+  int rewind_tries_ = 0;                     // pg_rewind runs for the current rejoin
+  std::unique_ptr<ChildJob> rewind_job_;     // pg_rewind, or a re-clone's pg_basebackup
+  std::optional<PrivateDir> rewind_dir_;     // the job's output and password file
+  std::function<void()> after_rewind_stop_;  // a shutdown waiting for the job to end
   Controller controller_;
 };
 
