@@ -105,7 +105,8 @@ TEST(HaRejoin, AnOldLeaderThatCannotBeRewoundIsClonedAgainWithoutRestartingPgrt)
   ASSERT_EQ(aside.size(), 1u);
   const std::string& kept = aside[0];
   EXPECT_TRUE(std::filesystem::exists(kept + "/PG_VERSION"));
-  EXPECT_EQ(StatusOf(node)["phase"], "ready") << StatusOf(node).dump();
+  EXPECT_TRUE(WaitUntil([&] { return StatusOf(node)["phase"] == "ready"; }, milliseconds(10000)))
+      << StatusOf(node).dump();
   EXPECT_EQ(node.Get("/replica").status, 200);
   PgrtNode& leader = c.node(fresh);
   leader.Query("INSERT INTO t VALUES (2000)");
