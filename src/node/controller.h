@@ -64,6 +64,10 @@ struct Observed {
   // The data took writes as a primary since it last followed one: following another
   // primary needs pg_rewind first.
   bool rewind_needed = false;
+  // While it followed its primary, the replica was found holding WAL past the point where
+  // that primary's timeline forked off its own (it replayed WAL it had received from an older
+  // primary after it was re-pointed): it follows again only after pg_rewind.
+  bool forked = false;
 };
 
 class ControllerActions {

@@ -47,6 +47,8 @@ constexpr Millis kRecloneTimeout{6 * 60 * 60 * 1000};
 constexpr Millis kCheckDeadline{10000};
 // Asking again when the new primary could not be asked whether this node's data forked.
 constexpr Millis kForkCheckRetry{1000};
+// How often a replica that does not stream asks its primary whether its data forked.
+constexpr Millis kForkWatch{3000};
 
 NodePhase PhaseOf(Mode m) {
   switch (m) {
@@ -174,6 +176,7 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   on_fatal_ = on_fatal;
   monitor_ = std::make_unique<Monitor>(ctx_, state_, loop);
   monitor_->Start();
+  loop_->AddTimer(kForkWatch, [this] { WatchFork(); });
   ServiceSpec spec;
   spec.spawn = PostgresSpawnSpec(ctx_, ctx_.layout.pgdata, extra_args);
   AddArchiveEnvironment(ctx_.config, spec.spawn.env);  // archive_command runs pgBackRest
@@ -380,6 +383,7 @@ void Node::Report() {
   o.applied = applied_;
   o.action_failed = action_failed_;
   o.rewind_needed = rewind_needed_;
+  o.forked = forked_;
   controller_.Observe(o);
 }
 
@@ -591,6 +595,28 @@ void Node::Repoint() {
             });
 }
 
+void Node::WatchFork() {
+  loop_->AddTimer(kForkWatch, [this] { WatchFork(); });
+  const Topology up = applied_;
+  if (mode() != Mode::kRunning || !up.replica() || up.waiting() || forked_ || fork_check_out_ ||
+      !(controller_.desired().topology == up))
+    return;
+  const Observation o = state_.observation();
+  if (o.role != PgRole::kReplica || o.streaming) return;
+  fork_check_out_ = true;
+  CheckFork(*loop_, ctx_.LocalConn("postgres"), PrimaryConn(ctx_.config, up.upstream),
+            kCheckDeadline, [this, up](Result<ForkVerdict> verdict) {
+              fork_check_out_ = false;
+              // Not known (the primary is down, say): asked again at the next tick.
+              if (!verdict.ok() || !verdict->rewind) return;
+              if (mode() != Mode::kRunning || !(applied_ == up)) return;
+              spdlog::warn("following {}:{} needs pg_rewind: {}", up.upstream.host,
+                           up.upstream.port, verdict->why);
+              forked_ = true;
+              Report();
+            });
+}
+
 void Node::RepointFiles(const Topology& want) {
   WriteTopology(want, controller_.desired().topology_why, false, [this, want](Status st) {
     if (!st.ok()) return RoleActionFailed("re-point failed: " + st.message());
@@ -689,6 +715,7 @@ void Node::FinishRewind(const Status& st) {
   rewind_tries_ = 0;
   set_up_done_ = false;
   rewind_needed_ = false;
+  forked_ = false;
   // pg_rewind copied the new primary's files (its settings, pg_hba.conf, role file) and
   // removed the ones it lacks (standby.signal, the passfile): this node's are written again.
   WriteTopology(want, controller_.desired().topology_why, false, [this, want](Status st2) {
@@ -768,6 +795,7 @@ void Node::FinishReclone(const Status& st) {
   }
   set_up_done_ = false;
   rewind_needed_ = false;
+  forked_ = false;
   WriteTopology(want, controller_.desired().topology_why, false, [this, want](Status st2) {
     if (!st2.ok()) return FinishReclone(st2);
     spdlog::info("the new clone of {}:{} is in place", want.upstream.host, want.upstream.port);

@@ -110,6 +110,10 @@ class Node : private ControllerActions {
   void Reclone() override;
   // The files of a replica of `want` and a reload (the re-point proper).
   void RepointFiles(const Topology& want);
+  // Every few seconds: a replica whose WAL receiver does not stream asks its primary again
+  // where its timeline forked (WAL already in pg_wal may have been replayed past that point
+  // after the re-point's own check).
+  void WatchFork();
   void Observe(bool running, bool ready, bool gave_up = false);
   // Tells the controller what the node sees now (lifecycle facts, postgres's role, the
   // topology its files are set up for).
@@ -171,6 +175,8 @@ class Node : private ControllerActions {
   bool set_up_done_ = false;
   bool rewind_needed_ = false;               // see Observed::rewind_needed
   int rewind_tries_ = 0;                     // pg_rewind runs for the current rejoin
+  bool forked_ = false;                      // see Observed::forked
+  bool fork_check_out_ = false;              // WatchFork's question is under way
   std::unique_ptr<ChildJob> rewind_job_;     // pg_rewind, or a re-clone's pg_basebackup
   std::optional<PrivateDir> rewind_dir_;     // the job's output and password file
   std::function<void()> after_rewind_stop_;  // a shutdown waiting for the job to end

@@ -37,6 +37,10 @@ bool RewindWanted(const Desired& d, const Observed& o) {
 // The wish changed to a writable node while a re-point was under way: back to running, from
 // where the promotion starts.
 bool RepointWithdrawn(const Desired& d, const Observed&) { return !d.topology.replica(); }
+bool ForkedFromUpstream(const Desired& d, const Observed& o) {
+  return Steady(d, o) && o.forked && o.role == PgRole::kReplica && d.topology.replica() &&
+         !d.topology.waiting();
+}
 bool DemoteWanted(const Desired& d, const Observed& o) {
   return Wanted(d, o) && d.topology.replica() && o.role == PgRole::kPrimary;
 }
@@ -45,6 +49,9 @@ bool Promoted(const Desired& d, const Observed& o) {
   return Settled(d, o) && o.role == PgRole::kPrimary;
 }
 bool ActionFailed(const Desired&, const Observed& o) { return o.action_failed; }
+// A replica rewound to follow the upstream it already followed has files that named it all
+// along: only the cleared mark says pg_rewind is done.
+bool Rewound(const Desired& d, const Observed& o) { return Settled(d, o) && !o.forked; }
 bool RecloneAllowed(const Desired& d, const Observed& o) { return o.action_failed && d.reclone; }
 bool Recloned(const Desired& d, const Observed& o) { return !o.action_failed && Settled(d, o); }
 
@@ -87,6 +94,8 @@ const std::vector<Transition>& TransitionTable() {
       // replica of another (stop, pg_rewind, start as a replica).
       {Mode::kRunning, Mode::kPromoting, PromoteWanted, "", &A::Promote},
       {Mode::kRunning, Mode::kDemoting, RewindWanted, "", &A::StopPostgres},
+      {Mode::kRunning, Mode::kDemoting, ForkedFromUpstream,
+       "its data went past the point where its primary's timeline forked off", &A::StopPostgres},
       {Mode::kRunning, Mode::kRepointing, RepointWanted, "", &A::Repoint},
       {Mode::kRunning, Mode::kDemoting, DemoteWanted, "", &A::StopPostgres},
       {Mode::kPromoting, Mode::kRunning, Promoted, "postgres left recovery: a primary now",
@@ -106,7 +115,7 @@ const std::vector<Transition>& TransitionTable() {
        "pg_rewind keeps failing: moving the data aside to clone the primary again", &A::Reclone},
       {Mode::kRewinding, Mode::kCannotRejoin, ActionFailed,
        "pg_rewind keeps failing and PGRT_REPLICA_RECLONE is off: postgres stays stopped", nullptr},
-      {Mode::kRewinding, Mode::kStarting, Settled, "pg_rewind finished", &A::StartPostgres},
+      {Mode::kRewinding, Mode::kStarting, Rewound, "pg_rewind finished", &A::StartPostgres},
       {Mode::kRecloning, Mode::kCannotRejoin, ActionFailed,
        "the new clone failed: postgres stays stopped", nullptr},
       {Mode::kRecloning, Mode::kStarting, Recloned, "the new clone is in place", &A::StartPostgres},

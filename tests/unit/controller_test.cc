@@ -290,6 +290,26 @@ TEST_F(RoleTest, AReplicaFoundPastTheNewPrimarysForkWhileRepointingIsStoppedAndR
   EXPECT_EQ(actions_.calls, (std::vector<std::string>{"repoint", "stop", "rewind", "start"}));
 }
 
+TEST_F(RoleTest, AReplicaFoundForkedFromItsUpstreamWhileFollowingItIsStoppedAndRewound) {
+  Boot(kReplicaOfB, PgRole::kReplica);
+  Observed forked = Running(PgRole::kReplica, kReplicaOfB);
+  forked.forked = true;
+  c_.Observe(forked);
+  EXPECT_EQ(c_.mode(), Mode::kDemoting);
+  EXPECT_EQ(c_.history().back().why,
+            "its data went past the point where its primary's timeline forked off");
+  Observed down{false, false, false};
+  down.applied = kReplicaOfB;
+  down.forked = true;
+  c_.Observe(down);
+  EXPECT_EQ(c_.mode(), Mode::kRewinding);
+  Observed rewound{false, false, false};
+  rewound.applied = kReplicaOfB;
+  c_.Observe(rewound);
+  EXPECT_EQ(c_.mode(), Mode::kStarting);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind", "start"}));
+}
+
 TEST_F(RoleTest, AReplicaToldToLeadWhileRepointingRunsAgainAndIsPromoted) {
   Boot(kReplicaOfA, PgRole::kReplica);
   c_.SetTopology(kReplicaOfB, "following the leader db-b");
