@@ -32,6 +32,10 @@ const char* ToString(Mode m) {
       return "demoting";
     case Mode::kRewinding:
       return "rewinding";
+    case Mode::kRecloning:
+      return "recloning";
+    case Mode::kCannotRejoin:
+      return "cannot_rejoin";
     case Mode::kStopping:
       return "stopping";
     case Mode::kStopped:

@@ -33,6 +33,8 @@ enum class Mode {
   kRepointing,    // a replica is being pointed at another primary (reload, no restart)
   kDemoting,      // a primary is being stopped to rejoin as a replica
   kRewinding,     // pg_rewind makes its data a copy of the new primary's history
+  kRecloning,     // pg_rewind kept failing: the data is moved aside and the primary cloned
+  kCannotRejoin,  // neither worked (or re-cloning is not allowed): postgres stays stopped
   kStopping,      // everything is being stopped; pgrt exits afterwards
   kStopped,       // postgres has stopped for good
   kFailed,        // the supervisor gave up on postgres
@@ -44,6 +46,8 @@ struct Desired {
   bool awake = true;  // false: hibernate (postgres stopped, pgrt serving)
   bool stop = false;  // shut down
   Topology topology;  // the role and, for a replica, whom it follows
+  // PGRT_REPLICA_RECLONE: data that cannot be rewound may be moved aside and cloned again.
+  bool reclone = false;
   std::string awake_why = "configuration";
   std::string stop_why;
   std::string topology_why = "configuration";
@@ -56,10 +60,14 @@ struct Observed {
   bool gave_up = false;            // the supervisor gave up (crash loop)
   PgRole role = PgRole::kUnknown;  // what postgres reports (pg_is_in_recovery)
   Topology applied;                // what postgres's files and settings are set up for
-  bool action_failed = false;      // the last role action (pg_rewind) failed
+  bool action_failed = false;      // the last role action (pg_rewind, a re-clone) failed
   // The data took writes as a primary since it last followed one: following another
   // primary needs pg_rewind first.
   bool rewind_needed = false;
+  // While it followed its primary, the replica was found holding WAL past the point where
+  // that primary's timeline forked off its own (it replayed WAL it had received from an older
+  // primary after it was re-pointed): it follows again only after pg_rewind.
+  bool forked = false;
 };
 
 class ControllerActions {
@@ -71,6 +79,7 @@ class ControllerActions {
   virtual void Promote() = 0;        // pg_promote; then the files of a writable node
   virtual void Repoint() = 0;        // primary_conninfo and slot for the new primary; reload
   virtual void Rewind() = 0;         // pg_rewind from the new primary; then a replica's files
+  virtual void Reclone() = 0;  // data aside, pg_basebackup from the primary; a replica's files
 };
 
 struct TransitionRecord {
@@ -107,6 +116,8 @@ class Controller {
   void SetTopology(Topology t, std::string why);
   // The topology the node starts with (wanted and applied alike); no move.
   void Assume(Topology t);
+  // Whether a node that cannot be rewound may be cloned again (configuration); no move.
+  void AllowReclone(bool allowed) { desired_.reclone = allowed; }
   // Start-up steps before postgres runs (initializing, cloning, restoring, starting): recorded
   // as moves, no action.
   void Step(Mode to, std::string why);

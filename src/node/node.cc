@@ -15,8 +15,11 @@
 #include "pooler/pooler.h"
 #include "process/off_loop.h"
 #include "replication/clone.h"
+#include "replication/conninfo.h"
 #include "replication/primary_setup.h"
 #include "replication/rewind.h"
+#include "replication/standby_files.h"
+#include "replication/timeline.h"
 
 namespace pgrt {
 
@@ -35,8 +38,18 @@ constexpr Millis kFilesDeadline{30000};
 // pg_rewind copies what changed since the fork; a large database may take a while.
 constexpr Millis kRewindTimeout{30 * 60 * 1000};
 constexpr Millis kRewindStopGrace{5000};
+// A failed pg_rewind is tried again (the new primary may have been restarting, or busy with
+// its checkpoint): this many tries in all, 1 s, 2 s, 4 s... apart.
+constexpr int kRewindTries = 4;
+constexpr Millis kRewindRetry{1000};
+// A new clone at run time (PGRT_REPLICA_RECLONE): pg_basebackup, then one syncfs.
+constexpr Millis kRecloneTimeout{6 * 60 * 60 * 1000};
 // Asking a new upstream who it is before following it.
 constexpr Millis kCheckDeadline{10000};
+// Asking again when the new primary could not be asked whether this node's data forked.
+constexpr Millis kForkCheckRetry{1000};
+// How often a replica that does not stream asks its primary whether its data forked.
+constexpr Millis kForkWatch{3000};
 
 NodePhase PhaseOf(Mode m) {
   switch (m) {
@@ -66,6 +79,10 @@ NodePhase PhaseOf(Mode m) {
       return NodePhase::kDemoting;
     case Mode::kRewinding:
       return NodePhase::kRewinding;
+    case Mode::kRecloning:
+      return NodePhase::kRecloning;
+    case Mode::kCannotRejoin:
+      return NodePhase::kCannotRejoin;
     case Mode::kStopping:
     case Mode::kStopped:
       return NodePhase::kStopping;
@@ -126,6 +143,7 @@ Node::Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clo
       clock_(clock),
       controller_(*this, clock) {
   ctx_.report_problem = [&state](const std::string& m) { state.SetMessage(m); };
+  controller_.AllowReclone(ctx_.config.replica_reclone);
   ctx_.report_progress = ProgressReporter(state, clock);
   // Until PGDATA's role file is read, the configuration's topology is the best answer.
   state_.SetTopology(ConfiguredTopology(ctx_.config));
@@ -159,6 +177,7 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   on_fatal_ = on_fatal;
   monitor_ = std::make_unique<Monitor>(ctx_, state_, loop);
   monitor_->Start();
+  loop_->AddTimer(kForkWatch, [this] { WatchFork(); });
   ServiceSpec spec;
   spec.spawn = PostgresSpawnSpec(ctx_, ctx_.layout.pgdata, extra_args);
   AddArchiveEnvironment(ctx_.config, spec.spawn.env);  // archive_command runs pgBackRest
@@ -365,6 +384,7 @@ void Node::Report() {
   o.applied = applied_;
   o.action_failed = action_failed_;
   o.rewind_needed = rewind_needed_;
+  o.forked = forked_;
   controller_.Observe(o);
 }
 
@@ -462,12 +482,13 @@ void Node::SteerTo(Topology t, std::string why) {
 
 void Node::WhenSettled(RoleDone done) {
   const Topology want = controller_.desired().topology;
-  controller_.When({Mode::kRunning, Mode::kFailed, Mode::kStopping, Mode::kStopped},
-                   [this, want, done = std::move(done)] {
-                     if (applied_ == want && mode() == Mode::kRunning) return done(std::string());
-                     if (!role_error_.empty()) return done(Status::Error(role_error_));
-                     done(Status::Unavailable(std::string("PostgreSQL is ") + ToString(mode())));
-                   });
+  controller_.When(
+      {Mode::kRunning, Mode::kFailed, Mode::kCannotRejoin, Mode::kStopping, Mode::kStopped},
+      [this, want, done = std::move(done)] {
+        if (applied_ == want && mode() == Mode::kRunning) return done(std::string());
+        if (!role_error_.empty()) return done(Status::Error(role_error_));
+        done(Status::Unavailable(std::string("PostgreSQL is ") + ToString(mode())));
+      });
 }
 
 void Node::WriteTopology(const Topology& t, const std::string& why, bool rewinding,
@@ -561,6 +582,65 @@ void Node::CheckpointAfterPromotion() {
 
 void Node::Repoint() {
   const Topology want = controller_.desired().topology;
+  if (!want.replica()) return Report();  // the wish changed: the controller moves on
+  // A standby of no one, or one already known to need pg_rewind, follows as it is (or is
+  // rewound on its way there): nothing to ask.
+  if (want.waiting() || rewind_needed_) return RepointFiles(want);
+  // Another primary may be on a newer timeline that forked off this node's before the WAL
+  // this node holds (a replica that received more of a lost leader's WAL than the node
+  // promoted): postgres cannot follow it, pg_rewind must come first. Asked on the loop.
+  CheckFork(*loop_, ctx_.LocalConn("postgres"), PrimaryConn(ctx_.config, want.upstream),
+            kCheckDeadline, [this, want](Result<ForkVerdict> verdict) {
+              if (mode() != Mode::kRepointing) return;                          // stopped meanwhile
+              if (!(controller_.desired().topology == want)) return Repoint();  // a newer wish
+              if (!verdict.ok()) {
+                // Not known: re-pointing now could leave postgres unable to follow for good.
+                const std::string why = "cannot tell whether this node's data forked from " +
+                                        want.upstream.host + ":" +
+                                        std::to_string(want.upstream.port) + ": " +
+                                        verdict.status().message() + " (retrying)";
+                spdlog::warn("{}", why);
+                state_.SetMessage(why);
+                loop_->AddTimer(kForkCheckRetry, [this] {
+                  if (mode() == Mode::kRepointing) Repoint();
+                });
+                return;
+              }
+              if (verdict->rewind) {
+                spdlog::warn("following {}:{} needs pg_rewind: {}", want.upstream.host,
+                             want.upstream.port, verdict->why);
+                rewind_needed_ = true;
+                return Report();  // the controller stops postgres and rewinds
+              }
+              spdlog::info("following {}:{} without pg_rewind: {}", want.upstream.host,
+                           want.upstream.port, verdict->why);
+              RepointFiles(want);
+            });
+}
+
+void Node::WatchFork() {
+  loop_->AddTimer(kForkWatch, [this] { WatchFork(); });
+  const Topology up = applied_;
+  if (mode() != Mode::kRunning || !up.replica() || up.waiting() || forked_ || fork_check_out_ ||
+      !(controller_.desired().topology == up))
+    return;
+  const Observation o = state_.observation();
+  if (o.role != PgRole::kReplica || o.streaming) return;
+  fork_check_out_ = true;
+  CheckFork(*loop_, ctx_.LocalConn("postgres"), PrimaryConn(ctx_.config, up.upstream),
+            kCheckDeadline, [this, up](Result<ForkVerdict> verdict) {
+              fork_check_out_ = false;
+              // Not known (the primary is down, say): asked again at the next tick.
+              if (!verdict.ok() || !verdict->rewind) return;
+              if (mode() != Mode::kRunning || !(applied_ == up)) return;
+              spdlog::warn("following {}:{} needs pg_rewind: {}", up.upstream.host,
+                           up.upstream.port, verdict->why);
+              forked_ = true;
+              Report();
+            });
+}
+
+void Node::RepointFiles(const Topology& want) {
   WriteTopology(want, controller_.desired().topology_why, false, [this, want](Status st) {
     if (!st.ok()) return RoleActionFailed("re-point failed: " + st.message());
     // primary_conninfo and primary_slot_name are reloadable: the WAL receiver restarts
@@ -577,6 +657,7 @@ void Node::Rewind() {
   const std::string why = controller_.desired().topology_why;
   if (!want.replica()) {
     // The wish changed while postgres stopped (this node leads again): it starts as it was.
+    rewind_tries_ = 0;
     return Report();
   }
   if (want.waiting()) {
@@ -591,6 +672,7 @@ void Node::Rewind() {
   }
   // The role file says "rewinding" first: a pgrt killed meanwhile finds out at its next
   // start that the data may be half rewound, and does not start it as it was.
+  ++rewind_tries_;
   WriteTopology(want, why, true, [this, want, why](Status st) {
     if (!st.ok()) return FinishRewind(st);
     auto dir = PrivateDir::Create(ctx_);
@@ -612,38 +694,135 @@ void Node::Rewind() {
   });
 }
 
-void Node::FinishRewind(const Status& st) {
+bool Node::StopWaitingForJob() {
   rewind_job_.reset();
   rewind_dir_.reset();
-  if (after_rewind_stop_) {  // a shutdown was waiting; the role file still says "rewinding"
-    auto stop = std::move(after_rewind_stop_);
-    after_rewind_stop_ = nullptr;
-    return stop();
-  }
+  if (!after_rewind_stop_) return false;
+  // A shutdown was waiting; the role file still says "rewinding" (or PGDATA holds no
+  // complete clone): the next start finds out.
+  auto stop = std::move(after_rewind_stop_);
+  after_rewind_stop_ = nullptr;
+  stop();
+  return true;
+}
+
+void Node::FinishRewind(const Status& st) {
+  if (StopWaitingForJob()) return;
+  const Topology want = controller_.desired().topology;
   if (!st.ok()) {
-    action_failed_ = true;
     const std::string why = "pg_rewind failed: " + st.message();
-    spdlog::error("{}", why);
     role_error_ = why;
-    state_.SetMessage(why);
+    if (rewind_tries_ < kRewindTries) {
+      const Millis delay = kRewindRetry * (1 << (rewind_tries_ - 1));
+      spdlog::warn("{} (try {} of {}; again in {} s)", why, rewind_tries_, kRewindTries,
+                   delay.count() / 1000);
+      state_.SetMessage(why + " (trying again)");
+      loop_->AddTimer(delay, [this] {
+        if (mode() == Mode::kRewinding && !rewind_job_) Rewind();
+      });
+      return;
+    }
+    spdlog::error("{} (try {} of {}: giving up)", why, rewind_tries_, kRewindTries);
+    rewind_tries_ = 0;
+    action_failed_ = true;
+    if (!ctx_.config.replica_reclone)
+      state_.SetMessage(
+          "pg_rewind from " + want.upstream.host + ":" + std::to_string(want.upstream.port) +
+          " failed " + std::to_string(kRewindTries) + " times (" + st.message() +
+          "); postgres stays stopped and this node does not take part in elections. Set "
+          "PGRT_REPLICA_RECLONE=true and restart pgrt to move this data aside and clone the "
+          "leader again (pgrt keeps the old data), or fix the cause and restart pgrt");
     Report();
-    if (on_fatal_) on_fatal_(why);
     return;
   }
-  const Topology want = controller_.desired().topology;
+  rewind_tries_ = 0;
   set_up_done_ = false;
   rewind_needed_ = false;
+  forked_ = false;
   // pg_rewind copied the new primary's files (its settings, pg_hba.conf, role file) and
   // removed the ones it lacks (standby.signal, the passfile): this node's are written again.
   WriteTopology(want, controller_.desired().topology_why, false, [this, want](Status st2) {
     if (!st2.ok()) {
       action_failed_ = true;
       role_error_ = st2.message();
+      state_.SetMessage(st2.message());
       Report();
-      if (on_fatal_) on_fatal_(st2.message());
       return;
     }
     spdlog::info("pg_rewind finished");
+    Applied(want);
+    Report();
+  });
+}
+
+void Node::Reclone() {
+  const Topology want = controller_.desired().topology;
+  action_failed_ = false;
+  if (!want.replica() || want.waiting())
+    return FinishReclone(Status::Unavailable("no leader to clone"));
+  const std::string where = want.upstream.host + ":" + std::to_string(want.upstream.port);
+  spdlog::warn("re-clone (PGRT_REPLICA_RECLONE): moving {} aside to clone {}", ctx_.layout.pgdata,
+               where);
+  state_.SetMessage("pg_rewind kept failing: cloning " + where +
+                    " again (PGRT_REPLICA_RECLONE); the old data is kept beside PGDATA");
+  // Renames and a new empty directory, fsynced: off the loop. pgrt never deletes the data.
+  NodeContext ctx = ctx_;
+  std::function<Result<bool>()> aside = [ctx]() -> Result<bool> {
+    PGRT_RETURN_IF_ERROR(MoveDataAside(ctx), "re-clone");
+    PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "re-clone");
+    return true;
+  };
+  RunOffLoop<bool>(*loop_, std::move(aside), kFilesDeadline, [this, want](Result<bool> r) {
+    if (!r.ok()) return FinishReclone(r.status());
+    auto dir = PrivateDir::Create(ctx_);
+    if (!dir.ok()) return FinishReclone(dir.status().Wrap("re-clone"));
+    rewind_dir_.emplace(std::move(*dir));
+    const std::string passfile = JoinPath(rewind_dir_->path(), "pgpass");
+    if (Status st = WriteOwnedFile(ctx_, passfile, PassfileLine(ctx_.config, want.upstream), 0600);
+        !st.ok())
+      return FinishReclone(st.Wrap("re-clone"));
+    SpawnSpec spec = BaseBackupSpec(ctx_, want.upstream, ctx_.layout.init_scratch, passfile);
+    rewind_job_ = std::make_unique<ChildJob>(
+        *loop_, "pg_basebackup", JoinPath(rewind_dir_->path(), "pg_basebackup"),
+        std::vector<JobStep>{{spec, nullptr}},
+        [this](const Status& st) { loop_->Post([this, st] { PlaceReclone(st); }); });
+    if (Status started = rewind_job_->Start(kRecloneTimeout); !started.ok())
+      return PlaceReclone(started);
+  });
+}
+
+void Node::PlaceReclone(const Status& st) {
+  if (StopWaitingForJob()) return;
+  if (!st.ok()) return FinishReclone(st);
+  NodeContext ctx = ctx_;
+  std::function<Result<bool>()> place = [ctx]() -> Result<bool> {
+    PGRT_RETURN_IF_ERROR(PlaceClone(ctx, false), "re-clone");
+    PGRT_RETURN_IF_ERROR(PlaceClone(ctx, true), "re-clone");
+    return true;
+  };
+  RunOffLoop<bool>(*loop_, std::move(place), kRecloneTimeout,
+                   [this](Result<bool> r) { FinishReclone(r.status()); });
+}
+
+void Node::FinishReclone(const Status& st) {
+  const Topology want = controller_.desired().topology;
+  if (!st.ok()) {
+    action_failed_ = true;
+    const std::string why = "the new clone of " + want.upstream.host + " failed: " + st.message() +
+                            "; postgres stays stopped (the old data is kept beside PGDATA). "
+                            "Restart pgrt to clone again";
+    spdlog::error("{}", why);
+    role_error_ = why;
+    state_.SetMessage(why);
+    return Report();
+  }
+  set_up_done_ = false;
+  rewind_needed_ = false;
+  forked_ = false;
+  WriteTopology(want, controller_.desired().topology_why, false, [this, want](Status st2) {
+    if (!st2.ok()) return FinishReclone(st2);
+    spdlog::info("the new clone of {}:{} is in place", want.upstream.host, want.upstream.port);
+    state_.SetMessage("");
     Applied(want);
     Report();
   });

@@ -73,8 +73,9 @@ class Node : private ControllerActions {
   const Topology& applied() const { return applied_; }
   // Runs `cb` once postgres has stopped for a role change (a demotion) or for good.
   void WhenDown(std::function<void()> cb) {
-    controller_.When({Mode::kRewinding, Mode::kStarting, Mode::kStopped, Mode::kFailed},
-                     std::move(cb));
+    controller_.When(
+        {Mode::kRewinding, Mode::kStarting, Mode::kStopped, Mode::kFailed, Mode::kCannotRejoin},
+        std::move(cb));
   }
   const Topology& desired_topology() const { return controller_.desired().topology; }
   bool rewind_needed() const { return rewind_needed_; }
@@ -107,6 +108,13 @@ class Node : private ControllerActions {
   void Promote() override;
   void Repoint() override;
   void Rewind() override;
+  void Reclone() override;
+  // The files of a replica of `want` and a reload (the re-point proper).
+  void RepointFiles(const Topology& want);
+  // Every few seconds: a replica whose WAL receiver does not stream asks its primary again
+  // where its timeline forked (WAL already in pg_wal may have been replayed past that point
+  // after the re-point's own check).
+  void WatchFork();
   void Observe(bool running, bool ready, bool gave_up = false);
   // Tells the controller what the node sees now (lifecycle facts, postgres's role, the
   // topology its files are set up for).
@@ -119,9 +127,15 @@ class Node : private ControllerActions {
   // A role action failed: the wish is withdrawn (promote, re-point) and the reason kept.
   void RoleActionFailed(const std::string& why);
   void FinishRewind(const Status& st);
-  // Until postmaster.pid says "ready" (the promotion is done), postgres stops, or the
+  // Until pg_control says "in production" (the promotion is done), postgres stops, or the
   // deadline passes.
   void WaitPromoted(pid_t pid, SteadyTime deadline);
+  // A child job (pg_rewind, pg_basebackup) ended: true when a shutdown waited for it (and
+  // now runs).
+  bool StopWaitingForJob();
+  // The re-clone's copy is done: placed into PGDATA off the loop, then FinishReclone.
+  void PlaceReclone(const Status& st);
+  void FinishReclone(const Status& st);
   void CheckpointAfterPromotion();
   // Answers a role request once the controller settles.
   void WhenSettled(RoleDone done);
@@ -163,11 +177,14 @@ class Node : private ControllerActions {
   // in the catalog: once done in this pgrt's life it is skipped at later starts (a wake
   // pays only for postgres's own start), until a rewind or a promotion changes the data.
   bool set_up_done_ = false;
-  bool rewind_needed_ = false;  // see Observed::rewind_needed
-  std::unique_ptr<ChildJob> rewind_job_;
-  std::optional<PrivateDir> rewind_dir_;           // pg_rewind's output and password file
-  std::function<void()> after_rewind_stop_;        // a shutdown waiting for pg_rewind to end
-  std::optional<PromotionNudge> promotion_nudge_;  // while pg_promote() runs
+  bool rewind_needed_ = false;                     // see Observed::rewind_needed
+  int rewind_tries_ = 0;                           // pg_rewind runs for the current rejoin
+  bool forked_ = false;                            // see Observed::forked
+  bool fork_check_out_ = false;                    // WatchFork's question is under way
+  std::unique_ptr<ChildJob> rewind_job_;           // pg_rewind, or a re-clone's pg_basebackup
+  std::optional<PrivateDir> rewind_dir_;           // the job's output and password file
+  std::function<void()> after_rewind_stop_;        // a shutdown waiting for the job to end
+  std::optional<PromotionNudge> promotion_nudge_;  // while a promotion is under way
   Controller controller_;
 };
 

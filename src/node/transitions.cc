@@ -34,6 +34,13 @@ bool RewindWanted(const Desired& d, const Observed& o) {
   return Wanted(d, o) && d.topology.replica() && !d.topology.waiting() &&
          o.role == PgRole::kReplica && o.rewind_needed;
 }
+// The wish changed to a writable node while a re-point was under way: back to running, from
+// where the promotion starts.
+bool RepointWithdrawn(const Desired& d, const Observed&) { return !d.topology.replica(); }
+bool ForkedFromUpstream(const Desired& d, const Observed& o) {
+  return Steady(d, o) && o.forked && o.role == PgRole::kReplica && d.topology.replica() &&
+         !d.topology.waiting();
+}
 bool DemoteWanted(const Desired& d, const Observed& o) {
   return Wanted(d, o) && d.topology.replica() && o.role == PgRole::kPrimary;
 }
@@ -42,6 +49,11 @@ bool Promoted(const Desired& d, const Observed& o) {
   return Settled(d, o) && o.role == PgRole::kPrimary;
 }
 bool ActionFailed(const Desired&, const Observed& o) { return o.action_failed; }
+// A replica rewound to follow the upstream it already followed has files that named it all
+// along: only the cleared mark says pg_rewind is done.
+bool Rewound(const Desired& d, const Observed& o) { return Settled(d, o) && !o.forked; }
+bool RecloneAllowed(const Desired& d, const Observed& o) { return o.action_failed && d.reclone; }
+bool Recloned(const Desired& d, const Observed& o) { return !o.action_failed && Settled(d, o); }
 
 }  // namespace
 
@@ -63,6 +75,8 @@ const std::vector<Transition>& TransitionTable() {
       {Mode::kRepointing, Mode::kStopping, StopWanted, "", &A::Shutdown},
       {Mode::kDemoting, Mode::kStopping, StopWanted, "", &A::Shutdown},
       {Mode::kRewinding, Mode::kStopping, StopWanted, "", &A::Shutdown},
+      {Mode::kRecloning, Mode::kStopping, StopWanted, "", &A::Shutdown},
+      {Mode::kCannotRejoin, Mode::kStopping, StopWanted, "", &A::Shutdown},
       {Mode::kStopping, Mode::kStopped, Down, "postgres stopped", nullptr},
       // Start-up and crashes.
       {Mode::kStarting, Mode::kHibernating, SleepWanted, "", &A::StopPostgres},
@@ -80,15 +94,31 @@ const std::vector<Transition>& TransitionTable() {
       // replica of another (stop, pg_rewind, start as a replica).
       {Mode::kRunning, Mode::kPromoting, PromoteWanted, "", &A::Promote},
       {Mode::kRunning, Mode::kDemoting, RewindWanted, "", &A::StopPostgres},
+      {Mode::kRunning, Mode::kDemoting, ForkedFromUpstream,
+       "its data went past the point where its primary's timeline forked off", &A::StopPostgres},
       {Mode::kRunning, Mode::kRepointing, RepointWanted, "", &A::Repoint},
       {Mode::kRunning, Mode::kDemoting, DemoteWanted, "", &A::StopPostgres},
       {Mode::kPromoting, Mode::kRunning, Promoted, "postgres left recovery: a primary now",
        nullptr},
       {Mode::kPromoting, Mode::kRunning, Settled, "", nullptr},  // refused: the wish was withdrawn
+      // A replica that holds WAL past the point where the new primary's timeline forked off
+      // its own (found while re-pointing) is rewound first.
+      {Mode::kRepointing, Mode::kDemoting, RewindWanted,
+       "its data went past the point where the new primary's timeline forked off",
+       &A::StopPostgres},
       {Mode::kRepointing, Mode::kRunning, Settled, "following the new primary", nullptr},
+      {Mode::kRepointing, Mode::kRunning, RepointWithdrawn, "", nullptr},
       {Mode::kDemoting, Mode::kRewinding, Down, "postgres stopped", &A::Rewind},
-      {Mode::kRewinding, Mode::kFailed, ActionFailed, "pg_rewind failed", nullptr},
-      {Mode::kRewinding, Mode::kStarting, Settled, "pg_rewind finished", &A::StartPostgres},
+      // pg_rewind failed every try (the node retries it first): a new clone where the user
+      // allowed one, else postgres stays stopped and pgrt says why; pgrt keeps running.
+      {Mode::kRewinding, Mode::kRecloning, RecloneAllowed,
+       "pg_rewind keeps failing: moving the data aside to clone the primary again", &A::Reclone},
+      {Mode::kRewinding, Mode::kCannotRejoin, ActionFailed,
+       "pg_rewind keeps failing and PGRT_REPLICA_RECLONE is off: postgres stays stopped", nullptr},
+      {Mode::kRewinding, Mode::kStarting, Rewound, "pg_rewind finished", &A::StartPostgres},
+      {Mode::kRecloning, Mode::kCannotRejoin, ActionFailed,
+       "the new clone failed: postgres stays stopped", nullptr},
+      {Mode::kRecloning, Mode::kStarting, Recloned, "the new clone is in place", &A::StartPostgres},
   };
   return kTable;
 }

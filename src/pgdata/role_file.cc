@@ -135,6 +135,17 @@ BootRole ClusterBootRole(const Config& c, const Topology& cluster,
   if (boot.rewind_needed && cluster.replica() && !boot.rewinding) {
     boot.topology = ReplicaOf({});
     boot.why = "the cluster (etcd); this data was a primary's: pg_rewind before following";
+    return boot;
+  }
+  // A replica of another node than the leader now: its data may hold WAL past the point where
+  // the leader's timeline forked off. It starts as a standby of no one and the controller asks
+  // the leader before it follows (a re-point, or pg_rewind first).
+  if (cluster.replica() && !cluster.waiting() && !boot.rewinding && file->topology.replica() &&
+      !(file->topology.upstream == cluster.upstream)) {
+    boot.topology = ReplicaOf({});
+    boot.why = "the cluster (etcd); this data followed " + file->topology.upstream.host + ":" +
+               std::to_string(file->topology.upstream.port) +
+               ": it checks where the leader's timeline forked before following it";
   }
   return boot;
 }

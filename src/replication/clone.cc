@@ -89,8 +89,10 @@ Status EnsureSlotOnPrimary(const Config& c, const Upstream& up, Waiter& waiter) 
   return waiter.RunOffThread(create, kOffThreadLimit, "create slot " + up.slot);
 }
 
-Status RunBaseBackup(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
-                     const std::string& target, const std::string& passfile) {
+}  // namespace
+
+SpawnSpec BaseBackupSpec(const NodeContext& ctx, const Upstream& up, const std::string& target,
+                         const std::string& passfile) {
   const Config& c = ctx.config;
   SpawnSpec spec;
   spec.name = "pg_basebackup";
@@ -124,6 +126,15 @@ Status RunBaseBackup(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
   for (const auto& [k, v] : PeerTlsParams(c, c.tls_ca_file))
     spec.env[k == "sslmode" ? "PGSSLMODE" : "PGSSLROOTCERT"] = v;
   spec.run_as = ctx.run_as;
+  return spec;
+}
+
+namespace {
+
+Status RunBaseBackup(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
+                     const std::string& target, const std::string& passfile) {
+  const Config& c = ctx.config;
+  SpawnSpec spec = BaseBackupSpec(ctx, up, target, passfile);
   std::string pending;  // output after the last line end
   auto r = waiter.Run(spec, /*capture=*/true, Millis(0), [&ctx, &pending](std::string_view out) {
     pending.append(out);
@@ -162,16 +173,22 @@ Status CloneFromPrimary(const NodeContext& ctx, const Upstream& up, Waiter& wait
 
   spdlog::info("cloning {}:{} into {}", up.host, up.port, l.pgdata);
   PGRT_RETURN_IF_ERROR(RunBaseBackup(ctx, up, waiter, l.init_scratch, passfile), "clone");
-  // The primary's role file came along: it speaks of the primary, not of this replica.
-  PGRT_RETURN_IF_ERROR(RemoveIfPresent(JoinPath(l.init_scratch, kRoleFileName)), "clone");
   // pg_basebackup ran with --no-sync: one syncfs, which may take a while on a slow disk.
   PGRT_RETURN_IF_ERROR(
-      waiter.RunOffThread([scratch = l.init_scratch] { return SyncFileSystem(scratch); }, Millis(0),
-                          "sync the clone"),
+      waiter.RunOffThread([&ctx] { return PlaceClone(ctx, false); }, Millis(0), "sync the clone"),
       "clone");
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, JoinPath(l.init_scratch, "standby.signal"), "", 0600),
-                       "clone");
   timings.EndPhase("clone", clock.Now());
+  return PlaceClone(ctx, true);
+}
+
+Status PlaceClone(const NodeContext& ctx, bool move) {
+  const NodeLayout& l = ctx.layout;
+  if (!move) {
+    // The primary's role file came along: it speaks of the primary, not of this replica.
+    PGRT_RETURN_IF_ERROR(RemoveIfPresent(JoinPath(l.init_scratch, kRoleFileName)), "clone");
+    PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "clone");
+    return WriteOwnedFile(ctx, JoinPath(l.init_scratch, "standby.signal"), "", 0600).Wrap("clone");
+  }
   PGRT_RETURN_IF_ERROR(
       WriteOwnedFile(ctx, JoinPath(l.init_scratch, kInitCompleteMarker), "complete\n", 0600),
       "clone");

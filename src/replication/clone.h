@@ -23,6 +23,15 @@ ConnParams PrimaryConn(const Config& c, const Upstream& up, const std::string& d
 // Fails only on a termination signal.
 Status WaitForPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter);
 
+// pg_basebackup of `up` into `target` (WAL streamed, --no-sync, progress on stdout), the
+// password read from `passfile`.
+SpawnSpec BaseBackupSpec(const NodeContext& ctx, const Upstream& up, const std::string& target,
+                         const std::string& passfile);
+// After pg_basebackup filled the scratch directory: `move` false drops the primary's role
+// file, syncs the copy and marks it a standby (slow: off the loop); `move` true marks it
+// complete and moves it into PGDATA.
+Status PlaceClone(const NodeContext& ctx, bool move);
+
 Status CloneFromPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
                         Timings& timings, const Clock& clock);
 

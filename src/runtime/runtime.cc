@@ -353,10 +353,10 @@ void Runtime::SteerByCluster() {
     return node_.SteerTo(Writable(ReplicationMode::kPrimary), "this node holds the leader key");
   }
   const std::optional<Member> l = cluster_->LeaderMember();
-  // A leader is followed once it runs as a primary; a rewind from it waits for its first
-  // checkpoint after the promotion.
-  if (l && l->name != NodeName(config_) && l->role == "primary" && l->ready &&
-      (!node_.rewind_needed() || l->checkpointed))
+  // A leader is followed once it runs as a primary and has made its first checkpoint after
+  // the promotion: pg_rewind reads its timeline from its control file, and a replica may turn
+  // out to need a rewind only when it asks where the leader's timeline forked.
+  if (l && l->name != NodeName(config_) && l->role == "primary" && l->ready && l->checkpointed)
     return node_.SteerTo(ReplicaOf({l->host, l->port, ""}), "following the leader " + l->name);
   // A writable node that may not write stops taking writes at once (fenced). A replica keeps
   // following what it follows until the next leader is known.

@@ -30,6 +30,10 @@ const char* ToString(NodePhase p) {
       return "demoting";
     case NodePhase::kRewinding:
       return "rewinding";
+    case NodePhase::kRecloning:
+      return "recloning";
+    case NodePhase::kCannotRejoin:
+      return "cannot_rejoin";
     case NodePhase::kStopping:
       return "stopping";
     case NodePhase::kFailed:
@@ -61,7 +65,10 @@ std::string NodeState::NotReadyText() const {
       return "PostgreSQL is stopping";
     case NodePhase::kDemoting:
     case NodePhase::kRewinding:
+    case NodePhase::kRecloning:
       return "PostgreSQL is rejoining as a replica of a new primary";
+    case NodePhase::kCannotRejoin:
+      return "PostgreSQL is stopped: it cannot rejoin the new primary (see /__opr/status)";
     default:
       return "PostgreSQL is starting";
   }

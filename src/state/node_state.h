@@ -38,6 +38,8 @@ enum class NodePhase {
   kRepointing,
   kDemoting,
   kRewinding,
+  kRecloning,
+  kCannotRejoin,
   kStopping,
   kFailed
 };

@@ -226,9 +226,17 @@ TEST(HaPartition, ALeaderCutOffFromEtcdAndItsPeersRefusesWritesWithinTheLeaseAnd
       milliseconds(60000), milliseconds(200)))
       << nodes[old]->LogSince(mark);
   EXPECT_NE(nodes[old]->Log().find("pg_rewind"), std::string::npos) << nodes[old]->LogSince(mark);
-  // The third node is not checked: when it had received more of the old leader's WAL than
-  // the node promoted, it cannot follow the new timeline and pgrt does not rewind it yet
-  // (docs/ha.md, Known limits).
+  // The third node follows the new leader too and holds exactly its rows: re-pointed, or
+  // rewound first when it had received more of the old leader's WAL than the node promoted.
+  const int third = 3 - old - fresh;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return recovery(third) == "t" && InHost(lab, "client", [&] {
+                                           return QueryFirstValue(conn[third], state);
+                                         }) == expected;
+      },
+      milliseconds(60000), milliseconds(200)))
+      << nodes[third]->Log();
 
   monitor.Stop();
   const std::vector<std::string> overlaps = monitor.Overlaps();

@@ -22,6 +22,7 @@ class FakeActions final : public ControllerActions {
   void Promote() override { calls.push_back("promote"); }
   void Repoint() override { calls.push_back("repoint"); }
   void Rewind() override { calls.push_back("rewind"); }
+  void Reclone() override { calls.push_back("reclone"); }
   std::vector<std::string> calls;
 };
 
@@ -158,9 +159,10 @@ TEST(TransitionTable, EveryModeThatIsNotStoppingCanBeStopped) {
   std::set<Mode> stoppable;
   for (const Transition& t : TransitionTable())
     if (t.to == Mode::kStopping) stoppable.insert(t.from);
-  for (Mode m : {Mode::kStarting, Mode::kRunning, Mode::kRestarting, Mode::kHibernating,
-                 Mode::kHibernated, Mode::kWaking, Mode::kFailed, Mode::kPromoting,
-                 Mode::kRepointing, Mode::kDemoting, Mode::kRewinding})
+  for (Mode m :
+       {Mode::kStarting, Mode::kRunning, Mode::kRestarting, Mode::kHibernating, Mode::kHibernated,
+        Mode::kWaking, Mode::kFailed, Mode::kPromoting, Mode::kRepointing, Mode::kDemoting,
+        Mode::kRewinding, Mode::kRecloning, Mode::kCannotRejoin})
     EXPECT_EQ(stoppable.count(m), 1u) << ToString(m);
 }
 
@@ -171,7 +173,7 @@ TEST(TransitionTable, EveryRowLeavesItsModeAndEveryModeIsReachable) {
     reached.insert(t.to);
   }
   // All but the start-up steps before postgres runs (Controller::Step records those).
-  EXPECT_EQ(reached.size(), 13u);
+  EXPECT_EQ(reached.size(), 15u);
 }
 
 }  // namespace
@@ -263,6 +265,61 @@ TEST_F(RoleTest, ANewUpstreamRepointsAReplicaWithoutStoppingIt) {
   EXPECT_EQ(actions_.calls, (std::vector<std::string>{"repoint"}));
 }
 
+TEST_F(RoleTest, AReplicaFoundPastTheNewPrimarysForkWhileRepointingIsStoppedAndRewound) {
+  Boot(kReplicaOfA, PgRole::kReplica);
+  c_.SetTopology(kReplicaOfB, "following the leader db-b");
+  ASSERT_EQ(c_.mode(), Mode::kRepointing);
+  // The re-point asked db-b where its timeline forked: this node holds WAL past that point.
+  Observed forked = Running(PgRole::kReplica, kReplicaOfA);
+  forked.rewind_needed = true;
+  c_.Observe(forked);
+  EXPECT_EQ(c_.mode(), Mode::kDemoting);
+  EXPECT_EQ(c_.history().back().why,
+            "its data went past the point where the new primary's timeline forked off");
+  Observed down{false, false, false};
+  down.applied = kReplicaOfA;
+  down.rewind_needed = true;
+  c_.Observe(down);
+  EXPECT_EQ(c_.mode(), Mode::kRewinding);
+  Observed rewound{false, false, false};
+  rewound.applied = kReplicaOfB;
+  c_.Observe(rewound);
+  EXPECT_EQ(c_.mode(), Mode::kStarting);
+  c_.Observe(Running(PgRole::kReplica, kReplicaOfB));
+  EXPECT_EQ(c_.mode(), Mode::kRunning);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"repoint", "stop", "rewind", "start"}));
+}
+
+TEST_F(RoleTest, AReplicaFoundForkedFromItsUpstreamWhileFollowingItIsStoppedAndRewound) {
+  Boot(kReplicaOfB, PgRole::kReplica);
+  Observed forked = Running(PgRole::kReplica, kReplicaOfB);
+  forked.forked = true;
+  c_.Observe(forked);
+  EXPECT_EQ(c_.mode(), Mode::kDemoting);
+  EXPECT_EQ(c_.history().back().why,
+            "its data went past the point where its primary's timeline forked off");
+  Observed down{false, false, false};
+  down.applied = kReplicaOfB;
+  down.forked = true;
+  c_.Observe(down);
+  EXPECT_EQ(c_.mode(), Mode::kRewinding);
+  Observed rewound{false, false, false};
+  rewound.applied = kReplicaOfB;
+  c_.Observe(rewound);
+  EXPECT_EQ(c_.mode(), Mode::kStarting);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind", "start"}));
+}
+
+TEST_F(RoleTest, AReplicaToldToLeadWhileRepointingRunsAgainAndIsPromoted) {
+  Boot(kReplicaOfA, PgRole::kReplica);
+  c_.SetTopology(kReplicaOfB, "following the leader db-b");
+  c_.SetTopology(kPrimary, "this node holds the leader key");
+  EXPECT_EQ(c_.mode(), Mode::kRepointing);  // the re-point's answer is awaited
+  c_.Observe(Running(PgRole::kReplica, kReplicaOfA));
+  EXPECT_EQ(c_.mode(), Mode::kPromoting);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"repoint", "promote"}));
+}
+
 TEST_F(RoleTest, APrimaryToldToFollowStopsRewindsAndStartsAsAReplica) {
   Boot(kPrimary, PgRole::kPrimary);
   c_.SetTopology(kReplicaOfB, "follow db-b requested through the API");
@@ -280,16 +337,65 @@ TEST_F(RoleTest, APrimaryToldToFollowStopsRewindsAndStartsAsAReplica) {
   EXPECT_EQ(c_.mode(), Mode::kRunning);
 }
 
-TEST_F(RoleTest, AFailedRewindFailsTheNode) {
-  Boot(kPrimary, PgRole::kPrimary);
-  c_.SetTopology(kReplicaOfB, "follow");
-  c_.Observe(Down());
+namespace {
+// A primary told to follow db-b, stopped, its pg_rewind failed every try.
+void RewindFailed(Controller& c) {
+  c.Assume(kPrimary);
+  c.Observe(Running(PgRole::kPrimary, kPrimary));
+  c.SetTopology(kReplicaOfB, "follow");
+  c.Observe(Down());
+  Observed failed{false, false, false};
+  failed.applied = kPrimary;
+  failed.action_failed = true;
+  c.Observe(failed);
+}
+}  // namespace
+
+TEST_F(RoleTest, ARewindThatKeepsFailingLeavesPostgresStoppedWithoutRecloneAndPgrtRunning) {
+  RewindFailed(c_);
+  EXPECT_EQ(c_.mode(), Mode::kCannotRejoin);
+  EXPECT_EQ(c_.history().back().why,
+            "pg_rewind keeps failing and PGRT_REPLICA_RECLONE is off: postgres stays stopped");
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind"}));
+  // A new leader changes nothing until a restart; a stop still stops.
+  c_.SetTopology(kReplicaOfA, "following the leader db-a");
+  EXPECT_EQ(c_.mode(), Mode::kCannotRejoin);
+  c_.Stop("SIGTERM received");
+  EXPECT_EQ(c_.mode(), Mode::kStopping);
+  EXPECT_EQ(actions_.calls.back(), "shutdown");
+}
+
+TEST_F(RoleTest, ARewindThatKeepsFailingReclonesWhereAllowedAndStartsTheClone) {
+  c_.AllowReclone(true);
+  RewindFailed(c_);
+  EXPECT_EQ(c_.mode(), Mode::kRecloning);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind", "reclone"}));
+  // The stale observation (the rewind's failure) is no verdict on the clone.
+  EXPECT_EQ(c_.mode(), Mode::kRecloning);
+  Observed copying{false, false, false};
+  copying.applied = kPrimary;
+  c_.Observe(copying);
+  EXPECT_EQ(c_.mode(), Mode::kRecloning);
+  Observed cloned{false, false, false};
+  cloned.applied = kReplicaOfB;
+  c_.Observe(cloned);
+  EXPECT_EQ(c_.mode(), Mode::kStarting);
+  EXPECT_EQ(c_.history().back().why, "the new clone is in place");
+  c_.Observe(Running(PgRole::kReplica, kReplicaOfB));
+  EXPECT_EQ(c_.mode(), Mode::kRunning);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind", "reclone", "start"}));
+}
+
+TEST_F(RoleTest, AFailedRecloneLeavesPostgresStopped) {
+  c_.AllowReclone(true);
+  RewindFailed(c_);
   Observed failed{false, false, false};
   failed.applied = kPrimary;
   failed.action_failed = true;
   c_.Observe(failed);
-  EXPECT_EQ(c_.mode(), Mode::kFailed);
-  EXPECT_EQ(c_.history().back().why, "pg_rewind failed");
+  EXPECT_EQ(c_.mode(), Mode::kCannotRejoin);
+  EXPECT_EQ(c_.history().back().why, "the new clone failed: postgres stays stopped");
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind", "reclone"}));
 }
 
 TEST_F(RoleTest, AStopDuringARewindShutsDown) {
