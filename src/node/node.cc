@@ -31,7 +31,7 @@ constexpr Millis kFinishRetry{500};
 // space returning, cheap enough (a statvfs per volume) to do forever.
 constexpr Millis kDiskCheck{1000};
 constexpr Millis kSetUpDeadline{30000};
-// pg_promote(true, 60) waits up to a minute for the promotion to finish.
+// How long a promotion may take (pg_ctl promote waits as long).
 constexpr Millis kPromoteDeadline{60000};
 // Writing a few small files (and fsyncing them).
 constexpr Millis kFilesDeadline{30000};
