@@ -48,6 +48,20 @@ inline bool WaitPoolerAnswers(PgrtNode& node, milliseconds timeout = millisecond
 }
 
 // The pgbouncer process pgrt supervises (0: none).
+// A client tool (psql, pgbench) run through PgBouncer's port as POSTGRES_USER.
+inline CommandOutput PoolerClient(PgrtNode& node, const std::string& tool,
+                                  const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {PgBinDir() + "/" + tool,
+                                   "-h",
+                                   "127.0.0.1",
+                                   "-p",
+                                   std::to_string(PoolerPort(node)),
+                                   "-U",
+                                   node.env().at("POSTGRES_USER")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, {{"PATH", "/usr/bin:/bin"}, {"PGPASSWORD", node.password()}});
+}
+
 inline pid_t PgbouncerPid(const PgrtNode& node) {
   for (pid_t pid : DescendantsOf(node.pid())) {
     std::string comm = ReadProcFile(pid, "comm");

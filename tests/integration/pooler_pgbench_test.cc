@@ -10,17 +10,9 @@
 namespace pgrt::testing::pool {
 namespace {
 
-CommandOutput Pgbench(PgrtNode& node, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {PgBinDir() + "/pgbench",
-                                   "-h",
-                                   "127.0.0.1",
-                                   "-p",
-                                   std::to_string(PoolerPort(node)),
-                                   "-U",
-                                   node.env().at("POSTGRES_USER")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back(node.env().at("POSTGRES_DB"));
-  return RunCommand(argv, {{"PATH", "/usr/bin:/bin"}, {"PGPASSWORD", node.password()}});
+CommandOutput Pgbench(PgrtNode& node, std::vector<std::string> args) {
+  args.push_back(node.env().at("POSTGRES_DB"));
+  return PoolerClient(node, "pgbench", args);
 }
 
 }  // namespace

@@ -11,16 +11,22 @@
 
 #include "harness/harness.h"
 #include "pooler_helpers.h"
+#include "sleep_helpers.h"
 
 namespace pgrt::testing {
 namespace {
 
 using pool::PgbouncerPid;
+using pool::PoolerClient;
 using pool::PoolerConn;
 using pool::PoolerEnv;
 using pool::PoolerPort;
 using std::chrono::milliseconds;
 using json = nlohmann::json;
+using scale_to_zero::Sleep;
+using scale_to_zero::Status;
+using scale_to_zero::WaitAsleep;
+using scale_to_zero::Wakes;
 constexpr const char* kToken = "sleep-pooler-test-token";
 
 Env SleepPoolerEnv(int idle_seconds = 1, const Env& extra = {}) {
@@ -31,36 +37,6 @@ Env SleepPoolerEnv(int idle_seconds = 1, const Env& extra = {}) {
                        {"PGBOUNCER_MIN_POOL_SIZE", "2"}});
   for (const auto& [k, v] : extra) env[k] = v;
   return env;
-}
-
-json Sleep(const PgrtNode& node) {
-  json s = json::parse(node.Get("/__opr/status").body, nullptr, false);
-  return s.is_object() && s.contains("sleep") ? s["sleep"] : json();
-}
-
-bool WaitAsleep(const PgrtNode& node, milliseconds timeout = milliseconds(20000)) {
-  return WaitUntil(
-      [&] {
-        json s = Sleep(node);
-        return s.is_object() && s["asleep"] == true;
-      },
-      timeout, milliseconds(50));
-}
-
-uint64_t Wakes(const PgrtNode& node) { return Sleep(node).value("wakes", uint64_t{0}); }
-
-// A client tool (psql, pgbench) through PgBouncer's port.
-CommandOutput PoolerClient(PgrtNode& node, const std::string& tool,
-                           const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {PgBinDir() + "/" + tool,
-                                   "-h",
-                                   "127.0.0.1",
-                                   "-p",
-                                   std::to_string(PoolerPort(node)),
-                                   "-U",
-                                   node.env().at("POSTGRES_USER")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, {{"PATH", "/usr/bin:/bin"}, {"PGPASSWORD", node.password()}});
 }
 
 // One statement through PgBouncer on a fresh connection; "" when it succeeded.

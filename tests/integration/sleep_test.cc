@@ -9,37 +9,22 @@
 #include <thread>
 
 #include "harness/harness.h"
+#include "sleep_helpers.h"
 
 namespace pgrt::testing {
 namespace {
 
 using std::chrono::milliseconds;
 using json = nlohmann::json;
+using scale_to_zero::Sleep;
+using scale_to_zero::Status;
+using scale_to_zero::WaitAsleep;
+using scale_to_zero::Wakes;
 constexpr const char* kToken = "sleep-test-token";
 
 Env SleepEnv(int idle_seconds = 1) {
   return {{"PGRT_IDLE_TIMEOUT", std::to_string(idle_seconds)}, {"PGRT_API_TOKEN", kToken}};
 }
-
-json Status(const PgrtNode& node) {
-  return json::parse(node.Get("/__opr/status").body, nullptr, false);
-}
-
-json Sleep(const PgrtNode& node) {
-  json s = Status(node);
-  return s.is_object() && s.contains("sleep") ? s["sleep"] : json();
-}
-
-bool WaitAsleep(const PgrtNode& node, milliseconds timeout = milliseconds(20000)) {
-  return WaitUntil(
-      [&] {
-        json s = Sleep(node);
-        return s.is_object() && s["asleep"] == true;
-      },
-      timeout, milliseconds(50));
-}
-
-uint64_t Wakes(const PgrtNode& node) { return Sleep(node).value("wakes", uint64_t{0}); }
 
 CommandOutput Client(const PgrtNode& node, const std::string& tool,
                      const std::vector<std::string>& args) {
