@@ -47,7 +47,8 @@ TEST(Hibernate, StopsPostgresKeepsTheApiAndWakesWithTheDataTwentyTimes) {
     EXPECT_EQ(Post(node, "/__opr/hibernate").status, 200) << "hibernate is idempotent";
     HttpResponse woke = Post(node, "/__opr/wake");
     ASSERT_EQ(woke.status, 200) << woke.body << "\n" << node.Log();
-    EXPECT_EQ(node.Get("/__opr/health").status, 200);
+    HttpResponse awake = node.Get("/__opr/health");
+    EXPECT_EQ(awake.status, 200) << "round " << round << ": " << awake.body << "\n" << node.Log();
     EXPECT_EQ(node.Query("SELECT count(*) FROM t", &error), std::to_string(round)) << error;
   }
   EXPECT_EQ(Post(node, "/__opr/wake").status, 200) << "wake is idempotent";
