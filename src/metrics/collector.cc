@@ -62,31 +62,33 @@ void MetricsCollector::Scrape(const BackupFacts& backups, std::function<void(std
 void MetricsCollector::ScrapePostgres(std::shared_ptr<Round> s, bool retry) {
   const SteadyTime now = loop_.clock().Now();
   const bool sizes_due = sizes_.Due(now);
-  postgres_.Query(PostgresMetricsSql(sizes_due), kQueryTimeout,
-                  [this, s, retry, sizes_due, now](Result<AsyncPgConn::Results> r) {
-                    if (!r.ok()) {
-                      spdlog::debug("metrics: {}", r.status().message());
-                      if (retry && WorthRetrying(r.status())) return ScrapePostgres(s, false);
-                      return ScrapePgbouncer(s, true);
-                    }
-                    MetricsPage attempt;  // all or nothing: a bad answer leaves no half page
-                    auto schema = AddPostgresMetrics(*r, sizes_due, now, sizes_, attempt);
-                    if (!schema.ok()) return ScrapePgbouncer(s, true);
-                    s->page.Merge(attempt);
-                    s->pg_up = true;
-                    if (*schema) return ScrapeStatements(s, **schema);
-                    ScrapePgbouncer(s, true);
-                  });
+  postgres_.QueryPrepared(
+      PostgresMetricsStatements(sizes_due), kQueryTimeout,
+      [this, s, retry, sizes_due, now](Result<AsyncPgConn::Results> r) {
+        if (!r.ok()) {
+          spdlog::debug("metrics: {}", r.status().message());
+          if (retry && WorthRetrying(r.status())) return ScrapePostgres(s, false);
+          return ScrapePgbouncer(s, true);
+        }
+        MetricsPage attempt;  // all or nothing: a bad answer leaves no half page
+        auto schema = AddPostgresMetrics(*r, sizes_due, now, sizes_, attempt);
+        if (!schema.ok()) return ScrapePgbouncer(s, true);
+        s->page.Merge(attempt);
+        s->pg_up = true;
+        if (*schema) return ScrapeStatements(s, **schema);
+        ScrapePgbouncer(s, true);
+      });
 }
 
 void MetricsCollector::ScrapeStatements(std::shared_ptr<Round> s, const std::string& schema) {
-  postgres_.Query(StatementsSql(schema), kQueryTimeout, [this, s](Result<AsyncPgConn::Results> r) {
-    if (r.ok() && r->size() == 1)
-      AddStatementsMetrics((*r)[0], s->page);
-    else  // an old extension version (no `toplevel`): its families are left out
-      spdlog::debug("metrics: pg_stat_statements: {}", r.status().message());
-    ScrapePgbouncer(s, true);
-  });
+  postgres_.QueryPrepared(
+      {StatementsSql(schema)}, kQueryTimeout, [this, s](Result<AsyncPgConn::Results> r) {
+        if (r.ok() && r->size() == 1)
+          AddStatementsMetrics((*r)[0], s->page);
+        else  // an old extension version (no `toplevel`): its families are left out
+          spdlog::debug("metrics: pg_stat_statements: {}", r.status().message());
+        ScrapePgbouncer(s, true);
+      });
 }
 
 void MetricsCollector::ScrapePgbouncer(std::shared_ptr<Round> s, bool retry) {

@@ -26,7 +26,7 @@ namespace {
 
 // One row: the server, its WAL and archiver (columns 0-10; 1 is unused), the settings (from
 // kSettingsColumn) and pg_stat_bgwriter (from kBgwriterColumn); single rows share a
-// statement, as each statement costs a parse and a plan.
+// statement, as each statement is one more command in the scrape's pipeline.
 constexpr int kSettingsColumn = 11;
 constexpr int kBgwriterColumn = 20;
 constexpr const char* kServer =
@@ -249,10 +249,11 @@ void AddStatementsMetrics(const PgResult& s, MetricsPage& page) {
   }
 }
 
-std::string PostgresMetricsSql(bool sizes_due) {
-  std::string batch = std::string(kServer) + ";\n" + kActivity + ";\n" + kDatabases + ";\n" +
-                      kStandbys + ";\n" + kSlots + ";\n" + kLocks + ";\n" + kUserTables;
-  return sizes_due ? batch + ";\n" + kSizes : batch;
+std::vector<std::string> PostgresMetricsStatements(bool sizes_due) {
+  std::vector<std::string> batch = {kServer, kActivity, kDatabases, kStandbys,
+                                    kSlots,  kLocks,    kUserTables};
+  if (sizes_due) batch.emplace_back(kSizes);
+  return batch;
 }
 
 Result<std::optional<std::string>> AddPostgresMetrics(const std::vector<PgResult>& rs,

@@ -27,8 +27,9 @@ struct DatabaseSizeCache {
   bool Due(SteadyTime now) const { return !fetched || now - *fetched >= kTtl; }
 };
 
-// The statements of one scrape (one more for database sizes when they are due).
-std::string PostgresMetricsSql(bool sizes_due);
+// The statements of one scrape (one more for database sizes when they are due), each
+// prepared once per connection (AsyncPgConn::QueryPrepared).
+std::vector<std::string> PostgresMetricsStatements(bool sizes_due);
 // Adds the postgres families of the answer to `page`; pg_up is the caller's to set.
 // Returns the schema of pg_stat_statements when it is created and loaded, for a second
 // round trip (StatementsSql); its failure only leaves its families out.

@@ -1,5 +1,7 @@
 #include "pg/async_conn.h"
 
+#include <fmt/format.h>
+
 #include "pg/libpq_args.h"
 
 namespace pgrt {
@@ -26,6 +28,12 @@ void AsyncPgConn::QueryParams(std::string sql, std::vector<std::optional<std::st
 
 void AsyncPgConn::QueryBuilt(SqlBuilder build, Millis deadline, Done done) {
   Enqueue({std::move(build), std::nullopt, loop_.clock().Now() + deadline, std::move(done)});
+}
+
+void AsyncPgConn::QueryPrepared(std::vector<std::string> statements, Millis deadline, Done done) {
+  Request r{nullptr, std::nullopt, loop_.clock().Now() + deadline, std::move(done)};
+  r.prepared = std::move(statements);
+  Enqueue(std::move(r));
 }
 
 void AsyncPgConn::Enqueue(Request r) {
@@ -102,13 +110,42 @@ void AsyncPgConn::ContinueConnect() {
   }
 }
 
+namespace {
+
+// The same text gets the same name on every connection; 64 bits make a collision between
+// pgrt's few statements a non-event.
+std::string StatementName(const std::string& sql) {
+  return fmt::format("pgrt_{:016x}", std::hash<std::string>{}(sql));
+}
+
+}  // namespace
+
+int AsyncPgConn::SendPipeline(const std::vector<std::string>& statements) {
+  PGconn* c = conn_->raw();
+  if (PQenterPipelineMode(c) == 0) return 0;
+  pipeline_.clear();
+  std::set<std::string> preparing;
+  for (const std::string& sql : statements) {
+    std::string name = StatementName(sql);
+    if (!prepared_.contains(name) && preparing.insert(name).second) {
+      if (PQsendPrepare(c, name.c_str(), sql.c_str(), 0, nullptr) == 0) return 0;
+      pipeline_.push_back(name);
+    }
+    if (PQsendQueryPrepared(c, name.c_str(), 0, nullptr, nullptr, nullptr, 0) == 0) return 0;
+    pipeline_.push_back("");
+  }
+  return PQpipelineSync(c);
+}
+
 void AsyncPgConn::Send() {
   Request& r = queue_.front();
-  auto sql = r.build(*conn_);
-  if (!sql.ok()) return Finish(sql.status());
   PGconn* c = conn_->raw();
   int sent;
-  if (r.params) {
+  if (!r.prepared.empty()) {
+    sent = SendPipeline(r.prepared);
+  } else if (auto sql = r.build(*conn_); !sql.ok()) {
+    return Finish(sql.status());
+  } else if (r.params) {
     std::vector<const char*> values;
     for (const auto& p : *r.params) values.push_back(p ? p->c_str() : nullptr);
     sent = PQsendQueryParams(c, sql->c_str(), static_cast<int>(values.size()), nullptr,
@@ -135,18 +172,39 @@ void AsyncPgConn::OnReadable() {
   if (PQconsumeInput(c) == 0)
     return Finish(Status::Unavailable("query: " + TrimmedError(PQerrorMessage(c))));
   while (PQisBusy(c) == 0) {
-    PGresult* raw = PQgetResult(c);
-    if (raw == nullptr) {  // the whole answer is in
+    if (!TakeResult(PQgetResult(c))) {  // the whole answer is in
+      if (PQpipelineStatus(c) != PQ_PIPELINE_OFF && PQexitPipelineMode(c) == 0)
+        return Finish(Status::Unavailable("query: " + TrimmedError(PQerrorMessage(c))));
       if (error_) return Finish(*error_);
       return Finish(std::move(results_));
     }
-    PgResult r(raw);
-    ExecStatusType st = PQresultStatus(raw);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY)
-      results_.push_back(std::move(r));
-    else if (!error_)
-      error_ = ResultStatus(raw);
   }
+}
+
+bool AsyncPgConn::TakeResult(PGresult* raw) {
+  const bool pipelined = PQpipelineStatus(conn_->raw()) != PQ_PIPELINE_OFF;
+  if (raw == nullptr) {
+    // In a pipeline, the end of one command's answer; the sync result ends the whole.
+    if (!pipelined) return false;
+    if (!pipeline_.empty()) pipeline_.pop_front();
+    return true;
+  }
+  PgResult r(raw);
+  ExecStatusType st = PQresultStatus(raw);
+  if (st == PGRES_PIPELINE_SYNC) return false;
+  const bool prepare = pipelined && !pipeline_.empty() && !pipeline_.front().empty();
+  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY) {
+    if (prepare)
+      prepared_.insert(pipeline_.front());
+    else
+      results_.push_back(std::move(r));
+  } else if (!error_) {
+    // After a failure postgres skips the rest of the pipeline (PIPELINE_ABORTED): the
+    // first error is the one worth reporting.
+    error_ = st == PGRES_PIPELINE_ABORTED ? Status::Unavailable("query: pipeline aborted")
+                                          : ResultStatus(raw);
+  }
+  return true;
 }
 
 void AsyncPgConn::ArmDeadline() {
@@ -194,6 +252,8 @@ void AsyncPgConn::Close() {
   conn_.reset();  // PQfinish: a non-blocking connection never waits for the server
   results_.clear();
   error_.reset();
+  prepared_.clear();
+  pipeline_.clear();
   state_ = State::kClosed;
 }
 
