@@ -55,12 +55,13 @@ struct Desired {
 
 // What the loop saw.
 struct Observed {
-  bool postgres_running = false;   // the supervised postmaster exists
-  bool ready = false;              // it accepts connections and pgrt's set-up is done
-  bool gave_up = false;            // the supervisor gave up (crash loop)
-  PgRole role = PgRole::kUnknown;  // what postgres reports (pg_is_in_recovery)
-  Topology applied;                // what postgres's files and settings are set up for
-  bool action_failed = false;      // the last role action (pg_rewind, a re-clone) failed
+  bool postgres_running = false;       // the supervised postmaster exists
+  bool ready = false;                  // it accepts connections and pgrt's set-up is done
+  bool gave_up = false;                // the supervisor gave up (crash loop)
+  PgRole role = PgRole::kUnknown;      // what postgres reports (pg_is_in_recovery)
+  Topology applied;                    // what postgres's files and settings are set up for
+  bool action_failed = false;          // the last role action (pg_rewind, a re-clone) failed
+  std::optional<Topology> failed_for;  // the topology that action was for
   // The data took writes as a primary since it last followed one: following another
   // primary needs pg_rewind first.
   bool rewind_needed = false;

@@ -351,6 +351,7 @@ void Node::Report() {
   o.role = ready_ ? state_.observation().role : PgRole::kUnknown;
   o.applied = applied_;
   o.action_failed = action_failed_;
+  o.failed_for = failed_for_;
   o.rewind_needed = rewind_needed_;
   o.forked = forked_;
   controller_.Observe(o);

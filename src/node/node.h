@@ -171,8 +171,9 @@ class Node : private ControllerActions {
   bool ready_ = false;
   bool gave_up_ = false;
   bool action_failed_ = false;
-  Topology applied_;        // the topology postgres's files are set up for
-  std::string role_error_;  // why the last role action failed
+  std::optional<Topology> failed_for_;  // what the failed action was for
+  Topology applied_;                    // the topology postgres's files are set up for
+  std::string role_error_;              // why the last role action failed
   // The set-up SQL of a writable node (replication role, slot, PgBouncer's auth) is kept
   // in the catalog: once done in this pgrt's life it is skipped at later starts (a wake
   // pays only for postgres's own start), until a rewind or a promotion changes the data.

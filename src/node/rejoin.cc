@@ -34,6 +34,9 @@ void Node::Rewind() {
       Report();
     });
   }
+  // A node that could not rejoin one primary tries again under a new one.
+  action_failed_ = false;
+  failed_for_.reset();
   // The role file says "rewinding" first: a pgrt killed meanwhile finds out at its next
   // start that the data may be half rewound, and does not start it as it was.
   ++rewind_tries_;
@@ -89,6 +92,7 @@ void Node::FinishRewind(const Status& st) {
     spdlog::error("{} (try {} of {}: giving up)", why, rewind_tries_, kRewindTries);
     rewind_tries_ = 0;
     action_failed_ = true;
+    failed_for_ = want;
     if (!ctx_.config.replica_reclone)
       state_.SetMessage(
           "pg_rewind from " + want.upstream.host + ":" + std::to_string(want.upstream.port) +
@@ -172,6 +176,7 @@ void Node::FinishReclone(const Status& st) {
   const Topology want = controller_.desired().topology;
   if (!st.ok()) {
     action_failed_ = true;
+    failed_for_ = want;
     const std::string why = "the new clone of " + want.upstream.host + " failed: " + st.message() +
                             "; postgres stays stopped (the old data is kept beside PGDATA). "
                             "Restart pgrt to clone again";

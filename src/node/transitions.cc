@@ -54,6 +54,12 @@ bool ActionFailed(const Desired&, const Observed& o) { return o.action_failed; }
 bool Rewound(const Desired& d, const Observed& o) { return Settled(d, o) && !o.forked; }
 bool RecloneAllowed(const Desired& d, const Observed& o) { return o.action_failed && d.reclone; }
 bool Recloned(const Desired& d, const Observed& o) { return !o.action_failed && Settled(d, o); }
+// A node that could not rejoin one primary (a leader whose WAL no longer reaches back to the
+// fork, say) tries again when another primary leads: its history may well suit.
+bool NewPrimaryToRejoin(const Desired& d, const Observed& o) {
+  return !d.stop && d.topology.replica() && !d.topology.waiting() && o.failed_for &&
+         !(d.topology.upstream == o.failed_for->upstream);
+}
 
 }  // namespace
 
@@ -119,6 +125,8 @@ const std::vector<Transition>& TransitionTable() {
       {Mode::kRecloning, Mode::kCannotRejoin, ActionFailed,
        "the new clone failed: postgres stays stopped", nullptr},
       {Mode::kRecloning, Mode::kStarting, Recloned, "the new clone is in place", &A::StartPostgres},
+      {Mode::kCannotRejoin, Mode::kRewinding, NewPrimaryToRejoin,
+       "another primary leads: trying pg_rewind from it", &A::Rewind},
   };
   return kTable;
 }

@@ -347,6 +347,7 @@ void RewindFailed(Controller& c) {
   Observed failed{false, false, false};
   failed.applied = kPrimary;
   failed.action_failed = true;
+  failed.failed_for = kReplicaOfB;
   c.Observe(failed);
 }
 }  // namespace
@@ -357,12 +358,29 @@ TEST_F(RoleTest, ARewindThatKeepsFailingLeavesPostgresStoppedWithoutRecloneAndPg
   EXPECT_EQ(c_.history().back().why,
             "pg_rewind keeps failing and PGRT_REPLICA_RECLONE is off: postgres stays stopped");
   EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind"}));
-  // A new leader changes nothing until a restart; a stop still stops.
-  c_.SetTopology(kReplicaOfA, "following the leader db-a");
+  // The same leader again, or none, changes nothing; a stop still stops.
+  c_.SetTopology(ReplicaOf({}), "no leader");
+  c_.SetTopology(kReplicaOfB, "following the leader db-b");
   EXPECT_EQ(c_.mode(), Mode::kCannotRejoin);
   c_.Stop("SIGTERM received");
   EXPECT_EQ(c_.mode(), Mode::kStopping);
   EXPECT_EQ(actions_.calls.back(), "shutdown");
+}
+
+TEST_F(RoleTest, ANodeThatCouldNotRejoinOnePrimaryTriesPgRewindFromTheNextOne) {
+  RewindFailed(c_);
+  ASSERT_EQ(c_.mode(), Mode::kCannotRejoin);
+  c_.SetTopology(kReplicaOfA, "following the leader db-a");
+  EXPECT_EQ(c_.mode(), Mode::kRewinding);
+  EXPECT_EQ(c_.history().back().why, "another primary leads: trying pg_rewind from it");
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "rewind", "rewind"}));
+  // This time it works: postgres starts as a replica of the new primary.
+  Observed rewound{false, false, false};
+  rewound.applied = kReplicaOfA;
+  c_.Observe(rewound);
+  EXPECT_EQ(c_.mode(), Mode::kStarting);
+  c_.Observe(Running(PgRole::kReplica, kReplicaOfA));
+  EXPECT_EQ(c_.mode(), Mode::kRunning);
 }
 
 TEST_F(RoleTest, ARewindThatKeepsFailingReclonesWhereAllowedAndStartsTheClone) {
