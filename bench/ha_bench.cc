@@ -396,6 +396,19 @@ int RunHaBench() {
   };
   std::vector<SetupResult> results;
   const auto t0 = Clock::now();
+  // For a change to pgrt alone: its equal-lease figures, no peer (no ratios).
+  if (const char* only = std::getenv("PGRT_BENCH_HA_PGRT_ONLY"); only && *only == '1') {
+    SetupResult r = SetupRun(setups[0], etcd, trials).Run(false);
+    std::cout << "\n"
+              << r.setup.Label() << " alone\n"
+              << "kill9_to_write=" << Fmt("%.3f", Median(r.kill9)) << "s " << List(r.kill9)
+              << "\nsigterm_to_write=" << Fmt("%.3f", Median(r.sigterm)) << "s " << List(r.sigterm)
+              << "\nswitchover_gap=" << Fmt("%.3f", Median(r.switchover_gap)) << "s "
+              << List(r.switchover_gap) << "\nrun took " << Fmt("%.0f", SecondsSince(t0))
+              << "s  loadavg at end=" << LoadAverage() << "\n";
+    for (const std::string& e : r.errors) std::cout << "ERROR " << e << "\n";
+    return r.switchover_gap.empty() ? 1 : 0;
+  }
   for (const HaSetup& s : setups) results.push_back(SetupRun(s, etcd, trials).Run(false));
   // pgrt at the lease the HA tests use, when the equal lease is another one.
   std::optional<SetupResult> ttl3;

@@ -158,10 +158,19 @@ void Node::WaitPromoted(pid_t pid, SteadyTime deadline) {
     // The data changed its history: the set-up is checked again at the next start.
     set_up_done_ = false;
     state_.SetCheckpointPending(true);
+    // pg_control is written after postgres lets backends write: what it says is observed.
+    // The monitor's own look (a new connection, 0.1 s and more under load) fills in the
+    // rest meanwhile; a load balancer's next check need not wait for it.
+    Observation seen = state_.observation();
+    seen.role = PgRole::kPrimary;
+    seen.streaming = false;
+    seen.wal_receiver = {{"status", "stopped"}};
+    state_.SetObservation(seen);
+    monitor_->RefreshNow(nullptr);
     WriteTopology(want, why, false, [this, want](Status st) {
       if (!st.ok()) spdlog::error("{}", st.message());  // postgres is a primary anyway
       Applied(want);
-      monitor_->RefreshNow([this] { Report(); });
+      Report();
       CheckpointAfterPromotion();
     });
   });

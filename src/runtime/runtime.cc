@@ -12,6 +12,8 @@ namespace {
 
 constexpr Millis kHeartbeat{1000};
 constexpr Millis kEtcdTimeout{2000};
+// Bounded well inside the 60 s a switchover request waits for its candidate to lead.
+constexpr Millis kHandoverCheckpoint{15000};
 
 ConnParams ControlParams(const NodeContext& ctx) {
   ConnParams p = ctx.LocalConn(ctx.config.db);
@@ -97,13 +99,19 @@ Status Runtime::Init() {
       sync_ = std::make_unique<SyncStandby>(loop_, *etcd_, ClusterKey(ho.cluster, "sync"),
                                             ControlParams(ctx_), config_.sync_mode == "strict");
     cluster_->OnHandover([this](const std::string& candidate) {
-      // Writes stop (postgres stops cleanly, its last WAL streamed to the replicas), then
-      // the key goes, and the candidate, which has all of it, takes over.
-      handing_over_ = candidate;
-      SteerByCluster();
-      node_.WhenDown([this] {
-        if (handing_over_.empty()) return;
-        cluster_->Resign([this] { handing_over_.clear(); });
+      // A checkpoint first, while postgres still takes writes: the shutdown checkpoint that
+      // follows, during which nothing can be written anywhere, then has little left to
+      // flush. Its failure or slowness only makes the gap longer, never stops the handover.
+      control_.Query("CHECKPOINT", kHandoverCheckpoint, [this, candidate](auto r) {
+        if (!r.ok()) spdlog::warn("ha: checkpoint before the handover: {}", r.status().message());
+        // Writes stop (postgres stops cleanly, its last WAL streamed to the replicas), then
+        // the key goes, and the candidate, which has all of it, takes over.
+        handing_over_ = candidate;
+        SteerByCluster();
+        node_.WhenDown([this] {
+          if (handing_over_.empty()) return;
+          cluster_->Resign([this] { handing_over_.clear(); });
+        });
       });
     });
     char exe[4096];
