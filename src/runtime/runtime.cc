@@ -5,6 +5,7 @@
 
 #include "pgdata/data_dir.h"
 #include "process/child.h"
+#include "process/resident_memory.h"
 #include "replication/conninfo.h"
 
 namespace pgrt {
@@ -213,6 +214,13 @@ int Runtime::Run(SignalSource& signals, std::vector<std::string> postgres_args) 
   node_.OnReady([this] {
     backups_.OnPostgresReady();
     if (cluster_) cluster_->Refresh();
+    if (!start_pages_released_) {
+      // Much of what start-up ran (validation, initdb or clone, TLS set-up) never runs
+      // again: its code need not stay resident; what keeps running comes back on its own.
+      start_pages_released_ = true;
+      auto released = ReleaseIdleMemory();
+      if (!released.ok()) spdlog::debug("{}", released.status().message());
+    }
   });
   backups_.Start();
   Status started =

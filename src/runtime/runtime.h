@@ -92,6 +92,7 @@ class Runtime {
   int exit_code_ = 0;
   bool stopping_ = false;
   bool led_ = false;
+  bool start_pages_released_ = false;  // ReleaseIdleMemory after the first ready postgres
   std::string handing_over_;  // PGRT_HA: the switchover candidate this leader hands over to  //
                               // PGRT_HA: this node held the leader key in this life
   int stop_signal_ = 0;

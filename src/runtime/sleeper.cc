@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "process/resident_memory.h"
 #include "util/unique_fd.h"
 
 namespace pgrt {
@@ -276,7 +277,15 @@ void Sleeper::HibernatePostgres(std::string why, std::function<void(Mode)> done)
       asleep_steady_ = loop_.clock().Now();
       ArmScheduledWake();
       // A client that arrived while postgres stopped wakes it again at once.
-      if (Held() > 0) WakeFor("a client connected");
+      if (Held() > 0) {
+        WakeFor("a client connected");
+      } else {
+        // Asleep for a while, most likely: the code that ran while postgres was up need not
+        // stay resident (it comes back from the page cache when used again). About a
+        // millisecond of work, no waiting.
+        auto released = ReleaseIdleMemory();
+        if (!released.ok()) spdlog::debug("sleep: {}", released.status().message());
+      }
     } else if (reached == Mode::kRunning) {
       OnReady();
     }
