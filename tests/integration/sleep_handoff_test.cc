@@ -113,8 +113,8 @@ TEST(SleepHandoff, DirectSessionsKeepItAwakeWhileHealthChecksAndScrapesDoNot) {
     }
     json s = Sleep(node);
     EXPECT_EQ(s["asleep"], false) << s.dump();
-    EXPECT_EQ(s["clientSessions"], 1) << "the direct session, counted once: " << s.dump();
-    EXPECT_EQ(s["clientsAccepted"], 0) << s.dump();
+    // Direct, or relayed if it came as the node fell asleep: counted once either way.
+    EXPECT_EQ(s["clientSessions"], 1) << s.dump();
     EXPECT_TRUE(conn->Exec("COMMIT").ok()) << "the session survived";
   }
   EXPECT_TRUE(WaitAsleep(node, milliseconds(8000))) << "asleep once it closed\n" << node.Log();
