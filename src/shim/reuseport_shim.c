@@ -6,8 +6,8 @@
  * children that exec (archive_command, restore_command, ...) do not load it. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <netinet/in.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>

@@ -77,6 +77,31 @@ TEST(SleepHandoff, ClientsConnectStraightToPostgresWhileItIsAwake) {
   EXPECT_EQ(Accepted(node), before);
 }
 
+TEST(SleepHandoff, EveryListenAddressIsSharedIPv6Included) {
+  Env env = SleepEnv(3600);
+  env["POSTGRES_LISTEN_ADDRESSES"] = "127.0.0.1,::1";
+  PgrtNode node(env);
+  node.Start();
+  ASSERT_TRUE(node.WaitHealthy()) << node.Log();
+  ASSERT_EQ(Sleep(node)["handoff"], true) << node.Log();
+  for (const char* host : {"127.0.0.1", "::1"}) {
+    SCOPED_TRACE(host);
+    ConnParams p = node.Conn();
+    p["host"] = host;
+    for (int round = 0; round < 2; ++round) {  // awake (direct), then after a hibernate
+      const uint64_t accepted = Accepted(node);
+      {
+        auto conn = PgConn::Connect(p);
+        ASSERT_TRUE(conn.ok()) << conn.status().message() << node.Log();
+        EXPECT_EQ(Accepted(node), accepted + (round == 0 ? 0 : 1));
+      }
+      if (round == 0) {
+        ASSERT_TRUE(Hibernate(node)) << node.Log();
+      }
+    }
+  }
+}
+
 TEST(SleepHandoff, AfterAHibernateTheNextClientReachesPgrtWakesPostgresAndLaterOnesGoDirect) {
   PgrtNode node(SleepEnv(3600));
   node.Start();
