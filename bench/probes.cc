@@ -99,7 +99,7 @@ pid_t PostmasterPidOf(const std::string& datadir) {
 
 // One bounded pgbench run; TPS, or -1 (the output goes to errors).
 double Pgbench(int port, const std::string& password, const std::vector<std::string>& extra,
-               int seconds, std::vector<std::string>& errors) {
+               int seconds, std::vector<std::string>& errors, const std::string& host) {
   std::vector<std::string> argv = {"/usr/bin/timeout",
                                    "-k",
                                    "5",
@@ -113,7 +113,7 @@ double Pgbench(int port, const std::string& password, const std::vector<std::str
                                    "-j",
                                    "2",
                                    "-h",
-                                   "127.0.0.1",
+                                   host,
                                    "-p",
                                    std::to_string(port),
                                    "-U",
@@ -123,7 +123,8 @@ double Pgbench(int port, const std::string& password, const std::vector<std::str
   auto out = testing::RunCommand(argv, {{"PGPASSWORD", password}, {"PGCONNECT_TIMEOUT", "10"}});
   size_t at = out.output.find("tps = ");
   if (out.exit_code == 0 && at != std::string::npos) return std::atof(out.output.c_str() + at + 6);
-  errors.push_back("pgbench -p " + std::to_string(port) + ": " + out.output.substr(0, 2000));
+  errors.push_back("pgbench -h " + host + " -p " + std::to_string(port) + ": " +
+                   out.output.substr(0, 2000));
   return -1;
 }
 

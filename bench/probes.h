@@ -40,8 +40,9 @@ long PssKb(pid_t pid);
 pid_t PostmasterPidOf(const std::string& datadir);
 
 // One bounded pgbench run (8 clients, 2 threads, `seconds` long, as user app on appdb at
-// 127.0.0.1:`port`, plus `extra`); TPS, or -1 with pgbench's output added to `errors`.
+// `host`:`port`, plus `extra`); TPS, or -1 with pgbench's output added to `errors`.
 double Pgbench(int port, const std::string& password, const std::vector<std::string>& extra,
-               int seconds, std::vector<std::string>& errors);
+               int seconds, std::vector<std::string>& errors,
+               const std::string& host = "127.0.0.1");
 
 }  // namespace pgrt::bench

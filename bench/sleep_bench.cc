@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -95,7 +96,7 @@ std::vector<double> PgrtWakes(PgrtNode& node, int n, std::vector<std::string>& e
   return out;
 }
 
-// postgres's private port, from pgrt's log line.
+// postgres's private port, from pgrt's log line (a node that relays every client).
 int PrivatePort(const PgrtNode& node) {
   std::smatch m;
   const std::string log = node.Log();
@@ -108,6 +109,24 @@ long Switches(pid_t pid) {
   long v = StatusFieldKb(pid, "voluntary_ctxt_switches");
   long nv = StatusFieldKb(pid, "nonvoluntary_ctxt_switches");
   return v < 0 || nv < 0 ? -1 : v + nv;
+}
+
+// A node of pgrt without the shim beside its binary (a copy of it elsewhere): it relays
+// every client, the way every node did before the handoff.
+void UseRelayingCopy(PgrtNode& node) {
+  const std::string bin = node.dir() + "/bin";
+  std::filesystem::create_directories(bin);
+  std::filesystem::copy_file(testing::PgrtBinary(), bin + "/pgrt");
+  node.set_launcher({"/bin/sh", "-c", "shift; exec " + bin + "/pgrt \"$@\"", "sh"});
+}
+
+bool InitPgbench(const PgrtNode& node, std::vector<std::string>& errors) {
+  auto init =
+      testing::RunCommand({"/usr/lib/postgresql/15/bin/pgbench", "-i", "-q", "-s", "5", "-h",
+                           "127.0.0.1", "-p", std::to_string(node.pg_port()), "-U", "app", "appdb"},
+                          {{"PGPASSWORD", node.password()}});
+  if (init.exit_code != 0) errors.push_back("pgbench -i: " + init.output);
+  return init.exit_code == 0;
 }
 
 }  // namespace
@@ -124,12 +143,22 @@ int RunSleepBench() {
     std::cerr << node.Log();
     return 1;
   }
-  const int private_port = PrivatePort(node);
-  auto init =
-      testing::RunCommand({"/usr/lib/postgresql/15/bin/pgbench", "-i", "-q", "-s", "5", "-h",
-                           "127.0.0.1", "-p", std::to_string(node.pg_port()), "-U", "app", "appdb"},
-                          {{"PGPASSWORD", node.password()}});
-  if (init.exit_code != 0) errors.push_back("pgbench -i: " + init.output);
+  // With the handoff postgres listens on the client port itself and on 127.0.0.4 at the same
+  // port, which pgrt does not hold: that address is "direct".
+  const bool handoff = node.Log().find("shares port") != std::string::npos;
+  if (!handoff) errors.push_back("the node does not share its port with postgres (no shim?)");
+  InitPgbench(node, errors);
+  // The relay, as before the handoff: the same node without the shim, against its own
+  // private port.
+  PgrtNode relaying(Env{{"PGRT_IDLE_TIMEOUT", "3600"}, {"PGRT_API_TOKEN", kToken}});
+  UseRelayingCopy(relaying);
+  relaying.Start();
+  if (!relaying.WaitHealthy()) {
+    std::cerr << relaying.Log();
+    return 1;
+  }
+  const int relay_private_port = PrivatePort(relaying);
+  InitPgbench(relaying, errors);
 
   // The same with PgBouncer: its clients come through PgBouncer's port.
   const int pooler_port = testing::FreePort();
@@ -166,14 +195,15 @@ int RunSleepBench() {
             << " wakes); − bare = " << Ms(pooler_med - bare_med)
             << "; − through postgres's door = " << Ms(pooler_med - pgrt_med) << "\n";
 
-  // Steady state: the door against postgres's own port, alternating; socat once per rep.
+  // Steady state, alternating in each rep: postgres direct, the client port with the
+  // handoff, socat in front of postgres; the relaying node's private port and client port.
   testing::TempDir scratch;
   const int socat_port = testing::FreePort();
   auto socat = Child::Spawn(SpawnSpec{
       .name = "socat",
       .argv = {"/usr/bin/socat",
                "TCP-LISTEN:" + std::to_string(socat_port) + ",bind=127.0.0.1,fork,reuseaddr",
-               "TCP:127.0.0.1:" + std::to_string(private_port) + ",nodelay"},
+               "TCP:127.0.0.4:" + std::to_string(node.pg_port()) + ",nodelay"},
   });
   struct Load {
     const char* name;
@@ -182,25 +212,33 @@ int RunSleepBench() {
   const Load loads[] = {
       {"select-only", {"-S"}}, {"tpcb-like", {}}, {"select-only -C", {"-S", "-C"}}};
   for (const Load& l : loads) {
-    std::vector<double> direct, door, relay;
+    std::vector<double> direct, shared, relay, relay_direct, via_socat;
     for (int r = 0; r < reps; ++r) {
-      direct.push_back(Pgbench(private_port, node.password(), l.args, seconds, errors));
-      door.push_back(Pgbench(node.pg_port(), node.password(), l.args, seconds, errors));
+      direct.push_back(
+          Pgbench(node.pg_port(), node.password(), l.args, seconds, errors, "127.0.0.4"));
+      shared.push_back(Pgbench(node.pg_port(), node.password(), l.args, seconds, errors));
       if (socat.ok())
-        relay.push_back(Pgbench(socat_port, node.password(), l.args, seconds, errors));
+        via_socat.push_back(Pgbench(socat_port, node.password(), l.args, seconds, errors));
+      relay_direct.push_back(
+          Pgbench(relay_private_port, relaying.password(), l.args, seconds, errors));
+      relay.push_back(Pgbench(relaying.pg_port(), relaying.password(), l.args, seconds, errors));
     }
-    std::vector<double> ratio, socat_ratio;
-    for (size_t i = 0; i < direct.size(); ++i) {
-      if (direct[i] > 0 && door[i] > 0) ratio.push_back(door[i] / direct[i]);
-      if (i < relay.size() && direct[i] > 0 && relay[i] > 0)
-        socat_ratio.push_back(relay[i] / direct[i]);
-    }
-    std::printf("steady %-15s direct %.0f tps, door %.0f tps: %.2f × direct; socat %.2f × direct\n",
-                l.name, Median(direct), Median(door), Median(ratio), Median(socat_ratio));
+    auto ratios = [](const std::vector<double>& a, const std::vector<double>& base) {
+      std::vector<double> out;
+      for (size_t i = 0; i < a.size() && i < base.size(); ++i)
+        if (a[i] > 0 && base[i] > 0) out.push_back(a[i] / base[i]);
+      return Median(out);
+    };
+    std::printf(
+        "steady %-15s direct %.0f tps, handoff %.0f tps: %.2f × direct; relay %.2f × direct "
+        "(%.0f of %.0f tps); socat %.2f × direct\n",
+        l.name, Median(direct), Median(shared), ratios(shared, direct), ratios(relay, relay_direct),
+        Median(relay), Median(relay_direct), ratios(via_socat, direct));
   }
   if (socat.ok()) {
     socat->Signal(SIGTERM).IgnoreError();
   }
+  relaying.Stop(SIGTERM);
 
   // Asleep: memory and wake-ups of pgrt alone.
   testing::HttpRequest(node.api_port(), "POST", "/__opr/hibernate", kToken);

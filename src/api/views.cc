@@ -137,6 +137,7 @@ nlohmann::json SleepView(const SleepState& s, SystemTime now) {
     wakes.push_back({{"at", FormatUtc(w.at)}, {"clientWaitSeconds", w.seconds}, {"why", w.why}});
   nlohmann::json j = {{"idleTimeoutSeconds", s.idle_timeout_seconds},
                       {"asleep", s.asleep},
+                      {"handoff", s.handoff},
                       {"asleepSince", s.asleep_since ? nlohmann::json(FormatUtc(*s.asleep_since))
                                                      : nlohmann::json(nullptr)},
                       {"clientSessions", s.sessions},

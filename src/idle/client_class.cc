@@ -73,6 +73,13 @@ bool InCidr(const sockaddr* addr, const std::string& cidr) {
   return PrefixEqual(*have, want, 96 + bits);
 }
 
+ClientClass ClassOfRelaySource(const sockaddr* addr) {
+  if (InCidr(addr, std::string(kRelayRemoteSource) + "/32")) return ClientClass::kRemote;
+  if (InCidr(addr, std::string(kRelayReplicationSource) + "/32"))
+    return ClientClass::kRemoteReplication;
+  return ClientClass::kLocal;
+}
+
 ClientClass Classify(const sockaddr* addr, const std::vector<std::string>& networks) {
   if (addr->sa_family == AF_UNIX || InCidr(addr, "127.0.0.0/8") || InCidr(addr, "::1/128"))
     return ClientClass::kLocal;

@@ -25,6 +25,10 @@ const char* SourceAddress(ClientClass c);
 // `networks`: CIDRs as the configuration checked them ("10.0.0.0/8", "::/0").
 ClientClass Classify(const sockaddr* addr, const std::vector<std::string>& networks);
 
+// The class a connection coming from one of the door's own source addresses stands for
+// (a relay of the door that reached the door again: idle/door.h).
+ClientClass ClassOfRelaySource(const sockaddr* addr);
+
 // True when `addr` (IPv4, IPv6 or IPv4-mapped) lies in `cidr`.
 bool InCidr(const sockaddr* addr, const std::string& cidr);
 

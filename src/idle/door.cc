@@ -12,6 +12,8 @@
 
 #include <cstring>
 
+#include "idle/listen_address.h"
+#include "idle/reuseport.h"
 #include "idle/wire.h"
 
 namespace pgrt {
@@ -22,7 +24,6 @@ constexpr size_t kReadBuffer = 65536;
 // this the door stops reading and the kernel holds the rest.
 constexpr size_t kMaxPending = 16384;
 constexpr int kAcceptBatch = 64;
-constexpr int kBacklog = 4096;
 // A refused client that asked for encryption has this long to send its startup packet.
 constexpr Millis kRejectGrace{2000};
 
@@ -31,23 +32,6 @@ bool IsEncryptionRequest(const std::string& b) {
   static const char kSsl[] = {0, 0, 0, 8, 0x04, static_cast<char>(0xd2), 0x16, 0x2f};
   static const char kGss[] = {0, 0, 0, 8, 0x04, static_cast<char>(0xd2), 0x16, 0x30};
   return b.size() == 8 && (b.compare(0, 8, kSsl, 8) == 0 || b.compare(0, 8, kGss, 8) == 0);
-}
-
-std::vector<std::string> SplitAddresses(const std::vector<std::string>& in) {
-  std::vector<std::string> out;
-  for (const std::string& item : in) {
-    size_t start = 0;
-    while (start <= item.size()) {
-      size_t comma = item.find(',', start);
-      std::string a = item.substr(start, comma == std::string::npos ? comma : comma - start);
-      a.erase(0, a.find_first_not_of(" \t"));
-      a.erase(a.find_last_not_of(" \t") + 1);
-      if (!a.empty()) out.push_back(a);
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-  }
-  return out;
 }
 
 Result<UniqueFd> ListenOn(const sockaddr* addr, socklen_t len, const std::string& where) {
@@ -60,7 +44,7 @@ Result<UniqueFd> ListenOn(const sockaddr* addr, socklen_t len, const std::string
   if (addr->sa_family == AF_INET6)
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof yes);
   if (::bind(fd.get(), addr, len) != 0) return ErrnoStatus("bind " + where);
-  if (::listen(fd.get(), kBacklog) != 0) return ErrnoStatus("listen on " + where);
+  if (::listen(fd.get(), kDoorBacklog) != 0) return ErrnoStatus("listen on " + where);
   return fd;
 }
 
@@ -77,13 +61,20 @@ struct ClientDoor::Session {
   std::string rejecting;  // refused after answering "N" to its encryption request
   EventLoop::TimerId deadline = 0;
   std::unique_ptr<Relay> relay;
+  int relay_port = 0;  // the local port of the TCP connection to postgres
 };
 
 // Waiting for postgres: neither connected nor being refused.
 bool ClientDoor::Held(const Session& s) { return !s.relay && !s.server && s.rejecting.empty(); }
 
-ClientDoor::ClientDoor(EventLoop& loop, DoorOptions options, Hooks hooks)
-    : loop_(loop), options_(std::move(options)), hooks_(std::move(hooks)), buffer_(kReadBuffer) {}
+ClientDoor::ClientDoor(EventLoop& loop, DoorOptions options, Hooks hooks,
+                       std::vector<UniqueFd> group_listeners)
+    : loop_(loop),
+      options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      group_listeners_(std::move(group_listeners)),
+      handoff_(!group_listeners_.empty()),
+      buffer_(kReadBuffer) {}
 
 ClientDoor::~ClientDoor() {
   for (auto& [id, s] : sessions_) {
@@ -97,38 +88,27 @@ ClientDoor::~ClientDoor() {
 }
 
 Status ClientDoor::Listen() {
-  const std::string port = std::to_string(options_.port);
   auto add = [this](UniqueFd fd, bool unix_socket) -> Status {
     const int raw = fd.get();
     listeners_.push_back(std::move(fd));
     return loop_.Watch(raw, [this, raw, unix_socket] { OnAcceptable(raw, unix_socket); });
   };
-  for (const std::string& a : SplitAddresses(options_.listen_addresses)) {
-    // "*" as postgres reads it: every IPv4 and IPv6 address (IPv6 only where the host has it).
-    std::vector<std::pair<std::string, bool>> hosts;
-    if (a == "*")
-      hosts = {{"0.0.0.0", true}, {"::", false}};
-    else
-      hosts = {{a, true}};
-    for (const auto& [host, required] : hosts) {
-      addrinfo hints{};
-      hints.ai_family = AF_UNSPEC;
-      hints.ai_socktype = SOCK_STREAM;
-      hints.ai_flags = AI_PASSIVE;
-      addrinfo* found = nullptr;
-      if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-        if (!required) continue;
-        return Status::InvalidArgument("client door: " + host + ": " + ::gai_strerror(rc));
+  if (handoff_) {
+    for (UniqueFd& fd : group_listeners_) {
+      tcp_listeners_.push_back(fd.get());
+      PGRT_RETURN_IF_ERROR(add(std::move(fd), false), "client door");
+    }
+    group_listeners_.clear();
+  } else {
+    auto addresses = ResolveListenAddresses(options_.listen_addresses, options_.port);
+    if (!addresses.ok()) return addresses.status().Wrap("client door");
+    for (const ListenAddress& a : *addresses) {
+      auto fd = ListenOn(reinterpret_cast<const sockaddr*>(&a.addr), a.len, a.where);
+      if (!fd.ok()) {
+        if (a.optional && errno == EADDRNOTAVAIL) continue;  // no IPv6 on this host
+        return fd.status().Wrap("client door");
       }
-      std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, &::freeaddrinfo);
-      for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-        auto fd = ListenOn(ai->ai_addr, ai->ai_addrlen, host + ":" + port);
-        if (!fd.ok()) {
-          if (!required && errno == EADDRNOTAVAIL) continue;  // no IPv6 on this host
-          return fd.status().Wrap("client door");
-        }
-        PGRT_RETURN_IF_ERROR(add(std::move(*fd), false), "client door");
-      }
+      PGRT_RETURN_IF_ERROR(add(std::move(*fd), false), "client door");
     }
   }
   if (!options_.unix_path.empty()) {
@@ -171,20 +151,47 @@ void ClientDoor::OnAcceptable(int listen_fd, bool unix_socket) {
   }
 }
 
+// Whether `fd` was accepted on postgres's private address: a relay of this door that found
+// pgrt's own wildcard listener there because postgres is gone.
+bool ClientDoor::ReachedItself(int fd) const {
+  if (!handoff_) return false;
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0 ||
+      local.ss_family != AF_INET)
+    return false;
+  const auto& in = reinterpret_cast<const sockaddr_in&>(local);
+  in_addr target{};
+  ::inet_pton(AF_INET, options_.backend_host.c_str(), &target);
+  return in.sin_addr.s_addr == target.s_addr &&
+         ntohs(in.sin_port) == static_cast<uint16_t>(options_.backend_port);
+}
+
 void ClientDoor::Admit(UniqueFd fd, const sockaddr* addr, bool unix_socket) {
   ++stats_.accepted;
   if (!unix_socket) {
     int yes = 1;  // a query's answer must not wait for the delayed ACK of the last one
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
   }
+  const bool itself = !unix_socket && ReachedItself(fd.get());
   auto s = std::make_unique<Session>();
   s->id = next_id_++;
   s->client = std::move(fd);
   s->unix_client = unix_socket;
-  s->cls = unix_socket ? ClientClass::kLocal : Classify(addr, options_.replication_networks);
+  // A relay that came back keeps the class of the client it carries (its source address).
+  s->cls = unix_socket ? ClientClass::kLocal
+           : itself    ? ClassOfRelaySource(addr)
+                       : Classify(addr, options_.replication_networks);
   Session& ref = *s;
   sessions_.emplace(s->id, std::move(s));
   Changed();
+  if (itself) {
+    // Held like any client, so the relay in front of it waits too; never relayed again now
+    // (it would only come back).
+    spdlog::info("client door: postgres does not answer on its private address; holding");
+    GoneAway();
+    return Park(ref);
+  }
   if (open_) return Connect(ref);
   Park(ref);
 }
@@ -224,6 +231,8 @@ void ClientDoor::OnHeldReadable(uint64_t id) {
 }
 
 std::optional<Millis> ClientDoor::Open() {
+  // New clients go straight to postgres from now on; those held here are relayed below.
+  if (handoff_ && !open_) Steer(kSteerToPostgres);
   open_ = true;
   std::optional<Millis> waited;
   if (held_since_) waited = std::chrono::duration_cast<Millis>(loop_.clock().Now() - *held_since_);
@@ -238,7 +247,31 @@ std::optional<Millis> ClientDoor::Open() {
   return waited;
 }
 
-void ClientDoor::Hold() { open_ = false; }
+void ClientDoor::Hold() {
+  if (handoff_ && open_) Steer(kSteerToPgrt);
+  open_ = false;
+}
+
+void ClientDoor::Steer(uint32_t index) {
+  for (int fd : tcp_listeners_)
+    if (Status st = SteerReuseportGroup(fd, index); !st.ok())
+      spdlog::error("client door: steering new connections to {}: {}",
+                    index == kSteerToPostgres ? "postgres" : "pgrt", st.message());
+}
+
+void ClientDoor::GoneAway() {
+  const bool was_open = open_;
+  Hold();
+  if (was_open && hooks_.gone) hooks_.gone();
+}
+
+void ClientDoor::Unreachable(Session& s, const std::string& why) {
+  spdlog::info("client door: postgres cannot be reached ({}); the client waits", why);
+  if (!s.relay && s.server) loop_.Unwatch(s.server.get());
+  s.server.reset();
+  GoneAway();
+  Park(s);
+}
 
 void ClientDoor::Refuse(const std::string& message) {
   std::vector<uint64_t> held;
@@ -278,12 +311,11 @@ void ClientDoor::Connect(Session& s) {
     sockaddr_in dst{};
     dst.sin_family = AF_INET;
     dst.sin_port = htons(static_cast<uint16_t>(options_.backend_port));
-    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::inet_pton(AF_INET, options_.backend_host.c_str(), &dst.sin_addr);
     rc = ::connect(s.server.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst);
   }
   if (rc == 0) return StartRelay(s);
-  if (errno != EINPROGRESS && errno != EAGAIN)
-    return Reject(id, std::string("cannot reach postgres: ") + std::strerror(errno));
+  if (errno != EINPROGRESS && errno != EAGAIN) return Unreachable(s, std::strerror(errno));
   Status st =
       loop_.WatchIo(s.server.get(), EventLoop::kWritable, [this, id](int) { OnConnected(id); });
   if (!st.ok()) Reject(id, st.message());
@@ -297,12 +329,18 @@ void ClientDoor::OnConnected(uint64_t id) {
   int err = 0;
   socklen_t len = sizeof err;
   ::getsockopt(s.server.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-  if (err != 0) return Reject(id, std::string("cannot reach postgres: ") + std::strerror(err));
+  if (err != 0) return Unreachable(s, std::strerror(err));
   StartRelay(s);
 }
 
 void ClientDoor::StartRelay(Session& s) {
   const uint64_t id = s.id;
+  if (!s.unix_client) {
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    if (::getsockname(s.server.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0)
+      s.relay_port = ntohs(local.sin_port);
+  }
   s.relay = std::make_unique<Relay>(loop_, buffer_, std::move(s.client), std::move(s.server),
                                     std::move(s.pending), [this, id] { Drop(id); });
   if (Status st = s.relay->Start(); !st.ok()) {
@@ -364,6 +402,13 @@ void ClientDoor::Drop(uint64_t id) {
 
 void ClientDoor::Changed() {
   if (hooks_.sessions) hooks_.sessions(sessions_.size());
+}
+
+std::vector<int> ClientDoor::RelayPorts() const {
+  std::vector<int> ports;
+  for (const auto& [id, s] : sessions_)
+    if (s->relay && s->relay_port != 0) ports.push_back(s->relay_port);
+  return ports;
 }
 
 DoorStats ClientDoor::stats() const {

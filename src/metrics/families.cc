@@ -65,7 +65,8 @@ const std::vector<MetricFamilyDesc>& MetricFamilies() {
       {"pgrt_sleep_client_sessions",
        T::kGauge,
        {},
-       "Client sessions through pgrt's door now (held or relayed): the node's activity."},
+       "Client sessions now (held or relayed by pgrt, or connected to postgres directly): the "
+       "node's activity."},
       {"pgrt_sleep_held_clients", T::kGauge, {}, "Clients waiting now for postgres to wake."},
       {"pgrt_sleeps_total", T::kCounter, {}, "Times postgres went to sleep."},
       {"pgrt_wakes_total", T::kCounter, {}, "Times postgres woke from sleep."},

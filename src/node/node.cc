@@ -149,6 +149,7 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   ServiceSpec spec;
   spec.spawn = PostgresSpawnSpec(ctx_, ctx_.layout.pgdata, extra_args);
   AddArchiveEnvironment(ctx_.config, spec.spawn.env);  // archive_command runs pgBackRest
+  for (const auto& [name, value] : postgres_env_) spec.spawn.env[name] = value;
   spec.stop_signal = SIGINT;  // fast shutdown: roll back clients, checkpoint, exit
   spec.stop_timeout = Millis(60000);
   spec.max_restarts = ctx_.config.restart_max;
@@ -202,6 +203,7 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
     if (readiness_timer_) loop_->CancelTimer(readiness_timer_);
     readiness_timer_ = 0;
     if (!expected) state_.CountRestart();
+    if (on_exit_) on_exit_();
     Observe(false, false);
   };
   events.on_give_up = [this, on_fatal](const std::string& reason) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +100,13 @@ class Node : private ControllerActions {
   // Sooner than OnReady: postgres accepts connections and pgrt's set-up is done, before the
   // monitor's first look (a client held for a wake goes through at this moment).
   void OnAccepting(std::function<void()> cb) { on_accepting_ = std::move(cb); }
+  // Runs on the loop each time the postmaster exits (a stop, a crash), before any restart.
+  void OnExit(std::function<void()> cb) { on_exit_ = std::move(cb); }
+  // Variables postgres itself gets besides the scrubbed environment (not its tools, not the
+  // temporary server). Set before Start().
+  void AddPostgresEnvironment(std::map<std::string, std::string> env) {
+    postgres_env_ = std::move(env);
+  }
 
  private:
   // ControllerActions: what the controller's table starts.
@@ -163,6 +171,8 @@ class Node : private ControllerActions {
   Pooler* pooler_ = nullptr;
   std::function<void()> on_ready_;
   std::function<void()> on_accepting_;
+  std::function<void()> on_exit_;
+  std::map<std::string, std::string> postgres_env_;
   std::function<void()> on_shutdown_;
   std::function<void(const std::string&)> on_fatal_;
   std::function<bool()> may_write_;

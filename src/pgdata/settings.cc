@@ -158,14 +158,16 @@ std::string RenderHbaFile(const Config& c) {
   out << "host       replication  all   ::1/128          " << m << "\n";
   const std::string pad(11 - remote.size(), ' ');
   if (c.idle_enabled()) {
-    // Behind the client door (src/idle/) every client arrives from loopback; the door
+    // Clients relayed by the client door (src/idle/) arrive from loopback; the door
     // connects from 127.0.0.2 for a remote client and from 127.0.0.3 for one inside
-    // POSTGRES_REPLICATION_ALLOWED_NETWORKS, so these lines keep the rules below.
+    // POSTGRES_REPLICATION_ALLOWED_NETWORKS, so these lines keep the rules below. A remote
+    // client outside those networks never replicates, whatever the networks below hold.
+    // The lines below serve the clients that reach postgres directly (the handoff).
     if (!c.replication_allowed_networks.empty())
       out << remote << pad << "replication  all   " << kRelayedReplicationCidr << "     " << m
           << "\n";
+    out << "host       replication  all   " << kRelayRemoteSource << "/32     reject\n";
     out << remote << pad << "all          all   " << kRelayedRemoteCidr << "     " << m << "\n";
-    return out.str();
   }
   // Only roles with the REPLICATION attribute can use these lines.
   for (const auto& cidr : c.replication_allowed_networks)

@@ -48,6 +48,10 @@ inline constexpr const char* kRelayRemoteSource = "127.0.0.2";
 inline constexpr const char* kRelayReplicationSource = "127.0.0.3";
 inline constexpr const char* kRelayedRemoteCidr = "127.0.0.2/31";  // both remote sources
 inline constexpr const char* kRelayedReplicationCidr = "127.0.0.3/32";
+// With the handoff (src/idle/reuseport.h) postgres listens on the client port itself and also
+// on this loopback address, which pgrt does not hold: the door relays the clients it held
+// during a wake there, so they reach postgres and never pgrt's own listeners.
+inline constexpr const char* kHandoffRelayTarget = "127.0.0.4";
 // The method of the `local` lines: md5 when passwords are stored as MD5
 // (POSTGRES_HOST_AUTH_METHOD=md5), else scram-sha-256.
 std::string SocketAuthMethod(const Config& config);

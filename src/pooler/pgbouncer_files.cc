@@ -27,7 +27,9 @@ std::string RenderIni(const PoolerFilesInput& in) {
          "; Every database, over postgres's Unix socket.\n"
       << "* = host=" << ConnstringQuote(c.socket_dir) << " port=" << c.port << "\n\n"
       << "[pgbouncer]\n";
-  Set(out, "listen_addr", PgbouncerListenAddr(c.listen_addresses));
+  // A node that may sleep: PgBouncer is private, behind its door (runtime/sleeper.h); the
+  // listen addresses postgres gets then are for postgres alone.
+  Set(out, "listen_addr", c.idle_enabled() ? "127.0.0.1" : PgbouncerListenAddr(c.listen_addresses));
   Set(out, "listen_port", c.pgbouncer_port);
   Set(out, "unix_socket_dir", c.socket_dir);
   Set(out, "auth_type", "hba");

@@ -27,7 +27,8 @@ ConnParams ControlParams(const NodeContext& ctx) {
 Runtime::Runtime(const Config& config, Credentials run_as,
                  std::map<std::string, std::string> child_env, const Clock& clock, Timings& timings)
     : user_config_(config),
-      facing_(PostgresFacingConfig(config)),
+      handoff_(PlanClientHandoff(config, run_as.uid)),
+      facing_(PostgresFacingConfig(config, handoff_.ok())),
       config_(facing_.ok() ? *facing_ : config),
       clock_(clock),
       timings_(timings),
@@ -54,15 +55,33 @@ Status Runtime::Init() {
     node_.SetPooler(pooler_.get());
   }
   if (config_.idle_enabled()) {
-    sleeper_ = std::make_unique<Sleeper>(loop_, user_config_, config_, ctx_.layout.socket_dir,
-                                         node_, state_, backups_, pooler_.get());
+    HandoffPlan* handoff = handoff_.ok() ? &*handoff_ : nullptr;
+    sleeper_ = std::make_unique<Sleeper>(loop_, user_config_, config_, node_, state_, backups_,
+                                         pooler_.get(), handoff);
     // The client port is held before anything else starts: a client that comes early waits.
-    // Its socket file lives beside postgres's, in the directory start-up makes anyway.
-    PGRT_RETURN_IF_ERROR(MakeSharedDirectory(ctx_, ctx_.layout.socket_dir, 0755),
+    // Its socket file lives in the socket directory start-up makes anyway (postgres's beside
+    // it, or in a private directory inside it with the handoff).
+    PGRT_RETURN_IF_ERROR(MakeSharedDirectory(ctx_, user_config_.socket_dir, 0755),
                          "PGRT_SOCKET_DIR");
+    if (handoff)
+      PGRT_RETURN_IF_ERROR(MakeSharedDirectory(ctx_, ctx_.layout.socket_dir, 0755),
+                           "PGRT_SOCKET_DIR");
     PGRT_RETURN_IF_ERROR(sleeper_->Listen(), "PGRT_IDLE_TIMEOUT");
-    spdlog::info("sleep: clients connect through pgrt on port {}; postgres listens on 127.0.0.1:{}",
-                 user_config_.port, config_.port);
+    if (handoff) {
+      node_.AddPostgresEnvironment(HandoffEnvironment(*handoff));
+      spdlog::info(
+          "sleep: postgres shares port {} with pgrt (SO_REUSEPORT, {}): clients connect to it "
+          "directly while it is up, and wait at pgrt while it sleeps",
+          user_config_.port, handoff->shim);
+    } else {
+      spdlog::warn(
+          "sleep: the client port cannot be shared with postgres ({}); every client is "
+          "relayed through pgrt",
+          handoff_.status().message());
+      spdlog::info(
+          "sleep: clients connect through pgrt on port {}; postgres listens on 127.0.0.1:{}",
+          user_config_.port, config_.port);
+    }
     if (pooler_)
       spdlog::info(
           "sleep: PgBouncer's clients connect through pgrt on port {}; PgBouncer "
@@ -210,7 +229,10 @@ int Runtime::Run(SignalSource& signals, std::vector<std::string> postgres_args) 
     spdlog::critical("{}", st.message());
     return 1;
   }
-  if (sleeper_) node_.OnAccepting([this] { sleeper_->OnReady(); });
+  if (sleeper_) {
+    node_.OnAccepting([this] { sleeper_->OnReady(); });
+    node_.OnExit([this] { sleeper_->OnPostgresExit(); });
+  }
   node_.OnReady([this] {
     backups_.OnPostgresReady();
     if (cluster_) cluster_->Refresh();

@@ -64,6 +64,9 @@ class Runtime {
   bool MayWrite() const;
 
   const Config& user_config_;  // as given: the client port the door holds (PGRT_IDLE_TIMEOUT)
+  // PGRT_IDLE_TIMEOUT: the client port shared with postgres, or why it is not (then every
+  // client is relayed).
+  Result<HandoffPlan> handoff_;
   // The configuration postgres runs with: the user's, with a private port behind the door
   // when the node may sleep (runtime/sleeper.h).
   Result<Config> facing_;

@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "pgdata/settings.h"
 #include "process/resident_memory.h"
 #include "util/unique_fd.h"
 
@@ -71,16 +73,41 @@ bool PoolerListens(int port, const std::string& unix_path) {
 
 double Seconds(Millis m) { return static_cast<double>(m.count()) / 1000.0; }
 
+// How often direct sessions are counted while postgres runs: a quarter of the idle timeout,
+// within bounds (a sleeping node counts nothing).
+Millis CountInterval(int idle_timeout_seconds) {
+  return std::clamp(Millis(idle_timeout_seconds * 250LL), Millis(250), Millis(5000));
+}
+
+// A relay that found no postgres: the door opens again after this if postgres still runs
+// (the crash that caused it is noticed sooner, and then the door waits for readiness).
+constexpr Millis kRecheckGone{250};
+// Before the last count of a sleep: connections postgres accepted just before the door took
+// the port back have time to show in pg_stat_activity.
+constexpr Millis kSettleBeforeCount{50};
+
 }  // namespace
 
-Result<Config> PostgresFacingConfig(const Config& config) {
+std::string PrivateSocketDir(const Config& config) { return config.socket_dir + "/pgrt-private"; }
+
+Result<HandoffPlan> PlanClientHandoff(const Config& config, uid_t postgres_uid) {
+  if (!config.idle_enabled()) return Status::FailedPrecondition("PGRT_IDLE_TIMEOUT is off");
+  return PlanHandoff({config.listen_addresses}, config.port, postgres_uid, kDoorBacklog);
+}
+
+Result<Config> PostgresFacingConfig(const Config& config, bool handoff) {
   if (!config.idle_enabled()) return config;
   UniqueFd postgres_fd, pooler_fd;
-  auto port = FreeLoopbackPort(postgres_fd);
-  if (!port.ok()) return port.status();
   Config c = config;
-  c.port = *port;
-  c.listen_addresses = "127.0.0.1";  // postgres's, and PgBouncer's listen_addr
+  if (handoff) {
+    c.listen_addresses = config.listen_addresses + "," + kHandoffRelayTarget;
+    c.socket_dir = PrivateSocketDir(config);
+  } else {
+    auto port = FreeLoopbackPort(postgres_fd);
+    if (!port.ok()) return port.status();
+    c.port = *port;
+    c.listen_addresses = "127.0.0.1";  // postgres's, and PgBouncer's listen_addr
+  }
   if (config.pgbouncer_enabled) {
     auto pooler_port = FreeLoopbackPort(pooler_fd);
     if (!pooler_port.ok()) return pooler_port.status().Wrap("PgBouncer");
@@ -89,9 +116,9 @@ Result<Config> PostgresFacingConfig(const Config& config) {
   return c;
 }
 
-Sleeper::Sleeper(EventLoop& loop, const Config& config, const Config& facing,
-                 const std::string& socket_dir, Node& node, NodeState& state,
-                 const BackupManager& backups, Pooler* pooler)
+Sleeper::Sleeper(EventLoop& loop, const Config& config, const Config& facing, Node& node,
+                 NodeState& state, const BackupManager& backups, Pooler* pooler,
+                 HandoffPlan* handoff)
     : loop_(loop),
       config_(config),
       node_(node),
@@ -99,31 +126,47 @@ Sleeper::Sleeper(EventLoop& loop, const Config& config, const Config& facing,
       backups_(backups),
       pooler_(pooler),
       pooler_port_(facing.pgbouncer_port),
-      pooler_unix_path_(socket_dir + "/.s.PGSQL." + std::to_string(facing.pgbouncer_port)) {
+      pooler_unix_path_(facing.socket_dir + "/.s.PGSQL." + std::to_string(facing.pgbouncer_port)) {
   auto door = [&](int public_port, int private_port, const char* what) {
     DoorOptions o;
     o.listen_addresses = {config.listen_addresses};
     o.port = public_port;
-    o.unix_path = socket_dir + "/.s.PGSQL." + std::to_string(public_port);
+    o.unix_path = config.socket_dir + "/.s.PGSQL." + std::to_string(public_port);
     o.backend_port = private_port;
-    o.backend_unix_path = socket_dir + "/.s.PGSQL." + std::to_string(private_port);
+    o.backend_unix_path = facing.socket_dir + "/.s.PGSQL." + std::to_string(private_port);
     o.replication_networks = config.replication_allowed_networks;
     o.wake_timeout = Millis(config.wake_timeout_seconds * 1000LL);
     ClientDoor::Hooks hooks;
     hooks.wake = [this, what] { WakeFor(std::string("a client connected") + what); };
     hooks.sessions = [this](size_t) { OnSessions(); };
-    auto d = std::make_unique<ClientDoor>(loop, std::move(o), std::move(hooks));
+    hooks.gone = [this] { OnGone(); };
+    std::vector<UniqueFd> group;
+    if (handoff != nullptr && public_port == config.port) {
+      group = std::move(handoff->listeners);
+      o.backend_host = kHandoffRelayTarget;
+    }
+    auto d = std::make_unique<ClientDoor>(loop, std::move(o), std::move(hooks), std::move(group));
     d->SetWakeProblem([this] { return state_.message(); });
     return d;
   };
   door_ = door(config.port, facing.port, "");
+  if (handoff != nullptr) {
+    ConnParams params = node.context().LocalConn(facing.db);
+    params["application_name"] = "pgrt-sleep";
+    direct_ = std::make_unique<DirectSessions>(
+        loop, std::move(params), CountInterval(config.idle_timeout_seconds),
+        [this] { return door_->RelayPorts(); }, [this](size_t) { OnSessions(); });
+  }
   if (pooler_ != nullptr)
     pooler_door_ = door(config.pgbouncer_port, facing.pgbouncer_port, " to PgBouncer");
   sleep_.idle_timeout_seconds = config.idle_timeout_seconds;
+  sleep_.handoff = direct_ != nullptr;
   Publish();
 }
 
 Sleeper::~Sleeper() {
+  if (gone_timer_) loop_.CancelTimer(gone_timer_);
+  if (confirm_timer_) loop_.CancelTimer(confirm_timer_);
   if (idle_timer_) loop_.CancelTimer(idle_timer_);
   if (schedule_timer_) loop_.CancelTimer(schedule_timer_);
   if (pooler_probe_) loop_.CancelTimer(pooler_probe_);
@@ -136,7 +179,8 @@ Status Sleeper::Listen() {
 }
 
 size_t Sleeper::Sessions() const {
-  return door_->sessions() + (pooler_door_ ? pooler_door_->sessions() : 0);
+  return door_->sessions() + (pooler_door_ ? pooler_door_->sessions() : 0) +
+         (direct_ ? direct_->count() : 0);
 }
 
 size_t Sleeper::Held() const {
@@ -158,8 +202,29 @@ void Sleeper::OnReady() {
   if (schedule_timer_) loop_.CancelTimer(schedule_timer_);
   schedule_timer_ = 0;
   ReadyPooler();
+  if (direct_) direct_->Start();
   if (Sessions() == 0) ArmIdle();
   Publish();
+}
+
+void Sleeper::OnPostgresExit() {
+  // Until postgres is ready again, new clients wait at the door (with the handoff they are
+  // steered to it; without, they would be relayed to nobody).
+  door_->Hold();
+  if (direct_) direct_->Stop();
+  Publish();
+}
+
+void Sleeper::OnGone() {
+  if (gone_timer_) return;
+  gone_timer_ = loop_.AddTimer(kRecheckGone, [this] {
+    gone_timer_ = 0;
+    // A crash is noticed by now (the door stays shut until postgres is ready again); a
+    // postgres that still runs takes the waiting clients.
+    if (node_.mode() == Mode::kRunning && state_.postgres_pid() != 0 && !confirming_ &&
+        !door_->open())
+      door_->Open();
+  });
 }
 
 void Sleeper::FinishWake(std::optional<Millis> waited) {
@@ -216,7 +281,8 @@ void Sleeper::OnSessions() {
     loop_.CancelTimer(idle_timer_);
     idle_timer_ = 0;
   }
-  if (sessions == 0 && door_->open()) ArmIdle();
+  // Armed once: a count that finds no session again must not push the sleep further away.
+  if (sessions == 0 && door_->open() && !idle_timer_ && !confirming_) ArmIdle();
   Publish();
 }
 
@@ -244,8 +310,31 @@ void Sleeper::OnIdle() {
     spdlog::debug("sleep: idle, but stays awake: {}", busy);
     return ArmIdle();
   }
+  if (direct_) return ConfirmIdle();
   Hibernate("idle: no client session for " + std::to_string(config_.idle_timeout_seconds) + " s",
             [](Mode) {});
+}
+
+void Sleeper::ConfirmIdle() {
+  // New clients wait at the door from now on: none can reach postgres while it is counted.
+  confirming_ = true;
+  door_->Hold();
+  confirm_timer_ = loop_.AddTimer(kSettleBeforeCount, [this] {
+    confirm_timer_ = 0;
+    direct_->CountNow([this](std::optional<size_t> n) {
+      confirming_ = false;
+      if (node_.mode() != Mode::kRunning) return;  // it stopped meanwhile: no sleep to take
+      if (!n || Sessions() > 0 || !Busy().empty()) {
+        // A session after all (or postgres could not be asked): clients go straight to it
+        // again, and the idle timer starts over once no session is left.
+        door_->Open();
+        return OnSessions();
+      }
+      Hibernate(
+          "idle: no client session for " + std::to_string(config_.idle_timeout_seconds) + " s",
+          [](Mode) {});
+    });
+  });
 }
 
 void Sleeper::Hibernate(std::string why, std::function<void(Mode)> done) {

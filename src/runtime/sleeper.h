@@ -14,6 +14,13 @@
 // ready and PgBouncer listens, so it never connects to a postgres that is not there (and
 // never enters its server_login_retry back-off). Sessions through PgBouncer's door are
 // client sessions like the others.
+//
+// With the handoff (idle/handoff.h: the shim is there and the kernel allows it) postgres
+// listens on the client port itself, in reuseport groups with the door's listeners: while it
+// is ready the door steers every new TCP connection to it and relays nothing but the clients
+// it held during a wake (and the Unix socket's). Those direct sessions are counted from
+// pg_stat_activity (idle/direct_sessions.h). Before a sleep the door steers new connections
+// back to itself, and the node sleeps only if a last count still finds no session.
 #pragma once
 
 #include <functional>
@@ -22,7 +29,9 @@
 
 #include "backup/manager.h"
 #include "config/config.h"
+#include "idle/direct_sessions.h"
 #include "idle/door.h"
+#include "idle/handoff.h"
 #include "node/node.h"
 #include "pooler/pooler.h"
 #include "process/event_loop.h"
@@ -34,16 +43,25 @@ namespace pgrt {
 // listens on 127.0.0.1 at a free private port (and its socket is named by that port), while
 // the door holds POSTGRES_PORT; with PgBouncer, PgBouncer too listens on 127.0.0.1 at a
 // private port of its own (PGBOUNCER_PORT is held by its door). Unchanged without it.
-Result<Config> PostgresFacingConfig(const Config& config);
+// With the handoff postgres keeps POSTGRES_PORT and the listen addresses (shared with the
+// door), adds the private relay address (pgdata/settings.h), and puts its socket in a
+// private directory inside the socket directory (the door holds the public socket).
+Result<Config> PostgresFacingConfig(const Config& config, bool handoff = false);
+
+// The private socket directory of postgres with the handoff.
+std::string PrivateSocketDir(const Config& config);
+
+// The handoff's plan for `config` (an error says why the node relays instead).
+Result<HandoffPlan> PlanClientHandoff(const Config& config, uid_t postgres_uid);
 
 class Sleeper {
  public:
   // `config`: as the user gave it (the door holds its POSTGRES_PORT and listen addresses);
   // `facing`: PostgresFacingConfig(config) (postgres's and PgBouncer's private ports);
-  // `pooler`: PgBouncer when enabled, else null.
-  Sleeper(EventLoop& loop, const Config& config, const Config& facing,
-          const std::string& socket_dir, Node& node, NodeState& state, const BackupManager& backups,
-          Pooler* pooler);
+  // `pooler`: PgBouncer when enabled, else null. `handoff`: the plan when postgres shares
+  // the client port (its listeners go to the door), else null.
+  Sleeper(EventLoop& loop, const Config& config, const Config& facing, Node& node, NodeState& state,
+          const BackupManager& backups, Pooler* pooler, HandoffPlan* handoff);
   ~Sleeper();
   Sleeper(const Sleeper&) = delete;
   Sleeper& operator=(const Sleeper&) = delete;
@@ -52,6 +70,8 @@ class Sleeper {
   Status Listen();
   // postgres became ready (a start, a wake, a restart after a crash).
   void OnReady();
+  // The postmaster exited (a sleep, a stop, a crash): new clients wait at the door.
+  void OnPostgresExit();
   // The API's hibernate and wake go through here, so the door holds clients first.
   void Hibernate(std::string why, std::function<void(Mode)> done);
   void Wake(std::string why, std::function<void(Mode)> done);
@@ -71,6 +91,10 @@ class Sleeper {
   void FinishWake(std::optional<Millis> waited);
   void ArmIdle();
   void OnIdle();
+  // The handoff: new clients wait at the door, a last count, then sleep (or open again).
+  void ConfirmIdle();
+  // A relay found no postgres: once the node has noticed, the door opens again if it runs.
+  void OnGone();
   void HibernatePostgres(std::string why, std::function<void(Mode)> done);
   // Why the node may not sleep now; "" when it may.
   std::string Busy() const;
@@ -86,8 +110,12 @@ class Sleeper {
   Pooler* pooler_;
   std::unique_ptr<ClientDoor> door_;
   std::unique_ptr<ClientDoor> pooler_door_;  // with PgBouncer
-  int pooler_port_ = 0;                      // PgBouncer's private port
-  std::string pooler_unix_path_;             // and its socket
+  std::unique_ptr<DirectSessions> direct_;   // with the handoff
+  EventLoop::TimerId gone_timer_ = 0;
+  EventLoop::TimerId confirm_timer_ = 0;
+  bool confirming_ = false;       // ConfirmIdle's last count is under way
+  int pooler_port_ = 0;           // PgBouncer's private port
+  std::string pooler_unix_path_;  // and its socket
   EventLoop::TimerId pooler_probe_ = 0;
   int pooler_probes_ = 0;  // since postgres became ready
   // A wake whose record waits for PgBouncer's door (how long postgres's clients waited).

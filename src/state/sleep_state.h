@@ -26,7 +26,10 @@ struct SleepState {
   static constexpr size_t kRecentWakes = 20;
 
   int idle_timeout_seconds = 0;
-  bool asleep = false;    // postgres hibernated
+  bool asleep = false;  // postgres hibernated
+  // postgres shares the client port (the handoff): clients connect to it directly while it
+  // is up; false: every client is relayed through pgrt.
+  bool handoff = false;
   size_t sessions = 0;    // client sessions through the door now (held or relayed)
   size_t held = 0;        // of which waiting for postgres
   uint64_t accepted = 0;  // client connections since pgrt started

@@ -115,6 +115,15 @@ TEST(PgbouncerIni, ListensWherePostgresListens) {
   }
 }
 
+TEST(PgbouncerIni, ListensOnLoopbackOnlyBehindItsDoorWhenTheNodeMaySleep) {
+  // PGRT_IDLE_TIMEOUT: PgBouncer's door holds its port; the addresses postgres gets (the
+  // client addresses with the handoff) are not PgBouncer's.
+  Config c;
+  c.idle_timeout_seconds = 60;
+  c.listen_addresses = "*,127.0.0.4";
+  EXPECT_EQ(IniSettings(Render(c).ini)["listen_addr"], "127.0.0.1");
+}
+
 TEST(PgbouncerIni, ServerConnectionsGoToPostgresSocketWithQuotesDoubled) {
   Config c;
   c.socket_dir = "/tmp/it's here";

@@ -333,9 +333,10 @@ TEST(RenderHbaFile, RequiredTlsMakesRemoteLinesHostsslWhileLoopbackStaysHost) {
   }
 }
 
-TEST(RenderHbaFile, BehindTheClientDoorRemoteRulesApplyToTheDoorsRemoteSourceAddresses) {
-  // PGRT_IDLE_TIMEOUT: postgres listens on loopback only; the door connects from 127.0.0.2
-  // for remote clients and from 127.0.0.3 for those allowed to replicate.
+TEST(RenderHbaFile, DoorRelayedClientsKeepTheRemoteRulesAndDirectClientsGetTheUsualOnes) {
+  // PGRT_IDLE_TIMEOUT: the door relays from 127.0.0.2 for remote clients and from 127.0.0.3
+  // for those allowed to replicate; with the handoff the other clients reach postgres
+  // directly, from their own addresses, and meet the usual lines.
   Config c;
   c.idle_timeout_seconds = 60;
   c.tls_required = true;
@@ -343,10 +344,15 @@ TEST(RenderHbaFile, BehindTheClientDoorRemoteRulesApplyToTheDoorsRemoteSourceAdd
   std::vector<std::string> remote;
   for (const HbaLine& l : ParseHba(RenderHbaFile(c))) {
     if (l.type() == "local" || l.address() == "127.0.0.1/32" || l.address() == "::1/128") continue;
-    remote.push_back(l.type() + " " + l.database() + " " + l.address());
+    remote.push_back(l.type() + " " + l.database() + " " + l.address() + " " + l.method());
   }
-  EXPECT_EQ(remote, (std::vector<std::string>{"hostssl replication 127.0.0.3/32",
-                                              "hostssl all 127.0.0.2/31"}));
+  EXPECT_EQ(remote, (std::vector<std::string>{
+                        "hostssl replication 127.0.0.3/32 scram-sha-256",
+                        "host replication 127.0.0.2/32 reject",
+                        "hostssl all 127.0.0.2/31 scram-sha-256",
+                        "hostssl replication 198.51.100.0/24 scram-sha-256",
+                        "hostssl all all scram-sha-256",
+                    }));
   // Without replication networks, no relayed client may replicate.
   c.replication_allowed_networks.clear();
   for (const HbaLine& l : ParseHba(RenderHbaFile(c)))
