@@ -120,7 +120,8 @@ std::vector<Descriptor> BuildTable() {
            "Directory of PostgreSQL's Unix socket."),
       Int("PGRT_RESTART_MAX", &C::restart_max, "5", 1, 1000,
           "Crashes of a child tolerated within PGRT_RESTART_WINDOW before pgrt exits (exits "
-          "while the data or WAL volume is full or read-only do not count)."),
+          "while the data or WAL volume is full or read-only do not count; a wake that fails "
+          "leaves the node asleep instead, and the next wake tries again)."),
       Int("PGRT_RESTART_WINDOW", &C::restart_window_seconds, "60", 1, 86400,
           "Window, in seconds, for PGRT_RESTART_MAX."),
 

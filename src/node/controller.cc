@@ -103,6 +103,8 @@ void Controller::Hibernate(std::string why) {
 }
 
 void Controller::Wake(std::string why) {
+  // A new request is a new try, whatever became of the last wake.
+  if (mode_ == Mode::kHibernated) observed_.gave_up = false;
   desired_.awake = true;
   desired_.awake_why = std::move(why);
   Reconcile();

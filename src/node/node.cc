@@ -208,8 +208,11 @@ Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::str
   };
   events.on_give_up = [this, on_fatal](const std::string& reason) {
     state_.SetMessage(reason);
+    // A failed wake leaves pgrt serving, the node asleep (the controller's table); any other
+    // give-up ends pgrt, so that what runs it can restart it.
+    const bool waking = mode() == Mode::kWaking;
     Observe(false, false, true);
-    on_fatal(reason);
+    if (!waking) on_fatal(reason);
   };
   supervisor.Add(kService, std::move(spec), std::move(events));
   timings_.EndPhase("prepare", clock_.Now());
@@ -387,9 +390,10 @@ void Node::Hibernate(std::string why, std::function<void(Mode)> done) {
 void Node::Wake(std::string why, std::function<void(Mode)> done) {
   if (supervisor_ == nullptr) return done(mode());
   controller_.Wake(std::move(why));
-  controller_.When(
-      {Mode::kRunning, Mode::kHibernating, Mode::kStopping, Mode::kStopped, Mode::kFailed},
-      [this, done = std::move(done)] { done(controller_.mode()); });
+  // Hibernated again: the wake failed (postgres kept failing to start).
+  controller_.When({Mode::kRunning, Mode::kHibernating, Mode::kHibernated, Mode::kStopping,
+                    Mode::kStopped, Mode::kFailed},
+                   [this, done = std::move(done)] { done(controller_.mode()); });
 }
 
 bool Node::OnChildExit(pid_t pid, int wait_status) {

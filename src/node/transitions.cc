@@ -10,7 +10,9 @@ using A = ControllerActions;
 
 bool StopWanted(const Desired& d, const Observed&) { return d.stop; }
 bool SleepWanted(const Desired& d, const Observed&) { return !d.stop && !d.awake; }
-bool WakeWanted(const Desired& d, const Observed&) { return !d.stop && d.awake; }
+// A wake whose postgres kept failing leaves the node asleep until someone asks again
+// (Controller::Wake forgets that give-up).
+bool WakeWanted(const Desired& d, const Observed& o) { return !d.stop && d.awake && !o.gave_up; }
 bool Ready(const Desired& d, const Observed& o) { return d.awake && !d.stop && o.ready; }
 bool Down(const Desired&, const Observed& o) { return !o.postgres_running; }
 bool NotReady(const Desired&, const Observed& o) { return !o.ready; }
@@ -68,7 +70,10 @@ const std::vector<Transition>& TransitionTable() {
       // A crash loop ends everything, whatever was wanted.
       {Mode::kStarting, Mode::kFailed, GaveUp, "postgres keeps failing to start", nullptr},
       {Mode::kRestarting, Mode::kFailed, GaveUp, "postgres keeps crashing", nullptr},
-      {Mode::kWaking, Mode::kFailed, GaveUp, "postgres keeps failing to start", nullptr},
+      // A wake that fails (a bad setting, a full disk) is not the end of pgrt: asleep again,
+      // the error in status, and the next client or request tries again.
+      {Mode::kWaking, Mode::kHibernated, GaveUp,
+       "postgres keeps failing to start: asleep until the next wake", nullptr},
       // Stopping wins over every other wish.
       {Mode::kStarting, Mode::kStopping, StopWanted, "", &A::Shutdown},
       {Mode::kRunning, Mode::kStopping, StopWanted, "", &A::Shutdown},

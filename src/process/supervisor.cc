@@ -41,6 +41,18 @@ const Supervisor::Service* Supervisor::Find(const std::string& name) const {
 Status Supervisor::Start(const std::string& name) {
   Service* s = Find(name);
   if (s == nullptr) return Status::Error("start " + name + ": unknown service");
+  // An asked-for start (a wake, a start after pg_rewind) counts its crashes anew: those of
+  // an earlier run, or of a wake that failed, are not this one's.
+  if (!(s->child && s->child->running())) {
+    s->crashes.clear();
+    s->faults = 0;
+  }
+  return Launch(name);
+}
+
+Status Supervisor::Launch(const std::string& name) {
+  Service* s = Find(name);
+  if (s == nullptr) return Status::Error("start " + name + ": unknown service");
   if (s->child && s->child->running()) return Status::Ok();
   s->stopping = false;
   if (s->preparing) return Status::Ok();  // a start is under way; it spawns when prepared
@@ -212,7 +224,7 @@ void Supervisor::Restart(const std::string& name) {
   s->restart_timer = 0;
   s->restarts++;
   spdlog::info("restarting {} (restart {})", name, s->restarts);
-  Status st = Start(name);
+  Status st = Launch(name);
   if (st.ok()) return;
   spdlog::error("{}", st.message());
   s->child.reset();

@@ -60,6 +60,7 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   void Add(const std::string& name, ServiceSpec spec, ServiceEvents events);
+  // Starts the service with a fresh crash count (restarts after a crash keep counting).
   Status Start(const std::string& name);
   // Sends `sig` (0: the spec's stop signal) and calls `done` once the child has exited;
   // escalates to SIGKILL after the stop timeout. Done at once when not running.
@@ -97,6 +98,7 @@ class Supervisor {
 
   Service* Find(const std::string& name);
   const Service* Find(const std::string& name) const;
+  Status Launch(const std::string& name);  // Start without forgetting the crashes
   Status Spawn(const std::string& name, Service& s);
   // before_start finished for start number `attempt`; `in_start`: still inside Start().
   Status AfterPrepare(const std::string& name, uint64_t attempt, Status prepared, bool in_start);

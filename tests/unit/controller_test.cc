@@ -78,6 +78,27 @@ TEST_F(ControllerTest, WakeStartsPostgresOnceAndRunsWhenReady) {
   EXPECT_EQ(c_.mode(), Mode::kRunning);
 }
 
+TEST_F(ControllerTest, AWakeWhosePostgresKeepsFailingSleepsAgainAndTheNextWakeTriesAgain) {
+  Run();
+  c_.Hibernate("api");
+  c_.Observe(Down());
+  c_.Wake("a client connected");
+  ASSERT_EQ(c_.mode(), Mode::kWaking);
+  c_.Observe(Starting());
+  c_.Observe({false, false, true});  // the supervisor gave the wake up
+  EXPECT_EQ(c_.mode(), Mode::kHibernated);
+  EXPECT_EQ(c_.history().back().why, "postgres keeps failing to start: asleep until the next wake");
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "start"}));
+  // Nothing starts it by itself; the next request does.
+  c_.Observe({false, false, true});
+  EXPECT_EQ(c_.mode(), Mode::kHibernated);
+  c_.Wake("another client connected");
+  EXPECT_EQ(c_.mode(), Mode::kWaking);
+  EXPECT_EQ(actions_.calls, (std::vector<std::string>{"stop", "start", "start"}));
+  Run();
+  EXPECT_EQ(c_.mode(), Mode::kRunning);
+}
+
 TEST_F(ControllerTest, WakeWhileRunningDoesNothing) {
   Run();
   c_.Wake("api");
