@@ -62,6 +62,10 @@ Task<long> SumOfManySteps(int n) {
 TEST(Task, AwaitingManyTasksThatFinishAtOnceDoesNotGrowTheStack) {
   // Without symmetric transfer each finished step would resume its caller from inside the
   // step's own frame: a million of them would overflow the stack.
+#if defined(__SANITIZE_THREAD__)
+  // The transfer is a tail call, which ThreadSanitizer's instrumentation prevents.
+  GTEST_SKIP() << "no tail calls under ThreadSanitizer";
+#endif
   std::optional<long> sum;
   TaskHandle h = StartTask<long>(SumOfManySteps(1000000), [&](long v) { sum = v; });
   ASSERT_TRUE(sum.has_value());
@@ -219,13 +223,13 @@ TEST(Awaitables, OffThreadWorkResumesTheTaskOnTheLoopsThread) {
   std::thread::id resumed_on;
   auto task = [](const TaskContext& tc, std::shared_ptr<std::thread::id> work_thread,
                  std::thread::id& resumed_on) -> Task<Status> {
-    Status st = co_await OffThread(
-        tc,
-        [work_thread] {
-          *work_thread = std::this_thread::get_id();
-          return Status::Error("it failed");
-        },
-        Millis(5000), "work");
+    // Named first: a closure made inside a co_await's expression is destroyed twice by
+    // GCC 12 (process/task.h).
+    std::function<Status()> work = [work_thread] {
+      *work_thread = std::this_thread::get_id();
+      return Status::Error("it failed");
+    };
+    Status st = co_await OffThread(tc, std::move(work), Millis(5000), "work");
     resumed_on = std::this_thread::get_id();
     co_return st;
   };
