@@ -55,7 +55,6 @@ Task<Status> RunInitScripts(const TaskContext& tc, const NodeContext& ctx, const
                    "gzip -dc " + ShellQuote(path) + " | " + psql + " -f -"};
     } else if (EndsWith(name, ".sh")) {
       bool exec = ::access(path.c_str(), X_OK) == 0;
-      // No conditional operator on class types in a coroutine: GCC 12 miscompiles it.
       spec.argv = {path};
       if (!exec) spec.argv = {"/bin/sh", path};
     } else {

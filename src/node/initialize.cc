@@ -113,8 +113,8 @@ Task<Status> InitializeCluster(const TaskContext& tc, const NodeContext& ctx, Ti
 
   auto server = co_await TempServer::Start(tc, ctx, l.init_scratch, priv->path());
   if (!server.ok()) co_return server.status().Wrap("initialize");
-  // Closures and other temporaries are named before a co_await, never made inside its
-  // expression: GCC 12 destroys such a temporary twice (a heap corruption). See task.h.
+  // Closures are named before a co_await, never made inside its expression: GCC 12
+  // destroys such a temporary twice (a double free). See process/task.h.
   std::function<Status()> create = [config = ctx.config, admin = server->Conn("postgres"),
                                     db = server->Conn(ctx.config.db)] {
     return CreateDatabaseAndExtensions(config, admin, db);

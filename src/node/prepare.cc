@@ -114,7 +114,7 @@ Task<Result<BootRole>> PrepareDataDirectory(const TaskContext& tc, const NodeCon
       PGRT_CO_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "PGDATA");
       break;
     case DataDirState::kEmpty: {
-      // No conditional operator on class types in a coroutine: GCC 12 miscompiles it.
+      // Named, not a conditional inside the co_await's expression (GCC 12: process/task.h).
       Topology first = ConfiguredTopology(ctx.config);
       if (cluster) first = *cluster;
       PGRT_CO_RETURN_IF_ERROR(co_await Bootstrap(tc, ctx, first, timings, clock, step), "PGDATA");
@@ -127,7 +127,6 @@ Task<Result<BootRole>> PrepareDataDirectory(const TaskContext& tc, const NodeCon
       break;
   }
   PGRT_CO_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
-  // (No conditional operator here either.)
   BootRole boot;
   if (cluster)
     boot = ClusterBootRole(ctx.config, *cluster, ReadRoleFileOrWarn(ctx));

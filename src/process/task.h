@@ -10,10 +10,10 @@
 //   escapes a task terminates, as anywhere else in pgrt.
 // - A task is awaited where it is made (`co_await Step(args)`): reference parameters then
 //   refer to the caller's frame, which lives until the step is done.
-// - GCC 12 (Debian bookworm's) miscompiles two things inside coroutines, so pgrt avoids them
-//   there: a closure or std::function made inside a co_await's expression (it is destroyed
-//   twice: a heap corruption), and the conditional operator on class types (`c ? a : b`
-//   yields garbage). Name the closure first and pass it with std::move; use if/else.
+// - GCC 12 (Debian bookworm's) destroys twice a temporary made inside a co_await's
+//   expression by a closure (`co_await OffThread(tc, [x] {...})`) or by the conditional
+//   operator (`co_await Step(c ? a : b)`): a double free. Name such a value first and pass
+//   it (with std::move); plain temporaries (`Step(std::string("x"))`) are not affected.
 // - StartTask() starts a top-level task from the loop and calls `done` with its value. The
 //   TaskHandle it returns owns the whole chain: destroying it while the task is suspended
 //   destroys every frame in it, and with them what they own (timers, watches, children).

@@ -89,7 +89,7 @@ Task<Result<RoleFilesOutcome>> ApplyRoleFiles(const TaskContext& tc, const NodeC
   Status asked = co_await OffThread(tc, std::move(ask), Millis(60000),
                                     "ask the primary for its cluster identity");
   if (tc.cancel.cancelled()) co_return asked;
-  std::optional<uint64_t> primary;  // (no conditional operator in a coroutine: GCC 12)
+  std::optional<uint64_t> primary;
   if (asked.ok()) primary = *id;
   if (!was_standby && !primary)
     co_return Status::Error(

@@ -319,7 +319,6 @@ Task<Result<Topology>> Runtime::DecideClusterBoot() {
     case BootKind::kClone:
       co_return ReplicaOf({l->host, l->port, ""});
     case BootKind::kJoin:
-      // No conditional operator on class types in a coroutine: GCC 12 miscompiles it.
       if (l) co_return ReplicaOf({l->host, l->port, ""});
       co_return ReplicaOf({});
   }
