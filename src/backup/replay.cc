@@ -10,6 +10,7 @@
 #include "backup/pgbackrest.h"
 #include "pg/connection.h"
 #include "pgdata/postgres_process.h"
+#include "process/command.h"
 #include "util/fs.h"
 #include "util/unique_fd.h"
 
@@ -115,46 +116,52 @@ void Relay(const std::string& log) {
 
 }  // namespace
 
-Status ReplayAndPromote(const NodeContext& ctx, Waiter& waiter, const std::string& datadir,
-                        const std::string& private_dir) {
+Task<Status> ReplayAndPromote(const TaskContext& tc, const NodeContext& ctx,
+                              const std::string& datadir, const std::string& private_dir) {
   const Config& c = ctx.config;
-  PGRT_RETURN_IF_ERROR(
+  PGRT_CO_RETURN_IF_ERROR(
       WriteOwnedFile(ctx, JoinPath(private_dir, "pg_hba.conf"), "local all all trust\n", 0600),
       "replay");
   const std::string log_path = JoinPath(private_dir, "replay.log");
   UniqueFd log_fd(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!log_fd) return ErrnoStatus("open " + log_path);
+  if (!log_fd) co_return ErrnoStatus("open " + log_path);
   SpawnSpec spec = PostgresSpawnSpec(ctx, datadir, ServerArgs(c, datadir, private_dir));
   AddArchiveEnvironment(c, spec.env);  // restore_command and archive_command run pgBackRest
   spec.name = "postgres (replay)";
   spec.stdout_fd = log_fd.get();
   spec.stderr_fd = log_fd.get();
-  auto child = Child::Spawn(spec);
-  if (!child.ok()) return child.status();
+  auto child = LoopChild::Spawn(tc.exits, spec);
+  if (!child.ok()) co_return child.status();
   log_fd.reset();
-  Child& server = *child;
+  LoopChild& server = *child;
 
   spdlog::info("replaying WAL from the repository (pid {})", server.pid());
-  Status st = waiter.WaitUntil(
-      [&] { return !server.running() || PostmasterStatus(datadir, server.pid()) == "ready"; },
-      kReplayLimit, Millis(2), "replay", &server);
+  std::function<bool()> ready = [&] {
+    return !server.running() || PostmasterStatus(datadir, server.pid()) == "ready";
+  };
+  Status st = co_await PollUntil(tc, std::move(ready), kReplayLimit, Millis(2), "replay");
   if (st.ok() && !server.running()) {
     std::string log = ReadOrEmpty(log_path);
     Relay(log);
-    return Status::Error("postgres " + DescribeWaitStatus(*server.exit_status()) + ": " +
-                         Fatals(log));
+    co_return Status::Error("postgres " + DescribeWaitStatus(*server.child().exit_status()) + ": " +
+                            Fatals(log));
   }
-  if (st.ok()) st = FinishOnPromotedServer(c, private_dir);
-  if (st.ok()) st = server.Signal(SIGINT);
+  // Synchronous libpq on the private socket: off the loop's thread, with copies.
+  std::function<Status()> finish = [c, private_dir] {
+    return FinishOnPromotedServer(c, private_dir);
+  };
+  if (st.ok())
+    st = co_await OffThread(tc, std::move(finish), Millis(0), "finish on the promoted server");
+  if (st.ok()) st = server.child().Signal(SIGINT);
   if (st.ok()) {
-    auto ws = waiter.WaitFor(server, kStopLimit);
+    auto ws = co_await WaitExit(tc, server, kStopLimit);
     if (!ws.ok())
       st = ws.status().Wrap("stop");
     else if (!ExitedCleanly(*ws))
       st = Status::Error("stop: postgres " + DescribeWaitStatus(*ws));
   }
   Relay(ReadOrEmpty(log_path));
-  return st;  // on error the Child's destructor kills and reaps what is left
+  co_return st;  // on error the LoopChild's destructor kills and reaps what is left
 }
 
 }  // namespace pgrt

@@ -11,12 +11,12 @@
 #include <string>
 
 #include "pgdata/context.h"
-#include "process/command.h"
+#include "process/awaitables.h"
 
 namespace pgrt {
 
 // `private_dir`: 0700 of the run-as account (socket, hba_file, postgres's log).
-Status ReplayAndPromote(const NodeContext& ctx, Waiter& waiter, const std::string& datadir,
-                        const std::string& private_dir);
+Task<Status> ReplayAndPromote(const TaskContext& tc, const NodeContext& ctx,
+                              const std::string& datadir, const std::string& private_dir);
 
 }  // namespace pgrt

@@ -6,6 +6,7 @@
 #include "backup/replay.h"
 #include "pgdata/data_dir.h"
 #include "pgdata/private_dir.h"
+#include "process/command.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -34,7 +35,8 @@ std::string TargetText(const Config& c) {
   return "the end of the archive";
 }
 
-Status RunPgBackRestRestore(const NodeContext& ctx, Waiter& waiter, const std::string& scratch) {
+Task<Status> RunPgBackRestRestore(const TaskContext& tc, const NodeContext& ctx,
+                                  const std::string& scratch) {
   const Config& c = ctx.config;
   // At log level detail pgBackRest prints a line per file with the share of bytes restored
   // so far: the status's progress (it prints no byte counts while it works).
@@ -46,24 +48,25 @@ Status RunPgBackRestRestore(const NodeContext& ctx, Waiter& waiter, const std::s
   spec.env = PgBackRestEnvironment(c, ctx.child_env);
   spec.run_as = ctx.run_as;
   std::string pending;  // output after the last line end
-  auto r = waiter.Run(spec, /*capture=*/true, Millis(0), [&ctx, &pending](std::string_view out) {
+  std::function<void(std::string_view)> progress = [&ctx, &pending](std::string_view out) {
     pending.append(out);
     const size_t end = pending.rfind('\n');
     if (end == std::string::npos) return;
     if (auto reading = LastPgBackRestProgress(std::string_view(pending).substr(0, end)))
       ctx.ReportProgress("restore", reading);
     pending.erase(0, end + 1);
-  });
+  };
+  auto r = co_await RunCommand(tc, spec, /*capture=*/true, Millis(0), std::move(progress));
   ctx.ReportProgress("restore", std::nullopt);
-  if (!r.ok()) return r.status();
-  if (ExitedCleanly(r->wait_status)) return Status::Ok();
+  if (!r.ok()) co_return r.status();
+  if (ExitedCleanly(r->wait_status)) co_return Status::Ok();
   std::string why =
       "pgbackrest restore " + DescribeWaitStatus(r->wait_status) + ": " + Tail(r->output);
   if (r->output.find("unable to find backup set") != std::string::npos)
     why +=
         " (the target must be at least a second after the end of a backup; "
         "PGBACKREST_SET names the backup to start from)";
-  return Status::Error(why);
+  co_return Status::Error(why);
 }
 
 // pgrt's own files (pgrt.conf, pg_hba.conf, TLS copies) rendered into the scratch, so the
@@ -80,32 +83,32 @@ Status WriteManagedFilesInto(const NodeContext& ctx, const std::string& scratch)
 
 }  // namespace
 
-Status RestoreFromPgBackRest(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                             const Clock& clock) {
+Task<Status> RestoreFromPgBackRest(const TaskContext& tc, const NodeContext& ctx, Timings& timings,
+                                   const Clock& clock) {
   const NodeLayout& l = ctx.layout;
   const Config& c = ctx.config;
-  PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "restore");
+  PGRT_CO_RETURN_IF_ERROR(PrepareScratch(ctx), "restore");
   ScratchGuard guard(l.init_scratch);
   auto priv = PrivateDir::Create(ctx);
-  if (!priv.ok()) return priv.status().Wrap("restore");
+  if (!priv.ok()) co_return priv.status().Wrap("restore");
 
   spdlog::info("restoring stanza {} into {} (up to {})", StanzaName(c), l.pgdata, TargetText(c));
-  PGRT_RETURN_IF_ERROR(RunPgBackRestRestore(ctx, waiter, l.init_scratch), "restore");
+  PGRT_CO_RETURN_IF_ERROR(co_await RunPgBackRestRestore(tc, ctx, l.init_scratch), "restore");
   timings.EndPhase("restore", clock.Now());
 
-  PGRT_RETURN_IF_ERROR(WriteManagedFilesInto(ctx, l.init_scratch), "restore");
-  Status replay = ReplayAndPromote(ctx, waiter, l.init_scratch, priv->path());
-  if (!replay.ok()) return replay.Wrap("restore: recovery up to " + TargetText(c));
+  PGRT_CO_RETURN_IF_ERROR(WriteManagedFilesInto(ctx, l.init_scratch), "restore");
+  Status replay = co_await ReplayAndPromote(tc, ctx, l.init_scratch, priv->path());
+  if (!replay.ok()) co_return replay.Wrap("restore: recovery up to " + TargetText(c));
   // No syncfs() here (unlike initdb --no-sync): pgBackRest syncs what it restores, postgres
   // synced the data directory when the replay started and its shutdown checkpoint the rest.
   timings.EndPhase("recover", clock.Now());
 
-  PGRT_RETURN_IF_ERROR(
+  PGRT_CO_RETURN_IF_ERROR(
       WriteOwnedFile(ctx, JoinPath(l.init_scratch, kInitCompleteMarker), "complete\n", 0600),
       "restore");
-  PGRT_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "restore");
+  PGRT_CO_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "restore");
   spdlog::info("restored and promoted; continuing as a {} node", ToString(c.replication_mode));
-  return Status::Ok();
+  co_return Status::Ok();
 }
 
 }  // namespace pgrt

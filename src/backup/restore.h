@@ -10,12 +10,12 @@
 #pragma once
 
 #include "pgdata/context.h"
-#include "process/command.h"
+#include "process/awaitables.h"
 #include "state/timings.h"
 
 namespace pgrt {
 
-Status RestoreFromPgBackRest(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                             const Clock& clock);
+Task<Status> RestoreFromPgBackRest(const TaskContext& tc, const NodeContext& ctx, Timings& timings,
+                                   const Clock& clock);
 
 }  // namespace pgrt

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "process/command.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -22,12 +23,12 @@ std::string ShellQuote(const std::string& s) {
 
 }  // namespace
 
-Status RunInitScripts(const NodeContext& ctx, Waiter& waiter, const TempServer& server,
-                      const std::string& datadir) {
+Task<Status> RunInitScripts(const TaskContext& tc, const NodeContext& ctx, const TempServer& server,
+                            const std::string& datadir) {
   const std::string& dir = ctx.config.initdb_scripts;
-  if (dir.empty() || !IsDirectory(dir)) return Status::Ok();
+  if (dir.empty() || !IsDirectory(dir)) co_return Status::Ok();
   auto names = ListDirectory(dir);
-  if (!names.ok()) return names.status().Wrap("init scripts");
+  if (!names.ok()) co_return names.status().Wrap("init scripts");
 
   std::map<std::string, std::string> env = ctx.child_env;
   env["PGHOST"] = server.socket_dir();
@@ -54,20 +55,22 @@ Status RunInitScripts(const NodeContext& ctx, Waiter& waiter, const TempServer& 
                    "gzip -dc " + ShellQuote(path) + " | " + psql + " -f -"};
     } else if (EndsWith(name, ".sh")) {
       bool exec = ::access(path.c_str(), X_OK) == 0;
-      spec.argv = exec ? std::vector<std::string>{path} : std::vector<std::string>{"/bin/sh", path};
+      spec.argv = {path};
+      if (!exec) spec.argv = {"/bin/sh", path};
     } else {
       spdlog::info("init scripts: ignoring {}", name);
       continue;
     }
     spdlog::info("init scripts: running {}", name);
-    auto result = waiter.Run(spec, /*capture=*/true);
-    if (!result.ok()) return result.status().Wrap("init script " + name);
+    auto result = co_await RunCommand(tc, spec, /*capture=*/true);
+    if (!result.ok()) co_return result.status().Wrap("init script " + name);
     if (!result->output.empty()) spdlog::info("{}: {}", name, Tail(result->output));
     if (!ExitedCleanly(result->wait_status))
-      return Status::Error("init script " + name + " " + DescribeWaitStatus(result->wait_status) +
-                           ": " + Tail(result->output));
+      co_return Status::Error("init script " + name + " " +
+                              DescribeWaitStatus(result->wait_status) + ": " +
+                              Tail(result->output));
   }
-  return Status::Ok();
+  co_return Status::Ok();
 }
 
 }  // namespace pgrt

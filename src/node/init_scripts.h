@@ -7,11 +7,11 @@
 
 #include "pgdata/context.h"
 #include "pgdata/temp_server.h"
-#include "process/command.h"
+#include "process/awaitables.h"
 
 namespace pgrt {
 
-Status RunInitScripts(const NodeContext& ctx, Waiter& waiter, const TempServer& server,
-                      const std::string& datadir);
+Task<Status> RunInitScripts(const TaskContext& tc, const NodeContext& ctx, const TempServer& server,
+                            const std::string& datadir);
 
 }  // namespace pgrt

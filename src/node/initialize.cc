@@ -12,6 +12,7 @@
 #include "pgdata/data_dir.h"
 #include "pgdata/private_dir.h"
 #include "pgdata/temp_server.h"
+#include "process/command.h"
 #include "util/fs.h"
 
 namespace pgrt {
@@ -25,12 +26,12 @@ std::vector<std::string> SplitWords(const std::string& s) {
   return words;
 }
 
-Status RunInitdb(const NodeContext& ctx, Waiter& waiter, const std::string& scratch,
-                 const std::string& private_dir) {
+Task<Status> RunInitdb(const TaskContext& tc, const NodeContext& ctx, const std::string& scratch,
+                       const std::string& private_dir) {
   // The password reaches initdb as its stdin, a file without a name: nothing on disk holds
   // it, whenever pgrt dies.
   auto pwfile = UnnamedSecretFile(ctx, private_dir, ctx.config.password + "\n");
-  if (!pwfile.ok()) return pwfile.status().Wrap("initdb");
+  if (!pwfile.ok()) co_return pwfile.status().Wrap("initdb");
   SpawnSpec spec;
   spec.name = "initdb";
   spec.stdin_fd = pwfile->get();
@@ -45,25 +46,29 @@ Status RunInitdb(const NodeContext& ctx, Waiter& waiter, const std::string& scra
                "--no-instructions",
                "--no-sync"};  // one syncfs() at the end instead
   if (!ctx.config.initdb_waldir.empty()) {
-    PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.config.initdb_waldir, 0700),
-                         "POSTGRES_INITDB_WALDIR");
+    PGRT_CO_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, ctx.config.initdb_waldir, 0700),
+                            "POSTGRES_INITDB_WALDIR");
     spec.argv.push_back("--waldir=" + ctx.config.initdb_waldir);
   }
   for (auto& w : SplitWords(ctx.config.initdb_args)) spec.argv.push_back(w);
   spec.env = ctx.child_env;
   spec.run_as = ctx.run_as;
-  auto r = waiter.Run(spec, /*capture=*/true);
-  if (!r.ok()) return r.status();
+  auto r = co_await RunCommand(tc, spec, /*capture=*/true);
+  if (!r.ok()) co_return r.status();
   if (!ExitedCleanly(r->wait_status))
-    return Status::Error("initdb " + DescribeWaitStatus(r->wait_status) + ": " + Tail(r->output));
-  return Status::Ok();
+    co_return Status::Error("initdb " + DescribeWaitStatus(r->wait_status) + ": " +
+                            Tail(r->output));
+  co_return Status::Ok();
 }
 
-Status CreateDatabaseAndExtensions(const NodeContext& ctx, const TempServer& server) {
-  auto admin = PgConn::Connect(server.Conn("postgres"));
+// Synchronous libpq on the temporary server's socket: run off the loop's thread (OffThread),
+// so it owns copies of what it reads.
+Status CreateDatabaseAndExtensions(const Config& config, const ConnParams& admin_conn,
+                                   const ConnParams& db_conn) {
+  auto admin = PgConn::Connect(admin_conn);
   if (!admin.ok()) return admin.status();
-  if (ctx.config.db != "postgres") {
-    auto name = admin->QuoteIdent(ctx.config.db);
+  if (config.db != "postgres") {
+    auto name = admin->QuoteIdent(config.db);
     if (!name.ok()) return name.status();
     // The template of a new cluster is small and the temporary server runs with fsync=off,
     // so copying its files (and the checkpoints that brings) beats WAL-logging every page,
@@ -72,9 +77,9 @@ Status CreateDatabaseAndExtensions(const NodeContext& ctx, const TempServer& ser
     auto r = admin->Exec("CREATE DATABASE " + *name + strategy);
     if (!r.ok()) return r.status().Wrap("create database");
   }
-  auto db = PgConn::Connect(server.Conn(ctx.config.db));
+  auto db = PgConn::Connect(db_conn);
   if (!db.ok()) return db.status();
-  for (const auto& ext : ctx.config.extensions) {
+  for (const auto& ext : config.extensions) {
     auto name = db->QuoteIdent(ext);
     if (!name.ok()) return name.status();
     auto r = db->Exec("CREATE EXTENSION IF NOT EXISTS " + *name);
@@ -95,39 +100,51 @@ Status CreateDatabaseAndExtensions(const NodeContext& ctx, const TempServer& ser
 
 }  // namespace
 
-Status InitializeCluster(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                         const Clock& clock) {
+Task<Status> InitializeCluster(const TaskContext& tc, const NodeContext& ctx, Timings& timings,
+                               const Clock& clock) {
   const NodeLayout& l = ctx.layout;
-  PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "initialize");
+  PGRT_CO_RETURN_IF_ERROR(PrepareScratch(ctx), "initialize");
   auto priv = PrivateDir::Create(ctx);
-  if (!priv.ok()) return priv.status().Wrap("initialize");
+  if (!priv.ok()) co_return priv.status().Wrap("initialize");
 
   spdlog::info("initializing a new cluster in {}", l.pgdata);
-  PGRT_RETURN_IF_ERROR(RunInitdb(ctx, waiter, l.init_scratch, priv->path()), "initialize");
+  PGRT_CO_RETURN_IF_ERROR(co_await RunInitdb(tc, ctx, l.init_scratch, priv->path()), "initialize");
   timings.EndPhase("initdb", clock.Now());
 
-  auto server = TempServer::Start(ctx, waiter, l.init_scratch, priv->path());
-  if (!server.ok()) return server.status().Wrap("initialize");
-  Status setup = CreateDatabaseAndExtensions(ctx, *server);
-  if (setup.ok()) setup = RunInitScripts(ctx, waiter, *server, l.init_scratch);
+  auto server = co_await TempServer::Start(tc, ctx, l.init_scratch, priv->path());
+  if (!server.ok()) co_return server.status().Wrap("initialize");
+  // Closures are named before a co_await, never made inside its expression: GCC 12
+  // destroys such a temporary twice (a double free). See process/task.h.
+  std::function<Status()> create = [config = ctx.config, admin = server->Conn("postgres"),
+                                    db = server->Conn(ctx.config.db)] {
+    return CreateDatabaseAndExtensions(config, admin, db);
+  };
+  Status setup = co_await OffThread(tc, std::move(create), Millis(0), "create the database");
+  if (setup.ok()) setup = co_await RunInitScripts(tc, ctx, *server, l.init_scratch);
   if (!setup.ok()) {
     // A clean stop, not the destructor's SIGKILL: a killed postgres leaves its dynamic shared
     // memory in /dev/shm, and a container retrying a failing script would fill it.
-    server->Stop(waiter).IgnoreError();  // the setup error is the one worth reporting
-    return setup.Wrap("initialize");
+    Status stopped = co_await server->Stop(tc);
+    stopped.IgnoreError();  // the setup error is the one worth reporting
+    co_return setup.Wrap("initialize");
   }
-  PGRT_RETURN_IF_ERROR(server->Stop(waiter), "initialize");
-  PGRT_RETURN_IF_ERROR(SyncFileSystem(l.init_scratch), "initialize");
-  // The WAL may live on another file system (POSTGRES_INITDB_WALDIR): it needs its own flush.
-  if (!ctx.config.initdb_waldir.empty())
-    PGRT_RETURN_IF_ERROR(SyncFileSystem(ctx.config.initdb_waldir), "initialize");
+  PGRT_CO_RETURN_IF_ERROR(co_await server->Stop(tc), "initialize");
+  // One flush of the file system (and of the WAL's, when POSTGRES_INITDB_WALDIR puts it on
+  // another one): slow on a busy disk, so off the loop's thread.
+  std::function<Status()> sync = [scratch = l.init_scratch, waldir = ctx.config.initdb_waldir] {
+    PGRT_RETURN_IF_ERROR(SyncFileSystem(scratch), "sync");
+    if (!waldir.empty()) PGRT_RETURN_IF_ERROR(SyncFileSystem(waldir), "sync the WAL");
+    return Status::Ok();
+  };
+  PGRT_CO_RETURN_IF_ERROR(
+      co_await OffThread(tc, std::move(sync), Millis(0), "sync the new cluster"), "initialize");
   timings.EndPhase("setup", clock.Now());
 
-  PGRT_RETURN_IF_ERROR(
+  PGRT_CO_RETURN_IF_ERROR(
       WriteOwnedFile(ctx, JoinPath(l.init_scratch, kInitCompleteMarker), "complete\n", 0600),
       "initialize");
-  PGRT_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "initialize");
-  return Status::Ok();
+  PGRT_CO_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "initialize");
+  co_return Status::Ok();
 }
 
 }  // namespace pgrt

@@ -125,17 +125,19 @@ Node::Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clo
   });
 }
 
-Status Node::Prepare(Waiter& waiter, std::optional<Topology> cluster) {
-  auto boot = PrepareDataDirectory(
-      ctx_, waiter, timings_, clock_,
-      [this](Mode m, std::string why) { controller_.Step(m, std::move(why)); }, cluster);
-  if (!boot.ok()) return boot.status();
+Task<Status> Node::Prepare(const TaskContext& tc, std::optional<Topology> cluster) {
+  // Named, not a temporary of the co_await's expression (GCC 12: see process/task.h).
+  const StepReporter step = [this](Mode m, std::string why) {
+    controller_.Step(m, std::move(why));
+  };
+  auto boot = co_await PrepareDataDirectory(tc, ctx_, timings_, clock_, step, cluster);
+  if (!boot.ok()) co_return boot.status();
   applied_ = boot->topology;
   rewind_needed_ = boot->rewind_needed;
   controller_.Assume(applied_);
   state_.SetTopology(applied_);
   controller_.Step(Mode::kStarting, "PGDATA is ready");
-  return Status::Ok();
+  co_return Status::Ok();
 }
 
 Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::string> extra_args,

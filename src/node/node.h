@@ -18,7 +18,7 @@
 #include "pgdata/context.h"
 #include "pgdata/private_dir.h"
 #include "pgdata/topology.h"
-#include "process/command.h"
+#include "process/awaitables.h"
 #include "process/event_loop.h"
 #include "process/job.h"
 #include "process/supervisor.h"
@@ -34,8 +34,10 @@ class Node : private ControllerActions {
  public:
   Node(NodeContext ctx, NodeState& state, Timings& timings, const Clock& clock);
 
-  // `cluster`: with PGRT_HA, the topology the cluster chose for this boot.
-  Status Prepare(Waiter& waiter, std::optional<Topology> cluster = std::nullopt);
+  // The start-up work before postgres first runs (a task on the loop: initdb, a clone or a
+  // restore, the files). `cluster`: with PGRT_HA, the topology the cluster chose for this
+  // boot.
+  Task<Status> Prepare(const TaskContext& tc, std::optional<Topology> cluster = std::nullopt);
 
   // Registers postgres with the supervisor and starts it. `on_fatal` is called when the
   // supervisor gives up (too many crashes).

@@ -41,20 +41,20 @@ Status CheckMajorVersion(const NodeContext& ctx) {
 
 // A new cluster: cloned from the primary for a replica, restored from a backup when asked,
 // else initialized here.
-Status Bootstrap(const NodeContext& ctx, const Topology& t, Waiter& waiter, Timings& timings,
-                 const Clock& clock, const StepReporter& step) {
+Task<Status> Bootstrap(const TaskContext& tc, const NodeContext& ctx, const Topology& t,
+                       Timings& timings, const Clock& clock, const StepReporter& step) {
   if (t.replica()) {
     if (!ctx.config.restore_from.empty())
       spdlog::warn("PGRT_RESTORE_FROM is ignored on a replica: it clones its primary");
     step(Mode::kCloning, "PGDATA is empty: cloning the primary " + t.upstream.host);
-    return CloneFromPrimary(ctx, t.upstream, waiter, timings, clock);
+    co_return co_await CloneFromPrimary(tc, ctx, t.upstream, timings, clock);
   }
   if (ctx.config.restore_from == "pgbackrest") {
     step(Mode::kRestoring, "PGDATA is empty: restoring from the pgBackRest repository");
-    return RestoreFromPgBackRest(ctx, waiter, timings, clock);
+    co_return co_await RestoreFromPgBackRest(tc, ctx, timings, clock);
   }
   step(Mode::kInitializing, "PGDATA is empty: initializing a new cluster");
-  return InitializeCluster(ctx, waiter, timings, clock);
+  co_return co_await InitializeCluster(tc, ctx, timings, clock);
 }
 
 // The role file as it is, a broken one reported and set aside (the configuration decides).
@@ -90,80 +90,86 @@ Status WriteTopologyFiles(const NodeContext& ctx, const Topology& t) {
   return WriteManagedFiles(ctx, t);
 }
 
-Result<BootRole> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                                      const Clock& clock, const StepReporter& step,
-                                      const std::optional<Topology>& cluster) {
+Task<Result<BootRole>> PrepareDataDirectory(const TaskContext& tc, const NodeContext& ctx,
+                                            Timings& timings, const Clock& clock,
+                                            const StepReporter& step,
+                                            const std::optional<Topology>& cluster) {
   const NodeLayout& l = ctx.layout;
   // Decided before anything changes: created, or handed over (the top directory only) when
   // empty or holding a cluster, with the mode postgres demands; anything else is refused.
-  PGRT_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.pgdata, 0700), "PGDATA");
+  PGRT_CO_RETURN_IF_ERROR(MakeOwnedDirectory(ctx, l.pgdata, 0700), "PGDATA");
   // postgres only creates its socket and lock file there: a shared directory such as a
   // sticky /tmp is used as it is.
-  PGRT_RETURN_IF_ERROR(MakeSharedDirectory(ctx, l.socket_dir, 0755), "PGRT_SOCKET_DIR");
-  PGRT_RETURN_IF_ERROR(WriteBackupFiles(ctx), "PGDATA");
+  PGRT_CO_RETURN_IF_ERROR(MakeSharedDirectory(ctx, l.socket_dir, 0755), "PGRT_SOCKET_DIR");
+  PGRT_CO_RETURN_IF_ERROR(WriteBackupFiles(ctx), "PGDATA");
   auto state = InspectDataDir(l);
-  if (!state.ok()) return state.status();
+  if (!state.ok()) co_return state.status();
   switch (*state) {
     case DataDirState::kForeign:
-      return Status::Error("PGDATA " + l.pgdata +
-                           " holds files but no PostgreSQL cluster (no PG_VERSION); pgrt does "
-                           "not touch it: empty it or point PGDATA elsewhere");
+      co_return Status::Error("PGDATA " + l.pgdata +
+                              " holds files but no PostgreSQL cluster (no PG_VERSION); pgrt does "
+                              "not touch it: empty it or point PGDATA elsewhere");
     case DataDirState::kReadyToMove:
       spdlog::info("finishing an interrupted move of a new cluster into {}", l.pgdata);
-      PGRT_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "PGDATA");
+      PGRT_CO_RETURN_IF_ERROR(MoveScratchIntoPlace(l), "PGDATA");
       break;
-    case DataDirState::kEmpty:
-      PGRT_RETURN_IF_ERROR(Bootstrap(ctx, cluster ? *cluster : ConfiguredTopology(ctx.config),
-                                     waiter, timings, clock, step),
-                           "PGDATA");
+    case DataDirState::kEmpty: {
+      // Named, not a conditional inside the co_await's expression (GCC 12: process/task.h).
+      Topology first = ConfiguredTopology(ctx.config);
+      if (cluster) first = *cluster;
+      PGRT_CO_RETURN_IF_ERROR(co_await Bootstrap(tc, ctx, first, timings, clock, step), "PGDATA");
       break;
+    }
     case DataDirState::kInitialized:
       spdlog::info("reusing the existing cluster in {}", l.pgdata);
       if (!ctx.config.restore_from.empty())
         spdlog::info("PGRT_RESTORE_FROM is ignored: PGDATA already holds a cluster");
       break;
   }
-  PGRT_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
-  BootRole boot = cluster ? ClusterBootRole(ctx.config, *cluster, ReadRoleFileOrWarn(ctx))
-                          : ChooseBootRole(ctx.config, ReadRoleFileOrWarn(ctx));
+  PGRT_CO_RETURN_IF_ERROR(CheckMajorVersion(ctx), "PGDATA");
+  BootRole boot;
+  if (cluster)
+    boot = ClusterBootRole(ctx.config, *cluster, ReadRoleFileOrWarn(ctx));
+  else
+    boot = ChooseBootRole(ctx.config, ReadRoleFileOrWarn(ctx));
   spdlog::info("role: {} ({})", boot.topology.Describe(), boot.why);
   if (boot.rewinding && boot.topology.waiting())
-    return Status::Unavailable(
+    co_return Status::Unavailable(
         "PGDATA may hold the remains of an interrupted pg_rewind and the cluster has no "
         "leader to clone from yet; pgrt exits so that it is started again later");
   if (boot.rewinding) {
     // pg_rewind was interrupted: the data may be half the old history, half the new one.
     if (!ctx.config.replica_reclone)
-      return Status::Error(
+      co_return Status::Error(
           "PGDATA may hold the remains of an interrupted pg_rewind from " +
           boot.topology.upstream.host +
           "; set PGRT_REPLICA_RECLONE=true to move it aside and clone that primary again");
     spdlog::warn("an interrupted pg_rewind: moving the data aside to clone again");
-    PGRT_RETURN_IF_ERROR(MoveDataAside(ctx), "PGDATA");
+    PGRT_CO_RETURN_IF_ERROR(MoveDataAside(ctx), "PGDATA");
   }
-  auto role = boot.rewinding ? Result<RoleFilesOutcome>(RoleFilesOutcome::kNeedsClone)
-                             : ApplyRoleFiles(ctx, boot, waiter);
-  if (!role.ok()) return role.status();
+  Result<RoleFilesOutcome> role = RoleFilesOutcome::kNeedsClone;
+  if (!boot.rewinding) role = co_await ApplyRoleFiles(tc, ctx, boot);
+  if (!role.ok()) co_return role.status();
   if (*role == RoleFilesOutcome::kNeedsClone) {
     step(Mode::kCloning, "cloning the primary " + boot.topology.upstream.host + " again");
-    PGRT_RETURN_IF_ERROR(CloneFromPrimary(ctx, boot.topology.upstream, waiter, timings, clock),
-                         "PGDATA");
+    PGRT_CO_RETURN_IF_ERROR(
+        co_await CloneFromPrimary(tc, ctx, boot.topology.upstream, timings, clock), "PGDATA");
     // The fresh clone needs its role files too (the passfile primary_conninfo names).
     boot.rewind_needed = false;
     BootRole fresh{boot.topology, boot.why};
-    role = ApplyRoleFiles(ctx, fresh, waiter);
-    if (!role.ok()) return role.status();
+    role = co_await ApplyRoleFiles(tc, ctx, fresh);
+    if (!role.ok()) co_return role.status();
     if (*role != RoleFilesOutcome::kReady)
-      return Status::Error("PGDATA: the new clone of " + boot.topology.upstream.host +
-                           " does not match it");
+      co_return Status::Error("PGDATA: the new clone of " + boot.topology.upstream.host +
+                              " does not match it");
   }
-  PGRT_RETURN_IF_ERROR(WriteManagedFiles(ctx, boot.topology), "PGDATA");
+  PGRT_CO_RETURN_IF_ERROR(WriteManagedFiles(ctx, boot.topology), "PGDATA");
   if (boot.record || boot.rewinding) {
     RoleRecord record = RecordOf(ctx, boot.topology, boot.why);
     record.rewind_needed = boot.rewind_needed;
-    PGRT_RETURN_IF_ERROR(WriteRoleFile(ctx, record), "PGDATA");
+    PGRT_CO_RETURN_IF_ERROR(WriteRoleFile(ctx, record), "PGDATA");
   }
-  return boot;
+  co_return std::move(boot);
 }
 
 }  // namespace pgrt

@@ -11,7 +11,7 @@
 #include "pgdata/context.h"
 #include "pgdata/role_file.h"
 #include "pgdata/topology.h"
-#include "process/command.h"
+#include "process/awaitables.h"
 #include "state/timings.h"
 
 namespace pgrt {
@@ -21,9 +21,11 @@ using StepReporter = std::function<void(Mode, std::string why)>;
 
 // Returns how the node starts (its topology: the role file's, the configuration's, or with
 // PGRT_HA `cluster`'s), already written to the role file and the files it needs.
-Result<BootRole> PrepareDataDirectory(const NodeContext& ctx, Waiter& waiter, Timings& timings,
-                                      const Clock& clock, const StepReporter& step,
-                                      const std::optional<Topology>& cluster = std::nullopt);
+// A task on the loop: its long steps (initdb, a clone, a restore) are loop events.
+Task<Result<BootRole>> PrepareDataDirectory(const TaskContext& tc, const NodeContext& ctx,
+                                            Timings& timings, const Clock& clock,
+                                            const StepReporter& step,
+                                            const std::optional<Topology>& cluster = std::nullopt);
 
 // Renders pgrt.conf and pg_hba.conf for topology `t`, copies TLS files, makes
 // postgresql.conf include pgrt.conf. Idempotent.

@@ -7,8 +7,9 @@
 
 namespace pgrt {
 
-Result<TempServer> TempServer::Start(const NodeContext& ctx, Waiter& waiter,
-                                     const std::string& datadir, const std::string& private_dir) {
+Task<Result<TempServer>> TempServer::Start(const TaskContext& tc, const NodeContext& ctx,
+                                           const std::string& datadir,
+                                           const std::string& private_dir) {
   const int port = ctx.config.port;  // a socket only: the port just names the socket file
   // fsync=off: nothing the temporary server writes counts until InitializeCluster has
   // synced the whole file system once (SyncFileSystem) and only then written the marker;
@@ -20,19 +21,21 @@ Result<TempServer> TempServer::Start(const NodeContext& ctx, Waiter& waiter,
                          "-p", std::to_string(port), "-c", "synchronous_standby_names=", "-c",
                          "archive_mode=off", "-c", "fsync=off"});
   spec.name = "postgres (temporary)";
-  auto child = Child::Spawn(spec);
-  if (!child.ok()) return child.status();
+  auto child = LoopChild::Spawn(tc.exits, spec);
+  if (!child.ok()) co_return child.status();
   TempServer server(std::move(*child), private_dir, port, ctx.config.user);
-  Child& c = server.child_;
+  LoopChild& c = server.child_;
   // postmaster.pid says "ready" once connections are accepted: no failed early pings.
-  Status ready = waiter.WaitUntil(
-      [&] { return !c.running() || PostmasterStatus(datadir, c.pid()) == "ready"; }, Millis(120000),
-      Millis(2), "wait for temporary server", &c);
-  if (!ready.ok()) return ready;
+  std::function<bool()> up = [&] {
+    return !c.running() || PostmasterStatus(datadir, c.pid()) == "ready";
+  };
+  Status ready =
+      co_await PollUntil(tc, std::move(up), Millis(120000), Millis(2), "wait for temporary server");
+  if (!ready.ok()) co_return ready;
   if (!c.running())
-    return Status::Error("temporary server " + DescribeWaitStatus(*c.exit_status()) +
-                         " (its log is above)");
-  return server;
+    co_return Status::Error("temporary server " + DescribeWaitStatus(*c.child().exit_status()) +
+                            " (its log is above)");
+  co_return std::move(server);
 }
 
 ConnParams TempServer::Conn(const std::string& dbname) const {
@@ -41,12 +44,12 @@ ConnParams TempServer::Conn(const std::string& dbname) const {
           {"connect_timeout", "10"}, {"application_name", "pgrt-init"}};
 }
 
-Status TempServer::Stop(Waiter& waiter) {
-  PGRT_RETURN_IF_ERROR(child_.Signal(SIGINT), "stop temporary server");
-  auto ws = waiter.WaitFor(child_, Millis(60000));
-  if (!ws.ok()) return ws.status().Wrap("stop temporary server");
-  if (!ExitedCleanly(*ws)) return Status::Error("temporary server " + DescribeWaitStatus(*ws));
-  return Status::Ok();
+Task<Status> TempServer::Stop(const TaskContext& tc) {
+  PGRT_CO_RETURN_IF_ERROR(child_.child().Signal(SIGINT), "stop temporary server");
+  auto ws = co_await WaitExit(tc, child_, Millis(60000));
+  if (!ws.ok()) co_return ws.status().Wrap("stop temporary server");
+  if (!ExitedCleanly(*ws)) co_return Status::Error("temporary server " + DescribeWaitStatus(*ws));
+  co_return Status::Ok();
 }
 
 }  // namespace pgrt

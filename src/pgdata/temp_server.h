@@ -1,6 +1,7 @@
 // TempServer: a postgres that listens only on a socket in a private directory, for work
-// that must happen before the node is reachable (init scripts, role set-up). Stopped and
-// reaped by Stop() or, at the latest, by the destructor.
+// that must happen before the node is reachable (init scripts, role set-up). Its exit is a
+// loop event for as long as it lives; stopped by Stop() or, at the latest, killed and reaped
+// by the destructor.
 #pragma once
 
 #include <optional>
@@ -8,15 +9,17 @@
 
 #include "pg/connection.h"
 #include "pgdata/context.h"
-#include "process/command.h"
+#include "process/awaitables.h"
+#include "process/child_exits.h"
 
 namespace pgrt {
 
 class TempServer {
  public:
+  // Starts it and waits (as a step of the task) until it accepts connections.
   // `private_dir`: a 0700 directory of the run-as account for the socket.
-  static Result<TempServer> Start(const NodeContext& ctx, Waiter& waiter,
-                                  const std::string& datadir, const std::string& private_dir);
+  static Task<Result<TempServer>> Start(const TaskContext& tc, const NodeContext& ctx,
+                                        const std::string& datadir, const std::string& private_dir);
   TempServer(TempServer&&) = default;
   TempServer& operator=(TempServer&&) = default;
 
@@ -27,15 +30,15 @@ class TempServer {
   int port() const { return port_; }
 
   // Fast shutdown, waiting for the exit.
-  Status Stop(Waiter& waiter);
+  Task<Status> Stop(const TaskContext& tc);
 
  private:
-  TempServer(Child child, std::string socket_dir, int port, std::string user)
+  TempServer(LoopChild child, std::string socket_dir, int port, std::string user)
       : child_(std::move(child)),
         socket_dir_(std::move(socket_dir)),
         port_(port),
         user_(std::move(user)) {}
-  Child child_;
+  LoopChild child_;
   std::string socket_dir_;
   int port_;
   std::string user_;

@@ -64,9 +64,8 @@ class EventLoop {
 
   // Runs until Quit(). Returns the first error of the event library itself.
   Status Run();
-  // Runs what is due and ready, waiting at most `max_wait` for something to happen. For
-  // start-up code that still waits synchronously (Waiter) while the HTTP API, already on
-  // the loop, keeps answering. Never from inside Run().
+  // Runs what is due and ready, waiting at most `max_wait` for something to happen: tests
+  // turn the loop step by step with it. Never from inside Run().
   Status RunOnce(Millis max_wait);
   void Quit();
 

@@ -9,6 +9,7 @@
 #include "pgdata/control_file.h"
 #include "pgdata/data_dir.h"
 #include "pgdata/private_dir.h"
+#include "process/command.h"
 #include "replication/conninfo.h"
 #include "replication/login_failure.h"
 #include "util/fs.h"
@@ -33,22 +34,23 @@ namespace {
 constexpr Millis kOffThreadLimit{60000};
 }  // namespace
 
-Status WaitForPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter) {
+Task<Status> WaitForPrimary(const TaskContext& tc, const NodeContext& ctx, const Upstream& up) {
   const Config& c = ctx.config;
-  RealClock clock;
+  const Clock& clock = tc.loop.clock();
   SteadyTime next_log = clock.Now();
   Millis delay(50);
   bool refused = false;  // the operator was told the password is refused
   for (;;) {
     // Off the loop's thread: a primary that accepts connections and never answers holds a
     // connect for connect_timeout, and a host name is resolved synchronously.
-    Status st = waiter.RunOffThread(
-        [params = PrimaryConn(c, up)] { return PgConn::Connect(params).status(); }, kOffThreadLimit,
-        "wait for the primary");
-    if (waiter.termination_signal() != 0) return st;
+    std::function<Status()> connect = [params = PrimaryConn(c, up)] {
+      return PgConn::Connect(params).status();
+    };
+    Status st = co_await OffThread(tc, std::move(connect), kOffThreadLimit, "wait for the primary");
+    if (tc.cancel.cancelled()) co_return st;
     if (st.ok()) {
       if (refused) ctx.ReportProblem("");
-      return st;
+      co_return st;
     }
     const std::string& error = st.message();
     const bool auth = IsAuthenticationFailure(error);
@@ -65,17 +67,17 @@ Status WaitForPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter
       next_log = clock.Now() + Millis(10000);
     }
     // The backoff between tries; it ends early only for a termination signal.
-    Status paused = waiter.WaitUntil([] { return false; }, delay, delay, "wait for the primary");
-    if (waiter.termination_signal() != 0) return paused;
+    Status paused = co_await Sleep(tc, delay, "wait for the primary");
+    if (!paused.ok()) co_return paused;
     delay = std::min(delay * 2, Millis(1000));
   }
 }
 
 namespace {
 
-Status EnsureSlotOnPrimary(const Config& c, const Upstream& up, Waiter& waiter) {
-  if (up.slot.empty()) return Status::Ok();
-  auto create = [params = PrimaryConn(c, up), slot = up.slot]() -> Status {
+Task<Status> EnsureSlotOnPrimary(const TaskContext& tc, const Config& c, const Upstream& up) {
+  if (up.slot.empty()) co_return Status::Ok();
+  std::function<Status()> create = [params = PrimaryConn(c, up), slot = up.slot]() -> Status {
     auto conn = PgConn::Connect(params);
     if (!conn.ok()) return conn.status();
     auto r = conn->ExecParams(
@@ -86,7 +88,8 @@ Status EnsureSlotOnPrimary(const Config& c, const Upstream& up, Waiter& waiter) 
       return r.status().Wrap("create slot " + slot + " on the primary");
     return Status::Ok();
   };
-  return waiter.RunOffThread(create, kOffThreadLimit, "create slot " + up.slot);
+  const std::string what = "create slot " + up.slot;
+  co_return co_await OffThread(tc, std::move(create), kOffThreadLimit, what);
 }
 
 }  // namespace
@@ -131,54 +134,55 @@ SpawnSpec BaseBackupSpec(const NodeContext& ctx, const Upstream& up, const std::
 
 namespace {
 
-Status RunBaseBackup(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
-                     const std::string& target, const std::string& passfile) {
+Task<Status> RunBaseBackup(const TaskContext& tc, const NodeContext& ctx, const Upstream& up,
+                           const std::string& target, const std::string& passfile) {
   const Config& c = ctx.config;
   SpawnSpec spec = BaseBackupSpec(ctx, up, target, passfile);
   std::string pending;  // output after the last line end
-  auto r = waiter.Run(spec, /*capture=*/true, Millis(0), [&ctx, &pending](std::string_view out) {
+  std::function<void(std::string_view)> progress = [&ctx, &pending](std::string_view out) {
     pending.append(out);
     const size_t end = pending.find_last_of("\r\n");
     if (end == std::string::npos) return;
     if (auto reading = LastBaseBackupProgress(std::string_view(pending).substr(0, end)))
       ctx.ReportProgress("clone", reading);
     pending.erase(0, end + 1);
-  });
+  };
+  auto r = co_await RunCommand(tc, spec, /*capture=*/true, Millis(0), std::move(progress));
   ctx.ReportProgress("clone", std::nullopt);
-  if (!r.ok()) return r.status();
+  if (!r.ok()) co_return r.status();
   if (!ExitedCleanly(r->wait_status)) {
     if (IsAuthenticationFailure(r->output))
-      return Status::Error("pg_basebackup: " + ReplicationLoginWarning(c, Tail(r->output)));
-    return Status::Error("pg_basebackup " + DescribeWaitStatus(r->wait_status) + ": " +
-                         Tail(r->output));
+      co_return Status::Error("pg_basebackup: " + ReplicationLoginWarning(c, Tail(r->output)));
+    co_return Status::Error("pg_basebackup " + DescribeWaitStatus(r->wait_status) + ": " +
+                            Tail(r->output));
   }
-  return Status::Ok();
+  co_return Status::Ok();
 }
 
 }  // namespace
 
-Status CloneFromPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
-                        Timings& timings, const Clock& clock) {
+Task<Status> CloneFromPrimary(const TaskContext& tc, const NodeContext& ctx, const Upstream& up,
+                              Timings& timings, const Clock& clock) {
   const NodeLayout& l = ctx.layout;
   const Config& c = ctx.config;
-  PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, up, waiter), "clone");
+  PGRT_CO_RETURN_IF_ERROR(co_await WaitForPrimary(tc, ctx, up), "clone");
   timings.EndPhase("wait_primary", clock.Now());
-  PGRT_RETURN_IF_ERROR(EnsureSlotOnPrimary(c, up, waiter), "clone");
+  PGRT_CO_RETURN_IF_ERROR(co_await EnsureSlotOnPrimary(tc, c, up), "clone");
 
-  PGRT_RETURN_IF_ERROR(PrepareScratch(ctx), "clone");
+  PGRT_CO_RETURN_IF_ERROR(PrepareScratch(ctx), "clone");
   auto priv = PrivateDir::Create(ctx);
-  if (!priv.ok()) return priv.status().Wrap("clone");
+  if (!priv.ok()) co_return priv.status().Wrap("clone");
   std::string passfile = JoinPath(priv->path(), "pgpass");
-  PGRT_RETURN_IF_ERROR(WriteOwnedFile(ctx, passfile, PassfileLine(c, up), 0600), "clone");
+  PGRT_CO_RETURN_IF_ERROR(WriteOwnedFile(ctx, passfile, PassfileLine(c, up), 0600), "clone");
 
   spdlog::info("cloning {}:{} into {}", up.host, up.port, l.pgdata);
-  PGRT_RETURN_IF_ERROR(RunBaseBackup(ctx, up, waiter, l.init_scratch, passfile), "clone");
+  PGRT_CO_RETURN_IF_ERROR(co_await RunBaseBackup(tc, ctx, up, l.init_scratch, passfile), "clone");
   // pg_basebackup ran with --no-sync: one syncfs, which may take a while on a slow disk.
-  PGRT_RETURN_IF_ERROR(
-      waiter.RunOffThread([&ctx] { return PlaceClone(ctx, false); }, Millis(0), "sync the clone"),
-      "clone");
+  std::function<Status()> sync = [ctx] { return PlaceClone(ctx, false); };
+  PGRT_CO_RETURN_IF_ERROR(co_await OffThread(tc, std::move(sync), Millis(0), "sync the clone"),
+                          "clone");
   timings.EndPhase("clone", clock.Now());
-  return PlaceClone(ctx, true);
+  co_return PlaceClone(ctx, true);
 }
 
 Status PlaceClone(const NodeContext& ctx, bool move) {

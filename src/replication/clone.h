@@ -9,7 +9,7 @@
 #include "pg/connection.h"
 #include "pgdata/context.h"
 #include "pgdata/topology.h"
-#include "process/command.h"
+#include "process/awaitables.h"
 #include "state/timings.h"
 
 namespace pgrt {
@@ -21,7 +21,7 @@ ConnParams PrimaryConn(const Config& c, const Upstream& up, const std::string& d
 // a log line every ~10 s). A refused password is a warning and the node's status message
 // (ctx.ReportProblem) while it keeps trying: the primary may still be creating the role.
 // Fails only on a termination signal.
-Status WaitForPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter);
+Task<Status> WaitForPrimary(const TaskContext& tc, const NodeContext& ctx, const Upstream& up);
 
 // pg_basebackup of `up` into `target` (WAL streamed, --no-sync, progress on stdout), the
 // password read from `passfile`.
@@ -32,8 +32,8 @@ SpawnSpec BaseBackupSpec(const NodeContext& ctx, const Upstream& up, const std::
 // complete and moves it into PGDATA.
 Status PlaceClone(const NodeContext& ctx, bool move);
 
-Status CloneFromPrimary(const NodeContext& ctx, const Upstream& up, Waiter& waiter,
-                        Timings& timings, const Clock& clock);
+Task<Status> CloneFromPrimary(const TaskContext& tc, const NodeContext& ctx, const Upstream& up,
+                              Timings& timings, const Clock& clock);
 
 // The cluster's system identifier from global/pg_control (its first 8 bytes).
 Result<uint64_t> LocalSystemIdentifier(const std::string& pgdata);

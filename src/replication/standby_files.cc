@@ -51,8 +51,8 @@ Status MoveDataAside(const NodeContext& ctx) {
   return Status::Ok();
 }
 
-Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, const BootRole& boot,
-                                        Waiter& waiter) {
+Task<Result<RoleFilesOutcome>> ApplyRoleFiles(const TaskContext& tc, const NodeContext& ctx,
+                                              const BootRole& boot) {
   const Config& c = ctx.config;
   const Topology& t = boot.topology;
   const NodeLayout& l = ctx.layout;
@@ -60,47 +60,48 @@ Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, const BootRole& 
     if (PathExists(l.standby_signal)) {
       spdlog::info("{} mode on a former replica: removing standby.signal, keeping the data",
                    ToString(t.role));
-      PGRT_RETURN_IF_ERROR(RemoveIfPresent(l.standby_signal), "leave standby mode");
+      PGRT_CO_RETURN_IF_ERROR(RemoveIfPresent(l.standby_signal), "leave standby mode");
     }
-    PGRT_RETURN_IF_ERROR(RemoveIfPresent(l.passfile), "leave standby mode");
-    return RoleFilesOutcome::kReady;
+    PGRT_CO_RETURN_IF_ERROR(RemoveIfPresent(l.passfile), "leave standby mode");
+    co_return RoleFilesOutcome::kReady;
   }
 
   const Upstream& up = t.upstream;
   if (t.waiting()) {  // a standby until the cluster names a leader (PGRT_HA)
-    PGRT_RETURN_IF_ERROR(WriteReplicaFiles(ctx, up), "replica");
-    return RoleFilesOutcome::kReady;
+    PGRT_CO_RETURN_IF_ERROR(WriteReplicaFiles(ctx, up), "replica");
+    co_return RoleFilesOutcome::kReady;
   }
   if (boot.promoted)
-    return Refuse(ctx, "this node was promoted to primary and cannot follow " + up.host +
-                           " without a new clone");
+    co_return Refuse(ctx, "this node was promoted to primary and cannot follow " + up.host +
+                              " without a new clone");
   auto local = LocalSystemIdentifier(l.pgdata);
-  if (!local.ok()) return local.status().Wrap("replica");
+  if (!local.ok()) co_return local.status().Wrap("replica");
   // Data that is not a standby yet (a former primary or standalone) becomes one only after
   // the primary confirmed it is the same cluster: wait for it rather than guess.
   bool was_standby = PathExists(l.standby_signal);
-  if (!was_standby) PGRT_RETURN_IF_ERROR(WaitForPrimary(ctx, up, waiter), "replica");
+  if (!was_standby) PGRT_CO_RETURN_IF_ERROR(co_await WaitForPrimary(tc, ctx, up), "replica");
   // Off the loop's thread: a primary that accepts and never answers holds the connect.
   auto id = std::make_shared<std::optional<uint64_t>>();
-  Status asked = waiter.RunOffThread(
-      [id, c = c, up]() {
-        *id = PrimarySystemIdentifier(c, up);
-        return Status::Ok();
-      },
-      Millis(60000), "ask the primary for its cluster identity");
-  if (waiter.termination_signal() != 0) return asked;
-  const std::optional<uint64_t> primary = asked.ok() ? *id : std::nullopt;
+  std::function<Status()> ask = [id, c = c, up]() {
+    *id = PrimarySystemIdentifier(c, up);
+    return Status::Ok();
+  };
+  Status asked = co_await OffThread(tc, std::move(ask), Millis(60000),
+                                    "ask the primary for its cluster identity");
+  if (tc.cancel.cancelled()) co_return asked;
+  std::optional<uint64_t> primary;
+  if (asked.ok()) primary = *id;
   if (!was_standby && !primary)
-    return Status::Error(
+    co_return Status::Error(
         "replica: cannot read the primary's cluster identity to confirm "
         "PGDATA is its clone");
   if (primary && *primary != *local)
-    return Refuse(ctx, "PGDATA holds cluster " + std::to_string(*local) + ", not a clone of " +
-                           up.host + " (cluster " + std::to_string(*primary) + ")");
+    co_return Refuse(ctx, "PGDATA holds cluster " + std::to_string(*local) + ", not a clone of " +
+                              up.host + " (cluster " + std::to_string(*primary) + ")");
   if (!PathExists(l.standby_signal))
     spdlog::info("replica mode: writing standby.signal to follow {}:{}", up.host, up.port);
-  PGRT_RETURN_IF_ERROR(WriteReplicaFiles(ctx, up), "replica");
-  return RoleFilesOutcome::kReady;
+  PGRT_CO_RETURN_IF_ERROR(WriteReplicaFiles(ctx, up), "replica");
+  co_return RoleFilesOutcome::kReady;
 }
 
 }  // namespace pgrt

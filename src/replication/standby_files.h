@@ -6,7 +6,7 @@
 
 #include "pgdata/context.h"
 #include "pgdata/role_file.h"
-#include "process/command.h"
+#include "process/awaitables.h"
 
 namespace pgrt {
 
@@ -18,8 +18,8 @@ enum class RoleFilesOutcome { kReady, kNeedsClone };
 // PGRT_REPLICA_RECLONE the foreign data is moved aside and kNeedsClone returned.
 // Primary/standalone: removes standby.signal (data kept, node writable).
 // Data without standby.signal is checked only after waiting for the primary.
-Result<RoleFilesOutcome> ApplyRoleFiles(const NodeContext& ctx, const BootRole& boot,
-                                        Waiter& waiter);
+Task<Result<RoleFilesOutcome>> ApplyRoleFiles(const TaskContext& tc, const NodeContext& ctx,
+                                              const BootRole& boot);
 
 // Moves PGDATA aside to PGDATA.broken-<time> (or, when PGDATA is a mount point, its entries
 // into PGDATA/.pgrt-aside-<time>). Never deletes anything.

@@ -199,36 +199,57 @@ int Runtime::Run(SignalSource& signals, std::vector<std::string> postgres_args) 
     spdlog::critical("{}", st.message());
     return 1;
   }
-  // The loop's heartbeat (/liveness) beats from the start: start-up runs the loop too.
-  Beat();
-  // The loop runs while start-up waits, so the API answers (503) from the first moment.
-  Waiter waiter(signals, &loop_);
-  std::optional<Topology> cluster_role;
-  if (cluster_) {
-    auto decided = DecideClusterBoot(waiter);
-    if (!decided.ok()) {
-      if (waiter.termination_signal() != 0) return 0;
-      spdlog::critical("{}", decided.status().message());
-      return 1;
-    }
-    cluster_role = *decided;
-  }
-  if (Status st = node_.Prepare(waiter, cluster_role); !st.ok()) {
-    if (waiter.termination_signal() != 0) {
-      spdlog::info("stopped during start-up by signal {}", waiter.termination_signal());
-      return 0;
-    }
+  // Signals are loop events from the first moment: a SIGTERM during start-up cancels it.
+  if (Status st = loop_.Watch(signals.fd(), [this, &signals] { OnSignals(signals); }); !st.ok()) {
     spdlog::critical("{}", st.message());
     return 1;
+  }
+  // The loop's heartbeat (/liveness) beats from the start, and the API answers (503) while
+  // the start-up task runs on the same loop.
+  Beat();
+  postgres_args_ = std::move(postgres_args);
+  starting_up_ = true;
+  startup_ = StartTask<Status>(StartUp(), [this](Status st) { AfterStartUp(std::move(st)); });
+  if (Status st = loop_.Run(); !st.ok()) {
+    spdlog::critical("{}", st.message());
+    exit_code_ = 1;
+  }
+  startup_.reset();  // still under way only when the loop itself failed
+  api_->Stop();
+  spdlog::info("pgrt exits ({})", exit_code_);
+  return exit_code_;
+}
+
+Task<Status> Runtime::StartUp() {
+  std::optional<Topology> cluster_role;
+  if (cluster_) {
+    auto decided = co_await DecideClusterBoot();
+    if (!decided.ok()) co_return decided.status();
+    cluster_role = *decided;
+  }
+  co_return co_await node_.Prepare(tasks_, cluster_role);
+}
+
+void Runtime::AfterStartUp(Status st) {
+  starting_up_ = false;
+  // May run inside StartTask, before the loop runs: the loop quits through a posted closure,
+  // which a Quit() before Run() would not do.
+  auto stop = [this](int code) {
+    exit_code_ = code;
+    loop_.Post([this] { loop_.Quit(); });
+  };
+  if (cancel_.cancelled()) {
+    spdlog::info("stopped during start-up by signal {}", startup_signal_);
+    return stop(0);
+  }
+  if (!st.ok()) {
+    spdlog::critical("{}", st.message());
+    return stop(1);
   }
   // The copies are in place: rotations may replace them from now on.
   if (postgres_tls_) postgres_tls_->Start();
   // The controller's Shutdown action.
   node_.OnShutdown([this] { ShutDown(); });
-  if (Status st = loop_.Watch(signals.fd(), [this, &signals] { OnSignals(signals); }); !st.ok()) {
-    spdlog::critical("{}", st.message());
-    return 1;
-  }
   if (sleeper_) {
     node_.OnAccepting([this] { sleeper_->OnReady(); });
     node_.OnExit([this] { sleeper_->OnPostgresExit(); });
@@ -246,32 +267,31 @@ int Runtime::Run(SignalSource& signals, std::vector<std::string> postgres_args) 
   });
   backups_.Start();
   Status started =
-      node_.Start(loop_, supervisor_, std::move(postgres_args), [this](const std::string& reason) {
+      node_.Start(loop_, supervisor_, std::move(postgres_args_), [this](const std::string& reason) {
         spdlog::critical("giving up: {}", reason);
         exit_code_ = 1;
         loop_.Quit();
       });
   if (!started.ok()) {
     spdlog::critical("{}", started.message());
-    return 1;
+    return stop(1);
   }
   if (cluster_) cluster_->Start();
-  if (Status st = loop_.Run(); !st.ok()) {
-    spdlog::critical("{}", st.message());
-    exit_code_ = 1;
-  }
-  api_->Stop();
-  spdlog::info("pgrt exits ({})", exit_code_);
-  return exit_code_;
 }
 
 void Runtime::OnSignals(SignalSource& signals) {
   for (int sig : signals.ReadPending()) {
     if (sig == SIGCHLD) {
       for (auto [pid, ws] : ReapExited())
-        if (!supervisor_.OnChildExit(pid, ws) && !node_.OnChildExit(pid, ws) &&
-            !(watchdog_ && watchdog_->OnChildExit(pid, ws)))
+        if (!exits_.OnChildExit(pid, ws) && !supervisor_.OnChildExit(pid, ws) &&
+            !node_.OnChildExit(pid, ws) && !(watchdog_ && watchdog_->OnChildExit(pid, ws)))
           backups_.OnChildExit(pid, ws);
+    } else if (starting_up_) {
+      // Nothing runs yet that a reload or a shutdown would reach: a termination signal ends
+      // the start-up's running step (its command's process group is stopped) and pgrt exits.
+      if (!IsTerminationSignal(sig) || cancel_.cancelled()) continue;
+      startup_signal_ = sig;
+      cancel_.Cancel("interrupted by signal " + std::to_string(sig));
     } else if (sig == SIGTERM || sig == SIGINT) {
       RequestShutdown(SIGINT, sig == SIGTERM ? "SIGTERM received" : "SIGINT received");
     } else if (sig == SIGQUIT) {
@@ -313,33 +333,34 @@ void Runtime::ShutDown() {
   });
 }
 
-Result<Topology> Runtime::DecideClusterBoot(Waiter& waiter) {
+Task<Result<Topology>> Runtime::DecideClusterBoot() {
   auto data = InspectDataDir(ctx_.layout);
-  if (!data.ok()) return data.status();
+  if (!data.ok()) co_return data.status();
   const bool has_data = *data == DataDirState::kInitialized || *data == DataDirState::kReadyToMove;
-  std::optional<BootDecision> decision;
-  cluster_->DecideBoot(
-      has_data, [&decision](BootDecision d) { decision = std::move(d); },
-      [this](const std::string& waiting) {
-        if (state_.message() != waiting) spdlog::info("ha: {}", waiting);
-        state_.SetMessage(waiting);
-      });
-  PGRT_RETURN_IF_ERROR(
-      waiter.WaitUntil([&decision] { return decision.has_value(); }, std::chrono::hours(24 * 365),
-                       Millis(50), "the cluster's decision"),
-      "ha");
+  // Named, not a temporary of the co_await's expression (GCC 12: see process/task.h).
+  std::function<void(std::function<void(BootDecision)>)> ask =
+      [this, has_data](std::function<void(BootDecision)> resolve) {
+        cluster_->DecideBoot(has_data, std::move(resolve), [this](const std::string& waiting) {
+          if (state_.message() != waiting) spdlog::info("ha: {}", waiting);
+          state_.SetMessage(waiting);
+        });
+      };
+  Result<BootDecision> decision =
+      co_await AwaitCallback<BootDecision>(tasks_, std::move(ask), "the cluster's decision");
+  if (!decision.ok()) co_return decision.status().Wrap("ha");
   state_.SetMessage("");
   spdlog::info("ha: {}", decision->why);
   const std::optional<Member>& l = decision->leader;
   switch (decision->kind) {
     case BootKind::kInitialize:
-      return Writable(ReplicationMode::kPrimary);
+      co_return Writable(ReplicationMode::kPrimary);
     case BootKind::kClone:
-      return ReplicaOf({l->host, l->port, ""});
+      co_return ReplicaOf({l->host, l->port, ""});
     case BootKind::kJoin:
-      return l ? ReplicaOf({l->host, l->port, ""}) : ReplicaOf({});
+      if (l) co_return ReplicaOf({l->host, l->port, ""});
+      co_return ReplicaOf({});
   }
-  return Status::Error("ha: unknown boot decision");
+  co_return Status::Error("ha: unknown boot decision");
 }
 
 Member Runtime::Self() const {

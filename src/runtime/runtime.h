@@ -19,9 +19,11 @@
 #include "node/node.h"
 #include "pgdata/context.h"
 #include "pooler/pooler.h"
+#include "process/awaitables.h"
 #include "process/event_loop.h"
 #include "process/signals.h"
 #include "process/supervisor.h"
+#include "process/task.h"
 #include "runtime/sleeper.h"
 #include "state/node_state.h"
 #include "state/timings.h"
@@ -46,6 +48,12 @@ class Runtime {
 
  private:
   Status Init();
+  // The start-up task on the loop (the cluster's boot decision, then PGDATA: initdb, a clone
+  // or a restore); the API, the heartbeat and the signals are served meanwhile.
+  Task<Status> StartUp();
+  // Its end: postgres starts and the node serves, or pgrt stops (a failure, or a
+  // termination signal that cancelled the start-up).
+  void AfterStartUp(Status st);
   // TLS (runtime/tls.cc): the configured sets checked at start, then watched and rotated.
   Status InitTls();
   Status InstallPostgresTls(const TlsMaterial& m);
@@ -56,7 +64,7 @@ class Runtime {
   void ShutDown();  // the controller's Shutdown action
   // PGRT_HA: how this node boots (waits for etcd, on the loop), and how it follows the
   // cluster afterwards (lead, follow the leader, or stop taking writes).
-  Result<Topology> DecideClusterBoot(Waiter& waiter);
+  Task<Result<Topology>> DecideClusterBoot();
   void SteerByCluster();
   Member Self() const;
   // The leader's fence when pgrt cannot act (ha/fence_watchdog.h): armed while leading.
@@ -92,6 +100,15 @@ class Runtime {
   std::unique_ptr<CertWatch> api_tls_;                 // PGRT_API_TLS_*
   std::shared_ptr<ServerTlsContext> api_tls_context_;  // new API connections use this one
   Supervisor supervisor_;
+  ChildExits exits_;  // the start-up's children, whose exits the loop reaps
+  // Cancelled by a termination signal while the start-up runs: its running step ends (a
+  // command's process group is stopped) and the task unwinds with that error.
+  CancelToken cancel_;
+  TaskContext tasks_{loop_, exits_, cancel_};
+  TaskHandle startup_;
+  bool starting_up_ = false;
+  int startup_signal_ = 0;                  // the one that cancelled the start-up
+  std::vector<std::string> postgres_args_;  // for the first start of postgres
   int exit_code_ = 0;
   bool stopping_ = false;
   bool led_ = false;

@@ -1,0 +1,75 @@
+// CancelToken: the one cancellation point of the tasks on the loop. The runtime cancels it
+// when a termination signal arrives; every awaitable (process/awaitables.h, RunCommand)
+// observes it, so a task needs no plumbing of its own: the step it waits on ends with an
+// error that says why ("pg_basebackup: interrupted by signal 15"), a running command's
+// process group is stopped, and the task unwinds through its ordinary error paths.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "util/status.h"
+
+namespace pgrt {
+
+class CancelToken {
+ public:
+  // Forgets its callback when it goes (an awaitable that finished or was destroyed).
+  class Registration {
+   public:
+    Registration() = default;
+    Registration(CancelToken* token, uint64_t id) : token_(token), id_(id) {}
+    Registration(Registration&& o) noexcept
+        : token_(std::exchange(o.token_, nullptr)), id_(o.id_) {}
+    Registration& operator=(Registration&& o) noexcept {
+      if (this != &o) {
+        Reset();
+        token_ = std::exchange(o.token_, nullptr);
+        id_ = o.id_;
+      }
+      return *this;
+    }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+    ~Registration() { Reset(); }
+    void Reset() {
+      if (token_ != nullptr) std::exchange(token_, nullptr)->callbacks_.erase(id_);
+    }
+
+   private:
+    CancelToken* token_ = nullptr;
+    uint64_t id_ = 0;
+  };
+
+  CancelToken() = default;
+  CancelToken(const CancelToken&) = delete;
+  CancelToken& operator=(const CancelToken&) = delete;
+
+  bool cancelled() const { return cancelled_; }
+  // Why ("interrupted by signal 15"); empty until cancelled.
+  const std::string& reason() const { return reason_; }
+  // "<what>: <reason>": the error an interrupted step returns.
+  Status Error(std::string_view what) const {
+    return Status::Error(std::string(what) + ": " + reason_);
+  }
+
+  // The first call wins; each registered callback runs once, on the caller's thread (the
+  // loop's). A callback may register or forget others.
+  void Cancel(std::string reason);
+
+  // `cb` runs when the token is cancelled, unless the registration went first. Nothing is
+  // registered on a token already cancelled: callers look at cancelled() first.
+  [[nodiscard]] Registration OnCancel(std::function<void()> cb);
+
+ private:
+  bool cancelled_ = false;
+  std::string reason_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, std::function<void()>> callbacks_;
+};
+
+}  // namespace pgrt
