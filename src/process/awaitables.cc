@@ -8,8 +8,7 @@ Task<Status> Sleep(const TaskContext& tc, Millis delay, std::string what) {
   if (tc.cancel.cancelled()) co_return tc.cancel.Error(what);
   Pending<Status> pending;
   ScopedTimer timer(tc.loop, delay, [&pending] { pending.Fire(Status::Ok()); });
-  CancelToken::Registration on_cancel =
-      tc.cancel.OnCancel([&pending, &tc, &what] { pending.Fire(tc.cancel.Error(what)); });
+  WaitBounds bounds(tc, pending, Millis(0), what);
   co_return co_await pending;
 }
 
@@ -35,13 +34,7 @@ Task<Result<int>> WaitExit(const TaskContext& tc, LoopChild& child, Millis timeo
     LoopChild& child;
     ~Forget() { child.OnExit(nullptr); }
   } forget{child};
-  std::optional<ScopedTimer> timer;
-  if (timeout.count() > 0)
-    timer.emplace(tc.loop, timeout, [&pending, &what] {
-      pending.Fire(Status::DeadlineExceeded(what + ": timed out"));
-    });
-  CancelToken::Registration on_cancel =
-      tc.cancel.OnCancel([&pending, &tc, &what] { pending.Fire(tc.cancel.Error(what)); });
+  WaitBounds bounds(tc, pending, timeout, what);
   Status exited = co_await pending;
   if (!exited.ok()) co_return exited;
   co_return *child.child().exit_status();
@@ -61,13 +54,7 @@ Task<Status> OffThread(const TaskContext& tc, std::function<Status()> work, Mill
     std::shared_ptr<Slot> slot;
     ~Clear() { slot->pending = nullptr; }
   } clear{slot};
-  std::optional<ScopedTimer> timer;
-  if (timeout.count() > 0)
-    timer.emplace(tc.loop, timeout, [&pending, &what] {
-      pending.Fire(Status::DeadlineExceeded(what + ": timed out"));
-    });
-  CancelToken::Registration on_cancel =
-      tc.cancel.OnCancel([&pending, &tc, &what] { pending.Fire(tc.cancel.Error(what)); });
+  WaitBounds bounds(tc, pending, timeout, what);
   // Poster(): a worker stuck past the loop's life drops its closure instead of posting.
   std::thread([post = tc.loop.Poster(), slot, work = std::move(work)] {
     auto st = std::make_shared<Status>(work());

@@ -63,6 +63,25 @@ class ScopedTimer {
   EventLoop::TimerId id_;
 };
 
+// What ends a wait early besides its own event: its timeout (0: none; "<what>: timed
+// out") and a cancelled start-up. Either fires `pending`; both are disarmed with this object.
+class WaitBounds {
+ public:
+  WaitBounds(const TaskContext& tc, Pending<Status>& pending, Millis timeout,
+             const std::string& what)
+      : on_cancel_(
+            tc.cancel.OnCancel([&pending, &tc, &what] { pending.Fire(tc.cancel.Error(what)); })) {
+    if (timeout.count() > 0)
+      timer_.emplace(tc.loop, timeout, [&pending, &what] {
+        pending.Fire(Status::DeadlineExceeded(what + ": timed out"));
+      });
+  }
+
+ private:
+  CancelToken::Registration on_cancel_;
+  std::optional<ScopedTimer> timer_;
+};
+
 // Resumes after `delay`; fails (`what`: interrupted ...) when cancelled first.
 Task<Status> Sleep(const TaskContext& tc, Millis delay, std::string what);
 
@@ -104,8 +123,7 @@ Task<Result<T>> AwaitCallback(const TaskContext& tc,
     std::shared_ptr<Slot> slot;
     ~Clear() { slot->pending = nullptr; }
   } clear{slot};
-  CancelToken::Registration on_cancel =
-      tc.cancel.OnCancel([&pending, &tc, &what] { pending.Fire(tc.cancel.Error(what)); });
+  WaitBounds bounds(tc, pending, Millis(0), what);
   start([slot](T value) {
     if (slot->pending == nullptr || slot->value) return;
     slot->value.emplace(std::move(value));
