@@ -19,7 +19,10 @@ Status CheckTrusted(const std::string& path, const struct stat& st) {
   const uid_t self = ::geteuid();
   if (st.st_uid != 0 && st.st_uid != self)
     return Status::FailedPrecondition(path + " is owned by uid " + std::to_string(st.st_uid));
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+  // A sticky directory (/tmp) lets others add entries, but not rename or remove this
+  // process's or root's: what lies below stays as its owner made it.
+  const bool sticky_dir = S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0;
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && !sticky_dir)
     return Status::FailedPrecondition(path + " is writable by others");
   return Status::Ok();
 }
