@@ -21,7 +21,22 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
+bool IsScript(const std::string& name) {
+  return EndsWith(name, ".sql") || EndsWith(name, ".sql.gz") || EndsWith(name, ".sh");
+}
+
 }  // namespace
+
+bool HasInitScripts(const NodeContext& ctx) {
+  const std::string& dir = ctx.config.initdb_scripts;
+  if (dir.empty() || !IsDirectory(dir)) return false;
+  auto names = ListDirectory(dir);
+  // Unreadable: RunInitScripts reports why, on the temporary server's path.
+  if (!names.ok()) return true;
+  for (const auto& name : *names)
+    if (IsScript(name)) return true;
+  return false;
+}
 
 Task<Status> RunInitScripts(const TaskContext& tc, const NodeContext& ctx, const TempServer& server,
                             const std::string& datadir) {

@@ -11,6 +11,10 @@
 
 namespace pgrt {
 
+// Whether POSTGRES_INITDB_SCRIPTS holds a script RunInitScripts would run (a temporary server
+// is started for them only).
+bool HasInitScripts(const NodeContext& ctx);
+
 Task<Status> RunInitScripts(const TaskContext& tc, const NodeContext& ctx, const TempServer& server,
                             const std::string& datadir);
 

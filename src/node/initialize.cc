@@ -9,8 +9,10 @@
 
 #include "node/init_scripts.h"
 #include "pg/connection.h"
+#include "pg/offline_quote.h"
 #include "pgdata/data_dir.h"
 #include "pgdata/private_dir.h"
+#include "pgdata/single_user.h"
 #include "pgdata/temp_server.h"
 #include "process/command.h"
 #include "util/fs.h"
@@ -61,41 +63,107 @@ Task<Status> RunInitdb(const TaskContext& tc, const NodeContext& ctx, const std:
   co_return Status::Ok();
 }
 
-// Synchronous libpq on the temporary server's socket: run off the loop's thread (OffThread),
-// so it owns copies of what it reads.
-Status CreateDatabaseAndExtensions(const Config& config, const ConnParams& admin_conn,
-                                   const ConnParams& db_conn) {
-  auto admin = PgConn::Connect(admin_conn);
-  if (!admin.ok()) return admin.status();
+// The set-up SQL of a new cluster, split by the database it runs in.
+struct SetUpSql {
+  std::vector<std::string> in_postgres;  // CREATE DATABASE POSTGRES_DB
+  std::vector<std::string> in_db;        // extensions in POSTGRES_DB
+};
+using QuoteIdentFn = std::function<std::optional<std::string>(std::string_view)>;
+
+// nullopt when `quote` refuses a name (it says why through its own log or error).
+std::optional<SetUpSql> SetUpStatements(const Config& config, int major,
+                                        const QuoteIdentFn& quote) {
+  SetUpSql sql;
   if (config.db != "postgres") {
-    auto name = admin->QuoteIdent(config.db);
-    if (!name.ok()) return name.status();
-    // The template of a new cluster is small and the temporary server runs with fsync=off,
-    // so copying its files (and the checkpoints that brings) beats WAL-logging every page,
-    // the default since PostgreSQL 15; the copy also leaves less to flush afterwards.
-    const char* strategy = admin->server_version() >= 150000 ? " STRATEGY = FILE_COPY" : "";
-    auto r = admin->Exec("CREATE DATABASE " + *name + strategy);
-    if (!r.ok()) return r.status().Wrap("create database");
+    auto name = quote(config.db);
+    if (!name) return std::nullopt;
+    // The template of a new cluster is small and set-up runs with fsync off, so copying its
+    // files (and the checkpoints that brings) beats WAL-logging every page, the default
+    // since PostgreSQL 15; the copy also leaves less to flush afterwards.
+    sql.in_postgres.push_back("CREATE DATABASE " + *name + (major >= 15 ? " STRATEGY = FILE_COPY" : ""));
   }
-  auto db = PgConn::Connect(db_conn);
-  if (!db.ok()) return db.status();
   for (const auto& ext : config.extensions) {
-    auto name = db->QuoteIdent(ext);
-    if (!name.ok()) return name.status();
-    auto r = db->Exec("CREATE EXTENSION IF NOT EXISTS " + *name);
-    if (!r.ok()) return r.status().Wrap("create extension " + ext);
+    auto name = quote(ext);
+    if (!name) return std::nullopt;
+    sql.in_db.push_back("CREATE EXTENSION IF NOT EXISTS " + *name);
   }
   // The status page's performance report reads pg_stat_statements in POSTGRES_DB. A
   // default, not a request: where it is not installed the node still starts.
-  auto available =
-      db->Exec("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_stat_statements'");
-  if (!available.ok() || available->rows() == 0) {
-    spdlog::info("pg_stat_statements is not available: the performance report stays empty");
-    return Status::Ok();
-  }
-  auto r = db->Exec("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-  if (!r.ok()) return r.status().Wrap("create extension pg_stat_statements");
+  sql.in_db.push_back(
+      "DO $$BEGIN IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = "
+      "'pg_stat_statements') THEN CREATE EXTENSION IF NOT EXISTS pg_stat_statements; ELSE "
+      "RAISE NOTICE 'pg_stat_statements is not available: the performance report stays "
+      "empty'; END IF; END$$");
+  return sql;
+}
+
+int DataMajorVersion(const std::string& datadir) {
+  auto v = ReadFile(JoinPath(datadir, "PG_VERSION"));
+  return v.ok() ? std::atoi(v->c_str()) : 0;
+}
+
+// Synchronous libpq on the temporary server's socket: run off the loop's thread (OffThread),
+// so it owns copies of what it reads.
+Status RunOverLibpq(const Config& config, int major, const ConnParams& admin_conn,
+                    const ConnParams& db_conn) {
+  auto admin = PgConn::Connect(admin_conn);
+  if (!admin.ok()) return admin.status();
+  Status quoting = Status::Ok();
+  // Each name quoted by libpq for the database it is used in.
+  auto quoted = [&quoting](PgConn& c) {
+    return [&quoting, &c](std::string_view name) -> std::optional<std::string> {
+      auto q = c.QuoteIdent(name);
+      if (q.ok()) return *q;
+      quoting = q.status();
+      return std::nullopt;
+    };
+  };
+  auto sql = SetUpStatements(config, major, quoted(*admin));
+  if (!sql) return quoting;
+  for (const auto& statement : sql->in_postgres)
+    PGRT_RETURN_IF_ERROR(admin->Exec(statement), "create database");
+  auto db = PgConn::Connect(db_conn);  // POSTGRES_DB exists now
+  if (!db.ok()) return db.status();
+  for (const auto& statement : sql->in_db)
+    PGRT_RETURN_IF_ERROR(db->Exec(statement), "set up " + config.db);
   return Status::Ok();
+}
+
+// With init scripts: a temporary server on a private socket, as they expect one.
+Task<Status> SetUpWithTemporaryServer(const TaskContext& tc, const NodeContext& ctx,
+                                      const std::string& scratch, const std::string& private_dir) {
+  auto server = co_await TempServer::Start(tc, ctx, scratch, private_dir);
+  if (!server.ok()) co_return server.status();
+  // Closures are named before a co_await, never made inside its expression: GCC 12
+  // destroys such a temporary twice (a double free). See process/task.h.
+  std::function<Status()> create = [config = ctx.config, major = DataMajorVersion(scratch),
+                                    admin = server->Conn("postgres"),
+                                    db = server->Conn(ctx.config.db)] {
+    return RunOverLibpq(config, major, admin, db);
+  };
+  Status setup = co_await OffThread(tc, std::move(create), Millis(0), "create the database");
+  if (setup.ok()) setup = co_await RunInitScripts(tc, ctx, *server, scratch);
+  // A clean stop, not the destructor's SIGKILL, on failure too: a killed postgres leaves its
+  // dynamic shared memory in /dev/shm, and a container retrying a failing script would fill it.
+  Status stopped = co_await server->Stop(tc);
+  if (setup.ok()) co_return stopped;
+  stopped.IgnoreError();  // the set-up error is the one worth reporting
+  co_return setup;
+}
+
+// Without init scripts nothing needs a server: single-user backends run the set-up SQL
+// (no postmaster to start, wait for and shut down; ≈ a third of a second of a first boot).
+Task<Status> SetUpWithoutServer(const TaskContext& tc, const NodeContext& ctx,
+                                const std::string& scratch, const std::string& private_dir,
+                                const SetUpSql& sql) {
+  if (!sql.in_postgres.empty())
+    PGRT_CO_RETURN_IF_ERROR(
+        co_await RunSingleUser(tc, ctx, scratch, private_dir, "postgres", sql.in_postgres),
+        "create database");
+  PGRT_CO_RETURN_IF_ERROR(
+      co_await RunSingleUser(tc, ctx, scratch, private_dir, ctx.config.db, sql.in_db),
+      "set up " + ctx.config.db);
+  co_return Status::Ok();
 }
 
 }  // namespace
@@ -111,24 +179,20 @@ Task<Status> InitializeCluster(const TaskContext& tc, const NodeContext& ctx, Ti
   PGRT_CO_RETURN_IF_ERROR(co_await RunInitdb(tc, ctx, l.init_scratch, priv->path()), "initialize");
   timings.EndPhase("initdb", clock.Now());
 
-  auto server = co_await TempServer::Start(tc, ctx, l.init_scratch, priv->path());
-  if (!server.ok()) co_return server.status().Wrap("initialize");
-  // Closures are named before a co_await, never made inside its expression: GCC 12
-  // destroys such a temporary twice (a double free). See process/task.h.
-  std::function<Status()> create = [config = ctx.config, admin = server->Conn("postgres"),
-                                    db = server->Conn(ctx.config.db)] {
-    return CreateDatabaseAndExtensions(config, admin, db);
-  };
-  Status setup = co_await OffThread(tc, std::move(create), Millis(0), "create the database");
-  if (setup.ok()) setup = co_await RunInitScripts(tc, ctx, *server, l.init_scratch);
-  if (!setup.ok()) {
-    // A clean stop, not the destructor's SIGKILL: a killed postgres leaves its dynamic shared
-    // memory in /dev/shm, and a container retrying a failing script would fill it.
-    Status stopped = co_await server->Stop(tc);
-    stopped.IgnoreError();  // the setup error is the one worth reporting
-    co_return setup.Wrap("initialize");
+  // A name a single-user backend could not read (a control character) takes the server's
+  // path too: libpq quotes anything there.
+  std::optional<SetUpSql> offline =
+      SetUpStatements(ctx.config, DataMajorVersion(l.init_scratch), QuoteIdentOffline);
+  if (HasInitScripts(ctx) || !offline) {
+    spdlog::info("setting up the new cluster on a temporary server");
+    PGRT_CO_RETURN_IF_ERROR(
+        co_await SetUpWithTemporaryServer(tc, ctx, l.init_scratch, priv->path()), "initialize");
+  } else {
+    spdlog::info("setting up the new cluster in single-user mode (no init scripts)");
+    PGRT_CO_RETURN_IF_ERROR(
+        co_await SetUpWithoutServer(tc, ctx, l.init_scratch, priv->path(), *offline),
+        "initialize");
   }
-  PGRT_CO_RETURN_IF_ERROR(co_await server->Stop(tc), "initialize");
   // One flush of the file system (and of the WAL's, when POSTGRES_INITDB_WALDIR puts it on
   // another one): slow on a busy disk, so off the loop's thread.
   std::function<Status()> sync = [scratch = l.init_scratch, waldir = ctx.config.initdb_waldir] {
