@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "process/user.h"
+#include "process_test_util.h"
 #include "scratch_dir.h"
 #include "util/clock.h"
 #include "util/unique_fd.h"
@@ -30,17 +31,10 @@
 namespace pgrt {
 namespace {
 
+using process_test::Sh;
 using test::ReadText;
 using test::ScratchDir;
 using test::SplitLines;
-
-SpawnSpec Sh(const std::string& script) {
-  SpawnSpec spec;
-  spec.name = "sh";
-  spec.argv = {"/bin/sh", "-c", script};
-  spec.env = {{"PATH", "/usr/bin:/bin"}};
-  return spec;
-}
 
 SpawnSpec Program(std::vector<std::string> argv) {
   SpawnSpec spec;

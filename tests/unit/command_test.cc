@@ -24,17 +24,10 @@ namespace pgrt {
 namespace {
 
 using process_test::GoneWithin;
+using process_test::Sh;
 using test::ReadText;
 using test::ScratchDir;
 using test::TaskRig;
-
-SpawnSpec Sh(const std::string& script) {
-  SpawnSpec spec;
-  spec.name = "cmd";
-  spec.argv = {"/bin/sh", "-c", script};
-  spec.env = {{"PATH", "/usr/bin:/bin"}};
-  return spec;
-}
 
 class RunCommandTest : public ::testing::Test {
  protected:
@@ -167,7 +160,7 @@ TEST_F(RunCommandTest, KillsTheGroupOfACommandThatOutlivesItsTimeout) {
     const auto took = rig_.clock.Now() - start;
     ASSERT_FALSE(r.ok());
     EXPECT_TRUE(r.status().IsDeadlineExceeded());
-    EXPECT_NE(r.status().message().find("cmd: timed out"), std::string::npos)
+    EXPECT_NE(r.status().message().find("sh: timed out"), std::string::npos)
         << r.status().message();
     EXPECT_GE(took, Millis(300));
     EXPECT_LT(took, Millis(3000));
@@ -182,7 +175,7 @@ TEST_F(RunCommandTest, ATerminationSignalMidCommandStopsItsProcessGroupAndSaysSo
   const SteadyTime start = rig_.clock.Now();
   auto r = Run(ShellWithHelper(dir / "pids"), true, Millis(10000));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "cmd: interrupted by signal 15");
+  EXPECT_EQ(r.status().message(), "sh: interrupted by signal 15");
   // sh dies of SIGTERM at once: no 5 s grace, no wait for the 30 s sleep.
   EXPECT_LT(rig_.clock.Now() - start, Millis(3000)) << "waited for the command";
   ExpectGroupGone(dir / "pids");
@@ -196,7 +189,7 @@ TEST_F(RunCommandTest, ACommandThatIgnoresSigtermIsKilledAfterTheGrace) {
                true, Millis(20000));
   const auto took = rig_.clock.Now() - start;
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "cmd: interrupted by signal 2");
+  EXPECT_EQ(r.status().message(), "sh: interrupted by signal 2");
   EXPECT_GE(took, Millis(5000));
   EXPECT_LT(took, Millis(8000));
   long pid = 0;
@@ -210,7 +203,7 @@ TEST_F(RunCommandTest, IsRefusedOnceCancelled) {
   ScratchDir dir;
   auto r = Run(Sh("touch " + (dir / "ran")), true, Millis(5000));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "cmd: interrupted by signal 15");
+  EXPECT_EQ(r.status().message(), "sh: interrupted by signal 15");
   EXPECT_FALSE(std::filesystem::exists(dir / "ran"));
 }
 

@@ -9,6 +9,9 @@
 #include <chrono>
 #include <thread>
 
+#include <string>
+
+#include "process/child.h"
 #include "process/event_loop.h"
 
 namespace pgrt::process_test {
@@ -22,6 +25,15 @@ inline bool GoneWithin(pid_t pid, Millis limit = Millis(2000)) {
     std::this_thread::sleep_for(Millis(2));
   }
   return false;
+}
+
+// `/bin/sh -c script` with only PATH in its environment.
+inline SpawnSpec Sh(const std::string& script) {
+  SpawnSpec spec;
+  spec.name = "sh";
+  spec.argv = {"/bin/sh", "-c", script};
+  spec.env = {{"PATH", "/usr/bin:/bin"}};
+  return spec;
 }
 
 // Runs `loop` until something quits it; false when `limit` passed first.

@@ -22,6 +22,7 @@ namespace pgrt {
 namespace {
 
 using process_test::GoneWithin;
+using process_test::Sh;
 using test::TaskRig;
 
 // ---------------------------------------------------------------------------------------
@@ -164,14 +165,6 @@ TEST(Awaitables, ATerminationSignalEndsASleepAtOnceWithAnErrorThatSaysSo) {
 
 // ---------------------------------------------------------------------------------------
 // WaitExit
-
-SpawnSpec Sh(const std::string& script) {
-  SpawnSpec spec;
-  spec.name = "sh";
-  spec.argv = {"/bin/sh", "-c", script};
-  spec.env = {{"PATH", "/usr/bin:/bin"}};
-  return spec;
-}
 
 TEST(Awaitables, AChildsExitResumesTheTaskWaitingForIt) {
   TaskRig rig;
