@@ -140,9 +140,11 @@ Task<Status> Node::Prepare(const TaskContext& tc, std::optional<Topology> cluste
   co_return Status::Ok();
 }
 
-Status Node::Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::string> extra_args,
+Status Node::Start(EventLoop& loop, ChildExits& exits, Supervisor& supervisor,
+                   std::vector<std::string> extra_args,
                    std::function<void(const std::string&)> on_fatal) {
   loop_ = &loop;
+  tasks_.emplace(loop, exits, rejoin_cancel_);
   supervisor_ = &supervisor;
   on_fatal_ = on_fatal;
   monitor_ = std::make_unique<Monitor>(ctx_, state_, loop);
@@ -398,10 +400,6 @@ void Node::Wake(std::string why, std::function<void(Mode)> done) {
                    [this, done = std::move(done)] { done(controller_.mode()); });
 }
 
-bool Node::OnChildExit(pid_t pid, int wait_status) {
-  return rewind_job_ && rewind_job_->OnChildExit(pid, wait_status);
-}
-
 void Node::Shutdown(int sig, std::function<void()> done) {
   if (disk_timer_) loop_->CancelTimer(disk_timer_);
   disk_timer_ = 0;
@@ -420,10 +418,12 @@ void Node::Shutdown(int sig, std::function<void()> done) {
     if (pooler_ != nullptr) return pooler_->Stop(sig == SIGQUIT, std::move(stop_postgres));
     stop_postgres();
   };
-  if (rewind_job_ && rewind_job_->running()) {
-    // pg_rewind ends first; the role file keeps saying the data may be half rewound.
-    after_rewind_stop_ = std::move(stop);
-    rewind_job_->Stop(kRewindStopGrace, "pgrt is stopping");
+  if (rejoining_) {
+    // pg_rewind (or a re-clone) ends first, its command stopped (RunCommand: SIGTERM, then
+    // SIGKILL after 5 s); the role file keeps saying the data may be half rewound. The
+    // task may end inside Cancel(): the stop is in place before.
+    after_rejoin_stop_ = std::move(stop);
+    rejoin_cancel_.Cancel("pgrt is stopping");
     return;
   }
   stop();

@@ -2,7 +2,7 @@
 // Start() hands postgres to the supervisor and watches it become ready; Shutdown() stops
 // it. The controller (node/controller.h) decides every move; the node carries out its
 // actions (start, stop, promote, re-point, rewind) and reports what it observed. The
-// supervisor runs postgres; a pg_rewind is a child job whose exit is a loop event.
+// supervisor runs postgres; a rewind or a re-clone is a task on the loop (rejoin.cc).
 #pragma once
 
 #include <functional>
@@ -16,12 +16,12 @@
 #include "node/monitor.h"
 #include "node/promotion_nudge.h"
 #include "pgdata/context.h"
-#include "pgdata/private_dir.h"
 #include "pgdata/topology.h"
 #include "process/awaitables.h"
+#include "process/cancel.h"
 #include "process/event_loop.h"
-#include "process/job.h"
 #include "process/supervisor.h"
+#include "process/task.h"
 #include "replication/control.h"
 #include "state/node_state.h"
 #include "state/timings.h"
@@ -40,11 +40,15 @@ class Node : private ControllerActions {
   Task<Status> Prepare(const TaskContext& tc, std::optional<Topology> cluster = std::nullopt);
 
   // Registers postgres with the supervisor and starts it. `on_fatal` is called when the
-  // supervisor gives up (too many crashes).
-  Status Start(EventLoop& loop, Supervisor& supervisor, std::vector<std::string> extra_args,
+  // supervisor gives up (too many crashes). `exits` gets the exits of the node's commands
+  // (pg_rewind, a re-clone's pg_basebackup) from the loop's reaper.
+  Status Start(EventLoop& loop, ChildExits& exits, Supervisor& supervisor,
+               std::vector<std::string> extra_args,
                std::function<void(const std::string&)> on_fatal);
 
-  // sig: SIGINT (fast) or SIGQUIT (immediate). `done` runs once postgres has exited.
+  // sig: SIGINT (fast) or SIGQUIT (immediate). `done` runs once postgres has exited. A
+  // rejoin under way is cancelled first and ends before the rest stops (its command's
+  // process group gets SIGTERM, then SIGKILL after 5 s).
   void Shutdown(int sig, std::function<void()> done);
 
   // The lifecycle, through the controller (node/controller.h). Hibernate: postgres stops
@@ -86,9 +90,6 @@ class Node : private ControllerActions {
   // After a successful control action through the API (pause, resume, slots): `then` runs
   // once the node has observed postgres again (read-your-writes for views).
   void AfterControl(ControlVerb verb, std::function<void()> then = nullptr);
-  // Called with every reaped child; true when it was the node's (pg_rewind).
-  bool OnChildExit(pid_t pid, int wait_status);
-
   const NodeContext& context() const { return ctx_; }
 
   // PgBouncer in front of postgres (PGBOUNCER_ENABLED): started at the first readiness,
@@ -136,16 +137,24 @@ class Node : private ControllerActions {
   void Applied(const Topology& t);
   // A role action failed: the wish is withdrawn (promote, re-point) and the reason kept.
   void RoleActionFailed(const std::string& why);
-  void FinishRewind(const Status& st);
   // Until pg_control says "in production" (the promotion is done), postgres stops, or the
   // deadline passes.
   void WaitPromoted(pid_t pid, SteadyTime deadline);
-  // A child job (pg_rewind, pg_basebackup) ended: true when a shutdown waited for it (and
-  // now runs).
-  bool StopWaitingForJob();
-  // The re-clone's copy is done: placed into PGDATA off the loop, then FinishReclone.
-  void PlaceReclone(const Status& st);
-  void FinishReclone(const Status& st);
+  // The rejoin (rejoin.cc): one task per Rewind or Reclone action. It ends with an outcome
+  // to tell the controller (Report), or quietly: pgrt stops, or the node moved on during
+  // the pause between two tries of pg_rewind.
+  enum class RejoinEnd { kReport, kQuiet };
+  void StartRejoin(Task<RejoinEnd> task);
+  void EndRejoin(RejoinEnd end);
+  // pg_rewind until it succeeds or every try failed, then this node's files again.
+  Task<RejoinEnd> RewindTask();
+  // One try: the role file marked "rewinding", then pg_rewind from want's upstream.
+  Task<Status> RunRewind(const Topology& want, const std::string& why);
+  // PGDATA moved aside, pg_basebackup of want's upstream, the clone placed into PGDATA.
+  Task<RejoinEnd> RecloneTask();
+  Task<Status> CloneAgain(const Topology& want);
+  // WriteTopology as a step of a task.
+  Task<Status> WriteTopologyStep(const Topology& t, std::string why, bool rewinding);
   void CheckpointAfterPromotion();
   // Answers a role request once the controller settles.
   void WhenSettled(RoleDone done);
@@ -191,14 +200,19 @@ class Node : private ControllerActions {
   // pays only for postgres's own start), until a rewind or a promotion changes the data.
   bool set_up_done_ = false;
   bool rewind_needed_ = false;                     // see Observed::rewind_needed
-  int rewind_tries_ = 0;                           // pg_rewind runs for the current rejoin
   bool forked_ = false;                            // see Observed::forked
   bool fork_check_out_ = false;                    // WatchFork's question is under way
-  std::unique_ptr<ChildJob> rewind_job_;           // pg_rewind, or a re-clone's pg_basebackup
-  std::optional<PrivateDir> rewind_dir_;           // the job's output and password file
-  std::function<void()> after_rewind_stop_;        // a shutdown waiting for the job to end
   std::optional<PromotionNudge> promotion_nudge_;  // while a promotion is under way
   Controller controller_;
+  // The rejoin's task: cancelled when pgrt stops (Shutdown), which then waits for its end.
+  CancelToken rejoin_cancel_;
+  std::optional<TaskContext> tasks_;         // from Start(): the loop and its reaped exits
+  bool rejoining_ = false;                   // a rejoin task runs
+  uint64_t rejoin_id_ = 0;                   // the last one started
+  std::function<void()> after_rejoin_stop_;  // a shutdown waiting for it to end
+  // Last: its frames refer to the members above (the destructor ends a task under way,
+  // killing and reaping its command).
+  TaskHandle rejoin_;
 };
 
 }  // namespace pgrt

@@ -20,7 +20,6 @@ inline constexpr Millis kPromoteDeadline{60000};
 inline constexpr Millis kFilesDeadline{30000};
 // pg_rewind copies what changed since the fork; a large database may take a while.
 inline constexpr Millis kRewindTimeout{30 * 60 * 1000};
-inline constexpr Millis kRewindStopGrace{5000};
 // A failed pg_rewind is tried again (the new primary may have been restarting, or busy with
 // its checkpoint): this many tries in all, 1 s, 2 s, 4 s... apart.
 inline constexpr int kRewindTries = 4;

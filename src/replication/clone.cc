@@ -135,7 +135,7 @@ SpawnSpec BaseBackupSpec(const NodeContext& ctx, const Upstream& up, const std::
 namespace {
 
 Task<Status> RunBaseBackup(const TaskContext& tc, const NodeContext& ctx, const Upstream& up,
-                           const std::string& target, const std::string& passfile) {
+                           const std::string& target, const std::string& passfile, Millis timeout) {
   const Config& c = ctx.config;
   SpawnSpec spec = BaseBackupSpec(ctx, up, target, passfile);
   std::string pending;  // output after the last line end
@@ -147,7 +147,7 @@ Task<Status> RunBaseBackup(const TaskContext& tc, const NodeContext& ctx, const 
       ctx.ReportProgress("clone", reading);
     pending.erase(0, end + 1);
   };
-  auto r = co_await RunCommand(tc, spec, /*capture=*/true, Millis(0), std::move(progress));
+  auto r = co_await RunCommand(tc, spec, /*capture=*/true, timeout, std::move(progress));
   ctx.ReportProgress("clone", std::nullopt);
   if (!r.ok()) co_return r.status();
   if (!ExitedCleanly(r->wait_status)) {
@@ -161,6 +161,16 @@ Task<Status> RunBaseBackup(const TaskContext& tc, const NodeContext& ctx, const 
 
 }  // namespace
 
+Task<Status> CloneIntoScratch(const TaskContext& tc, const NodeContext& ctx, const Upstream& up,
+                              Millis timeout) {
+  auto priv = PrivateDir::Create(ctx);
+  if (!priv.ok()) co_return priv.status();
+  const std::string passfile = JoinPath(priv->path(), "pgpass");
+  if (Status st = WriteOwnedFile(ctx, passfile, PassfileLine(ctx.config, up), 0600); !st.ok())
+    co_return st;
+  co_return co_await RunBaseBackup(tc, ctx, up, ctx.layout.init_scratch, passfile, timeout);
+}
+
 Task<Status> CloneFromPrimary(const TaskContext& tc, const NodeContext& ctx, const Upstream& up,
                               Timings& timings, const Clock& clock) {
   const NodeLayout& l = ctx.layout;
@@ -170,13 +180,8 @@ Task<Status> CloneFromPrimary(const TaskContext& tc, const NodeContext& ctx, con
   PGRT_CO_RETURN_IF_ERROR(co_await EnsureSlotOnPrimary(tc, c, up), "clone");
 
   PGRT_CO_RETURN_IF_ERROR(PrepareScratch(ctx), "clone");
-  auto priv = PrivateDir::Create(ctx);
-  if (!priv.ok()) co_return priv.status().Wrap("clone");
-  std::string passfile = JoinPath(priv->path(), "pgpass");
-  PGRT_CO_RETURN_IF_ERROR(WriteOwnedFile(ctx, passfile, PassfileLine(c, up), 0600), "clone");
-
   spdlog::info("cloning {}:{} into {}", up.host, up.port, l.pgdata);
-  PGRT_CO_RETURN_IF_ERROR(co_await RunBaseBackup(tc, ctx, up, l.init_scratch, passfile), "clone");
+  PGRT_CO_RETURN_IF_ERROR(co_await CloneIntoScratch(tc, ctx, up), "clone");
   // pg_basebackup ran with --no-sync: one syncfs, which may take a while on a slow disk.
   std::function<Status()> sync = [ctx] { return PlaceClone(ctx, false); };
   PGRT_CO_RETURN_IF_ERROR(co_await OffThread(tc, std::move(sync), Millis(0), "sync the clone"),

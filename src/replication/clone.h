@@ -27,6 +27,11 @@ Task<Status> WaitForPrimary(const TaskContext& tc, const NodeContext& ctx, const
 // password read from `passfile`.
 SpawnSpec BaseBackupSpec(const NodeContext& ctx, const Upstream& up, const std::string& target,
                          const std::string& passfile);
+// pg_basebackup of `up` into the empty scratch directory (BaseBackupSpec, its progress
+// reported through ctx), the password in a passfile of a private directory removed
+// afterwards. Fails on `timeout` (0: none) or cancellation (the command is stopped).
+Task<Status> CloneIntoScratch(const TaskContext& tc, const NodeContext& ctx, const Upstream& up,
+                              Millis timeout = Millis(0));
 // After pg_basebackup filled the scratch directory: `move` false drops the primary's role
 // file, syncs the copy and marks it a standby (slow: off the loop); `move` true marks it
 // complete and moves it into PGDATA.

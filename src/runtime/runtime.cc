@@ -266,12 +266,12 @@ void Runtime::AfterStartUp(Status st) {
     }
   });
   backups_.Start();
-  Status started =
-      node_.Start(loop_, supervisor_, std::move(postgres_args_), [this](const std::string& reason) {
-        spdlog::critical("giving up: {}", reason);
-        exit_code_ = 1;
-        loop_.Quit();
-      });
+  Status started = node_.Start(loop_, exits_, supervisor_, std::move(postgres_args_),
+                               [this](const std::string& reason) {
+                                 spdlog::critical("giving up: {}", reason);
+                                 exit_code_ = 1;
+                                 loop_.Quit();
+                               });
   if (!started.ok()) {
     spdlog::critical("{}", started.message());
     return stop(1);
@@ -284,7 +284,7 @@ void Runtime::OnSignals(SignalSource& signals) {
     if (sig == SIGCHLD) {
       for (auto [pid, ws] : ReapExited())
         if (!exits_.OnChildExit(pid, ws) && !supervisor_.OnChildExit(pid, ws) &&
-            !node_.OnChildExit(pid, ws) && !(watchdog_ && watchdog_->OnChildExit(pid, ws)))
+            !(watchdog_ && watchdog_->OnChildExit(pid, ws)))
           backups_.OnChildExit(pid, ws);
     } else if (starting_up_) {
       // Nothing runs yet that a reload or a shutdown would reach: a termination signal ends

@@ -82,6 +82,9 @@ class Runtime {
   const Clock& clock_;
   Timings& timings_;
   EventLoop loop_;
+  // The start-up's and the node's commands, whose exits the loop reaps. Before node_: a
+  // rejoin task the node still holds at the end unregisters its command here.
+  ChildExits exits_;
   NodeState state_;
   NodeContext ctx_;
   Node node_;
@@ -100,7 +103,6 @@ class Runtime {
   std::unique_ptr<CertWatch> api_tls_;                 // PGRT_API_TLS_*
   std::shared_ptr<ServerTlsContext> api_tls_context_;  // new API connections use this one
   Supervisor supervisor_;
-  ChildExits exits_;  // the start-up's children, whose exits the loop reaps
   // Cancelled by a termination signal while the start-up runs: its running step ends (a
   // command's process group is stopped) and the task unwinds with that error.
   CancelToken cancel_;
