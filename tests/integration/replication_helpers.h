@@ -160,11 +160,11 @@ inline JsonResponse Call(const PgrtNode& node, const std::string& method, const 
   return {r.status, json::parse(r.body, nullptr, /*allow_exceptions=*/false)};
 }
 
-// A primary with an empty table t and a replica streaming from it, both healthy; use with
-// ASSERT_NO_FATAL_FAILURE.
+// A primary (`primary_extra` merged into its environment) with an empty table t and a
+// replica streaming from it, both healthy; use with ASSERT_NO_FATAL_FAILURE.
 inline void StartPair(std::unique_ptr<PgrtNode>& primary, std::unique_ptr<PgrtNode>& replica,
-                      const std::string& slot = "replica_slot") {
-  primary = NewPrimary();
+                      const std::string& slot = "replica_slot", const Env& primary_extra = {}) {
+  primary = NewPrimary(primary_extra);
   ASSERT_NO_FATAL_FAILURE(StartHealthy(*primary));
   ASSERT_EQ(primary->Query("CREATE TABLE t (v text); SELECT 'ok'"), "ok");
   replica = NewReplica(*primary, slot);

@@ -1,11 +1,20 @@
 // Role changes while pgrt runs, through the node's controller: a replica re-pointed at a
 // second primary without a restart, and a diverged old primary rewound (pg_rewind) to follow
-// the new one, holding exactly the new primary's data afterwards.
+// the new one, holding exactly the new primary's data afterwards. A SIGTERM during a slow
+// pg_rewind or re-clone (through a TcpRelay) stops it at once and leaves data the next
+// start recognises.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <chrono>
+#include <filesystem>
+#include <functional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "integration/replication_helpers.h"
+#include "integration/tcp_relay.h"
 
 namespace pgrt::testing::repl {
 namespace {
@@ -24,6 +33,22 @@ json RoleFile(const PgrtNode& node) {
 
 std::string Moves(const PgrtNode& node) {
   return GetJson(node.api_port(), "/__opr/status").value_or(json())["transitions"].dump();
+}
+
+// An old primary (`old_extra` merged into its environment) and a new one whose data forked
+// from it: the replica of a pair promoted, then a write on each side. Use with
+// ASSERT_NO_FATAL_FAILURE.
+void DivergedPair(std::unique_ptr<PgrtNode>& old_primary, std::unique_ptr<PgrtNode>& new_primary,
+                  const Env& old_extra = {}) {
+  ASSERT_NO_FATAL_FAILURE(StartPair(old_primary, new_primary, "replica_slot", old_extra));
+  old_primary->Query("INSERT INTO t VALUES ('common')");
+  ASSERT_TRUE(WaitForValue(*new_primary, "SELECT count(*) FROM t", "1")) << new_primary->Log();
+  ASSERT_EQ(Call(*new_primary, "POST", "/__opr/replication/promote").status, 200);
+  std::string error;
+  ASSERT_EQ(new_primary->Query("INSERT INTO t VALUES ('new-side') RETURNING v", &error), "new-side")
+      << error;
+  ASSERT_EQ(old_primary->Query("INSERT INTO t VALUES ('old-side') RETURNING v", &error), "old-side")
+      << error;
 }
 
 }  // namespace
@@ -76,17 +101,7 @@ TEST(RoleChange, AReplicaFollowsASecondPrimaryWithoutRestarting) {
 
 TEST(RoleChange, ADivergedOldPrimaryIsRewoundAndHoldsExactlyTheNewPrimarysData) {
   std::unique_ptr<PgrtNode> old_primary, new_primary;
-  ASSERT_NO_FATAL_FAILURE(StartPair(old_primary, new_primary));
-  old_primary->Query("INSERT INTO t VALUES ('common')");
-  ASSERT_TRUE(WaitForValue(*new_primary, "SELECT count(*) FROM t", "1")) << new_primary->Log();
-
-  ASSERT_EQ(Call(*new_primary, "POST", "/__opr/replication/promote").status, 200);
-  // Writes on both sides of the fork.
-  std::string error;
-  ASSERT_EQ(new_primary->Query("INSERT INTO t VALUES ('new-side') RETURNING v", &error), "new-side")
-      << error;
-  ASSERT_EQ(old_primary->Query("INSERT INTO t VALUES ('old-side') RETURNING v", &error), "old-side")
-      << error;
+  ASSERT_NO_FATAL_FAILURE(DivergedPair(old_primary, new_primary));
   ASSERT_EQ(old_primary->Query("CREATE TABLE only_old AS SELECT generate_series(1, 5000) AS n; "
                                "SELECT 'ok'"),
             "ok");
@@ -189,6 +204,138 @@ TEST(RoleChange, DataOfAnInterruptedRewindIsRefusedAtStartAndClonedAgainWhenAllo
   const std::string parent = std::filesystem::path(replica->pgdata()).parent_path().string();
   const std::string name = std::filesystem::path(replica->pgdata()).filename().string();
   EXPECT_EQ(EntriesStartingWith(parent, name + ".broken-").size(), 1u);
+}
+
+namespace {
+
+// The pids of `root`'s descendants whose command is `comm` (found by parentage, never by
+// name alone).
+std::vector<pid_t> DescendantsCalled(pid_t root, const std::string& comm) {
+  std::vector<pid_t> out;
+  for (pid_t p : DescendantsOf(root))
+    if (ReadProcFile(p, "comm").rfind(comm, 0) == 0) out.push_back(p);
+  return out;
+}
+
+// Until a command called `comm` runs under `node`'s pgrt and `ready` holds; its pids.
+std::vector<pid_t> WaitForCommand(const PgrtNode& node, const std::string& comm,
+                                  const std::function<bool()>& ready) {
+  std::vector<pid_t> pids;
+  WaitUntil(
+      [&] {
+        pids = DescendantsCalled(node.pid(), comm);
+        return !pids.empty() && ready();
+      },
+      milliseconds(60000), milliseconds(20));
+  return pids;
+}
+
+// A follow request (no slot: the new primary has none for this node), answered once the
+// node runs as a replica, or never (pgrt stops first): sent from a thread of its own, joined
+// however the test ends (bounded by the client's read timeout).
+class FollowInBackground {
+ public:
+  FollowInBackground(const PgrtNode& node, int port)
+      : body_(json{{"host", "127.0.0.1"}, {"port", port}, {"slot", ""}}.dump()),
+        thread_(
+            [&node, this] { Call(node, "POST", "/__opr/replication/follow", kApiToken, body_); }) {}
+  ~FollowInBackground() { thread_.join(); }
+  FollowInBackground(const FollowInBackground&) = delete;
+  FollowInBackground& operator=(const FollowInBackground&) = delete;
+
+ private:
+  std::string body_;
+  std::thread thread_;
+};
+
+// SIGTERM to pgrt while `pids` (its command) run: pgrt exits 0 and the command ends on the
+// SIGTERM its process group gets, well within the 5 s before a SIGKILL.
+void ExpectPromptStop(PgrtNode& node, const std::vector<pid_t>& pids) {
+  ASSERT_FALSE(pids.empty()) << node.Log();
+  ASSERT_FALSE(NoneAlive(pids)) << "it ended before the signal\n" << node.Log();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(ExitCode(node.Stop(SIGTERM, milliseconds(15000))), 0) << node.Log();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(4000)) << node.Log();
+  EXPECT_TRUE(WaitUntil([&] { return NoneAlive(pids); }, milliseconds(2000)));
+}
+
+// Bytes a second through the relay to the new primary: its WAL since the fork (whole 16 MB
+// segments), or a clone of a fresh cluster, takes tens of seconds.
+constexpr int64_t kSlowCopy = 512 << 10;
+
+}  // namespace
+
+TEST(RoleChange, ASigtermDuringASlowRewindEndsPgRewindPromptlyAndTheDataStaysMarkedRewinding) {
+  std::unique_ptr<PgrtNode> old_primary, new_primary;
+  ASSERT_NO_FATAL_FAILURE(DivergedPair(old_primary, new_primary));
+  TcpRelay relay(new_primary->pg_port(), kSlowCopy, TcpRelay::Mode::kForward);
+  PgrtNode& node = *old_primary;
+  FollowInBackground follow(node, relay.port());
+
+  const std::vector<pid_t> rewinds = WaitForCommand(node, "pg_rewind", [] { return true; });
+  EXPECT_EQ(RoleFile(node).value("rewinding", false), true) << RoleFile(node).dump();
+  std::this_thread::sleep_for(milliseconds(500));  // it copies meanwhile
+  ASSERT_NO_FATAL_FAILURE(ExpectPromptStop(node, rewinds));
+  const std::string log = node.Log();
+  EXPECT_NE(log.find("pg_rewind: making"), std::string::npos) << log;
+  EXPECT_EQ(log.find("pg_rewind failed"), std::string::npos) << "stopped, not failed:\n" << log;
+  // The data may be half rewound: the role file says so, and the next start refuses it.
+  EXPECT_EQ(RoleFile(node).value("rewinding", false), true) << RoleFile(node).dump();
+  const size_t mark = node.LogSize();
+  node.Start();
+  EXPECT_EQ(ExitCode(node.WaitExit(milliseconds(30000))), 1) << node.LogSince(mark);
+  EXPECT_NE(node.LogSince(mark).find("interrupted pg_rewind"), std::string::npos)
+      << node.LogSince(mark);
+}
+
+TEST(RoleChange, ASigtermDuringASlowRecloneEndsPgBasebackupPromptlyAndPgdataHoldsNoClone) {
+  std::unique_ptr<PgrtNode> old_primary, new_primary;
+  ASSERT_NO_FATAL_FAILURE(
+      DivergedPair(old_primary, new_primary, Env{{"PGRT_REPLICA_RECLONE", "true"}}));
+  PgrtNode& node = *old_primary;
+  // pg_rewind reads back from the fork to the last checkpoint both share: with the old
+  // primary's WAL before its own last checkpoint gone (postgres no longer needs it), every
+  // try fails, and the node clones the new primary again (through the slow relay).
+  ASSERT_EQ(node.Query("SELECT pg_switch_wal(); INSERT INTO t VALUES ('old-side-2'); "
+                       "CHECKPOINT; SELECT 'ok'"),
+            "ok");
+  const std::string keep_from =
+      node.Query("SELECT pg_walfile_name(redo_lsn) FROM pg_control_checkpoint()");
+  ASSERT_EQ(keep_from.size(), 24u);
+  int removed = 0;
+  for (const auto& e : std::filesystem::directory_iterator(node.pgdata() + "/pg_wal")) {
+    const std::string name = e.path().filename().string();
+    if (name.size() == 24 && name.find_first_not_of("0123456789ABCDEF") == std::string::npos &&
+        name < keep_from) {
+      std::filesystem::remove(e.path());
+      ++removed;
+    }
+  }
+  ASSERT_GT(removed, 0) << "no segment before " << keep_from;
+  TcpRelay relay(new_primary->pg_port(), kSlowCopy, TcpRelay::Mode::kForward);
+  FollowInBackground follow(node, relay.port());
+
+  // Mid-clone: pg_basebackup has written part of the cluster into the scratch directory.
+  const std::string scratch = node.pgdata() + "/.pgrt-init";
+  const std::vector<pid_t> basebackups = WaitForCommand(
+      node, "pg_basebackup", [&] { return std::filesystem::exists(scratch + "/base"); });
+  std::string log = node.Log();
+  EXPECT_NE(log.find("try 4 of 4: giving up"), std::string::npos) << log;
+  EXPECT_NE(log.find("rewinding → recloning"), std::string::npos) << log;
+  ASSERT_NO_FATAL_FAILURE(ExpectPromptStop(node, basebackups));
+
+  log = node.Log();
+  EXPECT_EQ(log.find("the new clone of"), std::string::npos) << "stopped, not failed:\n" << log;
+  // PGDATA holds the unfinished scratch only, never marked complete; the old data is kept
+  // beside it as it was.
+  EXPECT_FALSE(std::filesystem::exists(node.pgdata() + "/PG_VERSION"));
+  EXPECT_EQ(EntriesStartingWith(node.pgdata(), ""), std::vector<std::string>{scratch});
+  EXPECT_FALSE(std::filesystem::exists(scratch + "/pgrt-init.complete"));
+  const std::string parent = std::filesystem::path(node.pgdata()).parent_path().string();
+  const std::string name = std::filesystem::path(node.pgdata()).filename().string();
+  const std::vector<std::string> aside = EntriesStartingWith(parent, name + ".broken-");
+  ASSERT_EQ(aside.size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(aside[0] + "/PG_VERSION"));
 }
 
 }  // namespace pgrt::testing::repl
