@@ -49,12 +49,9 @@ void LeaderThatCannotBeRewound(Cluster& c, int* old, int* fresh, std::string* ex
   ASSERT_FALSE(sender.empty()) << dead.Log();
   const pid_t sender_pid = std::stoi(sender);
   ASSERT_EQ(::kill(sender_pid, SIGSTOP), 0);
-  ASSERT_EQ(dead.Query("SELECT pg_switch_wal(); INSERT INTO t SELECT generate_series(101, 200); "
-                       "CHECKPOINT; SELECT 'ok'"),
-            "ok");
   const std::string keep_from =
-      dead.Query("SELECT pg_walfile_name(redo_lsn) FROM pg_control_checkpoint()");
-  ASSERT_EQ(keep_from.size(), 24u);
+      WriteAndCheckpointInNewSegment(dead, "INSERT INTO t SELECT generate_series(101, 200)");
+  ASSERT_EQ(keep_from.size(), 24u) << dead.Log();
   const pid_t postmaster = dead.PostmasterPid();
   ASSERT_EQ(::kill(dead.pid(), SIGKILL), 0);
   ASSERT_EQ(::kill(postmaster, SIGKILL), 0);
@@ -67,16 +64,7 @@ void LeaderThatCannotBeRewound(Cluster& c, int* old, int* fresh, std::string* ex
   *expected = c.node(*fresh).Query(kState);
   ASSERT_EQ(*expected, "101:6050");
   // Real files: the old leader's segments before its last checkpoint's go.
-  int removed = 0;
-  const std::string wal = dead.pgdata() + "/pg_wal";
-  for (const auto& e : std::filesystem::directory_iterator(wal)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() == 24 && name.find_first_not_of("0123456789ABCDEF") == std::string::npos &&
-        name < keep_from) {
-      std::filesystem::remove(e.path());
-      ++removed;
-    }
-  }
+  const int removed = RemoveWalBefore(dead.pgdata(), keep_from);
   ASSERT_GT(removed, 0) << "no segment before " << keep_from;
 }
 

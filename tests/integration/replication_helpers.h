@@ -184,4 +184,29 @@ inline std::vector<std::string> EntriesStartingWith(const std::string& dir,
   return out;
 }
 
+// On a writable node: a switch to a new WAL segment, `write` (SQL), then a checkpoint. The
+// file name of the checkpoint's redo segment ("" on an error): the node needs no segment
+// before it any more.
+inline std::string WriteAndCheckpointInNewSegment(const PgrtNode& node, const std::string& write) {
+  if (node.Query("SELECT pg_switch_wal(); " + write + "; CHECKPOINT; SELECT 'ok'") != "ok")
+    return "";
+  return node.Query("SELECT pg_walfile_name(redo_lsn) FROM pg_control_checkpoint()");
+}
+
+// Removes the WAL segments in `pgdata`/pg_wal whose names sort before `keep_from` (one of
+// the same timeline's, e.g. the last checkpoint's redo segment: postgres needs none before
+// it, pg_rewind reading back from an earlier fork does); how many it removed.
+inline int RemoveWalBefore(const std::string& pgdata, const std::string& keep_from) {
+  int removed = 0;
+  for (const auto& e : std::filesystem::directory_iterator(pgdata + "/pg_wal")) {
+    const std::string name = e.path().filename().string();
+    if (name.size() == 24 && name.find_first_not_of("0123456789ABCDEF") == std::string::npos &&
+        name < keep_from) {
+      std::filesystem::remove(e.path());
+      ++removed;
+    }
+  }
+  return removed;
+}
+
 }  // namespace pgrt::testing::repl

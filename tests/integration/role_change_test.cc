@@ -296,21 +296,10 @@ TEST(RoleChange, ASigtermDuringASlowRecloneEndsPgBasebackupPromptlyAndPgdataHold
   // pg_rewind reads back from the fork to the last checkpoint both share: with the old
   // primary's WAL before its own last checkpoint gone (postgres no longer needs it), every
   // try fails, and the node clones the new primary again (through the slow relay).
-  ASSERT_EQ(node.Query("SELECT pg_switch_wal(); INSERT INTO t VALUES ('old-side-2'); "
-                       "CHECKPOINT; SELECT 'ok'"),
-            "ok");
   const std::string keep_from =
-      node.Query("SELECT pg_walfile_name(redo_lsn) FROM pg_control_checkpoint()");
-  ASSERT_EQ(keep_from.size(), 24u);
-  int removed = 0;
-  for (const auto& e : std::filesystem::directory_iterator(node.pgdata() + "/pg_wal")) {
-    const std::string name = e.path().filename().string();
-    if (name.size() == 24 && name.find_first_not_of("0123456789ABCDEF") == std::string::npos &&
-        name < keep_from) {
-      std::filesystem::remove(e.path());
-      ++removed;
-    }
-  }
+      WriteAndCheckpointInNewSegment(node, "INSERT INTO t VALUES ('old-side-2')");
+  ASSERT_EQ(keep_from.size(), 24u) << node.Log();
+  const int removed = RemoveWalBefore(node.pgdata(), keep_from);
   ASSERT_GT(removed, 0) << "no segment before " << keep_from;
   TcpRelay relay(new_primary->pg_port(), kSlowCopy, TcpRelay::Mode::kForward);
   FollowInBackground follow(node, relay.port());
