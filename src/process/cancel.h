@@ -1,8 +1,9 @@
-// CancelToken: the one cancellation point of the tasks on the loop. The runtime cancels it
-// when a termination signal arrives; every awaitable (process/awaitables.h, RunCommand)
-// observes it, so a task needs no plumbing of its own: the step it waits on ends with an
-// error that says why ("pg_basebackup: interrupted by signal 15"), a running command's
-// process group is stopped, and the task unwinds through its ordinary error paths.
+// CancelToken: the one cancellation point of a task on the loop (the runtime's for the
+// start-up, the node's for a rejoin). Its owner cancels it when pgrt stops; every awaitable
+// (process/awaitables.h, RunCommand) observes it, so a task needs no plumbing of its own:
+// the step it waits on ends with an error that says why ("pg_basebackup: interrupted by
+// signal 15"), a running command's process group is stopped, and the task unwinds through
+// its ordinary error paths.
 #pragma once
 
 #include <cstdint>
