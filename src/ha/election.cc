@@ -109,11 +109,17 @@ SteadyTime LeaderElection::LeaseValidUntil() const {
 }
 
 void LeaderElection::Lead() {
+  // A read that saw the key ours and the campaign's own answer may both get here.
+  if (leading_) return;
   valid_until_ = LeaseValidUntil();
   if (Now() >= valid_until_) {
     // The key is ours but the lease is too close to its end to count on; Follow() resumes once
     // a renewal is confirmed (or the lease ends, and the key with it).
     spdlog::info("ha: {} holds the leader key but cannot lead yet: no recent renewal", opt_.name);
+    if (renew_timer_ != 0) {  // a follower's pace: renew now rather than at the next turn
+      loop_.CancelTimer(renew_timer_);
+      Renew();
+    }
     return Later(opt_.retry, [this] { Follow(); });
   }
   leading_ = true;
