@@ -40,12 +40,15 @@ bench: deps build
 image:
 	scripts/build-image.sh
 
-# Builds the image and runs it for real: primary + replica, clean stop, restart, timings.
 # The slow fault matrix: 30 kill -9 trials in synchronous mode, 10 bank-workload trials of
-# each HA fault, every HA fault test, and 100 sleep/wake cycles of a node that sleeps.
+# each HA fault, every HA fault test, and 100 sleep/wake cycles of a node that sleeps. The
+# test binary itself, one test after another: ctest's per-test limit (300 s, set where the
+# tests are registered) would cut the long trials short, whatever --timeout says.
 test-faults: build
-	cd $(BUILD) && PGRT_HA_SYNC_TRIALS=30 PGRT_HA_BANK_TRIALS=10 PGRT_SLEEP_CYCLES=100 ctest --output-on-failure -R '^(Ha|Sleep)' --timeout 3600
+	cd $(BUILD) && PGRT_HA_SYNC_TRIALS=30 PGRT_HA_BANK_TRIALS=10 PGRT_SLEEP_CYCLES=100 \
+	  timeout 14400 ./pgrt_integration_tests --gtest_filter='Ha*:Sleep*'
 
+# Builds the image and runs it for real: primary + replica, clean stop, restart, timings.
 test-image: deps
 	scripts/test-image.sh
 

@@ -34,7 +34,7 @@ struct HaOptions {
   int ttl_seconds = 10;
   uint64_t maximum_lag = 1048576;    // bytes behind the last known leader
   Millis publish_every{1000};        // how often the member record is compared and rewritten
-  Millis relist_every{10000};        // how often the cluster's keys are read again (repair)
+  Millis relist_every{30000};        // how often the cluster's keys are read again (repair)
   std::function<void()> on_renewed;  // see ElectionOptions::on_renewed
   bool sync_mode = false;            // PGRT_SYNC_MODE on|strict: only the sync standby campaigns
 };

@@ -95,6 +95,8 @@ class LeaderElection {
   bool campaigning_ = false;
   bool resigned_ = false;
   std::string leader_;
+  Millis RenewEvery() const;
+
   SteadyTime renewed_at_{};   // when the last renewal etcd confirmed was sent
   SteadyTime valid_until_{};  // leading: when this node stops leading unless renewed
   EventLoop::TimerId renew_timer_ = 0;

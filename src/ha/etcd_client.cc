@@ -1,141 +1,28 @@
+// EtcdClient's calls and what carries them: a connection per call to the endpoint in use, the
+// token (authenticating first, replacing a stale one once) and the failover. Watches are in
+// etcd_watch.cc, the gateway's wire format in etcd_json.h.
 #include "ha/etcd_client.h"
 
 #include <event2/buffer.h>
 #include <event2/dns.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "ha/etcd_json.h"
+
 namespace pgrt {
-namespace {
 
+using etcd_json::Base64;
+using etcd_json::Excerpt;
+using etcd_json::Int;
+using etcd_json::IsStaleToken;
+using etcd_json::KeyValueOf;
+using etcd_json::ParseAnswer;
+using etcd_json::PrefixEnd;
 using nlohmann::json;
-
-// Long enough for etcd's progress notifications (every 10 minutes by default) to keep an idle
-// watch alive; a dead peer ends the watch by then at the latest.
-constexpr int kWatchTimeoutSeconds = 15 * 60;
-
-std::string Base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(n);
-  return out;
-}
-
-Result<std::string> Unbase64(const std::string& text) {
-  if (text.empty()) return std::string();
-  std::string out(3 * text.size() / 4 + 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
-  if (n < 0) return Status::InvalidArgument("etcd: bad base64");
-  // EVP_DecodeBlock counts the padding's zero bytes.
-  size_t pad = 0;
-  if (text.size() >= 1 && text[text.size() - 1] == '=') ++pad;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
-// int64 fields come as strings; a field at its default value is left out.
-int64_t Int(const json& j, const char* name) {
-  if (!j.is_object() || !j.contains(name)) return 0;
-  const json& v = j[name];
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_string()) {
-    try {
-      return std::stoll(v.get<std::string>());
-    } catch (...) {
-      return 0;
-    }
-  }
-  return 0;
-}
-
-Result<EtcdKeyValue> KeyValueOf(const json& kv) {
-  EtcdKeyValue out;
-  auto key = Unbase64(kv.value("key", std::string()));
-  if (!key.ok()) return key.status();
-  auto value = Unbase64(kv.value("value", std::string()));
-  if (!value.ok()) return value.status();
-  out.key = *key;
-  out.value = *value;
-  out.create_revision = Int(kv, "create_revision");
-  out.mod_revision = Int(kv, "mod_revision");
-  out.lease = Int(kv, "lease");
-  return out;
-}
-
-// The first key after every key starting with `prefix` (etcd's range_end for a prefix).
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    unsigned char last = static_cast<unsigned char>(prefix.back());
-    if (last < 0xff) {
-      prefix.back() = static_cast<char>(last + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return std::string(1, '\0');  // every key
-}
-
-// etcd's words for a token it no longer takes: expired (simple tokens live --auth-token-ttl
-// after their last use), unknown (etcd restarted), or older than the auth store.
-bool NamesStaleToken(const std::string& message) {
-  for (const char* stale :
-       {"invalid auth token", "auth token is expired", "revision of auth store is old"})
-    if (message.find(stale) != std::string::npos) return true;
-  return false;
-}
-
-// A unary answer says it as {"code": 16, "message"}, a stream's error as {"error":
-// {"grpc_code": 16, "message"}}, a watch as {"result": {"canceled", "cancel_reason"}}.
-bool SaysStaleToken(const json& answer) {
-  const json& e =
-      answer.contains("error") && answer["error"].is_object() ? answer["error"] : answer;
-  for (const char* field : {"code", "grpc_code"})
-    if (e.contains(field) && e[field].is_number_integer() && e[field].get<int>() == 16)
-      return true;  // gRPC's UNAUTHENTICATED
-  for (const char* field : {"message", "cancel_reason"})
-    if (e.contains(field) && e[field].is_string() && NamesStaleToken(e[field].get<std::string>()))
-      return true;
-  return false;
-}
-
-bool IsStaleToken(const Result<std::string>& answer) {
-  if (!answer.ok()) return false;
-  json j = json::parse(*answer, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() && j.contains("error") && SaysStaleToken(j);
-}
-
-// ": <the first line of `text`>", at most 200 bytes of it; "" for an empty text.
-std::string Excerpt(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  if (line.size() > 200) line = line.substr(0, 200) + "...";
-  return line.empty() ? "" : ": " + line;
-}
-
-Result<json> ParseAnswer(const Result<std::string>& body) {
-  if (!body.ok()) return body.status();
-  json j = json::parse(*body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::Error("etcd: an answer that is not JSON");
-  if (j.contains("error")) {
-    std::string message =
-        j.contains("message") && j["message"].is_string() ? j["message"].get<std::string>() : "";
-    if (message.empty())
-      message = j["error"].is_string() ? j["error"].get<std::string>() : j.dump();
-    return Status::Error("etcd: " + message);
-  }
-  return j;
-}
-
-}  // namespace
 
 struct EtcdClient::Call {
   EtcdClient* client;
@@ -444,156 +331,6 @@ void EtcdClient::GetPrefix(const std::string& prefix, Done<std::vector<EtcdKeyVa
          }
          done(std::move(out));
        });
-}
-
-std::unique_ptr<EtcdWatch> EtcdClient::Watch(const std::string& key, bool prefix,
-                                             int64_t start_revision,
-                                             std::function<void(const EtcdEvent&)> on_event,
-                                             std::function<void(const Status&)> on_end) {
-  json create = {{"key", Base64(key)}, {"progress_notify", true}};
-  if (prefix) create["range_end"] = Base64(PrefixEnd(key));
-  if (start_revision > 0) create["start_revision"] = std::to_string(start_revision);
-  std::unique_ptr<EtcdWatch> w(new EtcdWatch(*this, json{{"create_request", create}}.dump()));
-  w->on_event_ = std::move(on_event);
-  w->on_end_ = std::move(on_end);
-  // Ended by a failover; destroyed watches are forgotten here.
-  std::erase_if(watches_, [](const auto& entry) { return entry.first.expired(); });
-  watches_.emplace_back(w->alive_, w.get());
-  w->Start();
-  return w;
-}
-
-void EtcdWatch::Start() {
-  if (client_.options_.user.empty()) return Open("");
-  client_.WithToken([this, alive = std::weak_ptr<bool>(alive_)](Result<std::string> token) {
-    if (alive.expired() || ended_) return;  // abandoned while authenticating
-    if (!token.ok()) return End(token.status());
-    Open(*token);
-  });
-}
-
-void EtcdWatch::Open(const std::string& token) {
-  token_ = token;
-  // A connection of its own: the stream holds it for as long as the watch lasts.
-  const EtcdEndpoint& e = client_.endpoint();
-  auto conn = EtcdConnection::Open(client_.loop_.base(), client_.dns_, e, client_.tls_.get());
-  if (!conn.ok())
-    return End(Status::Make(conn.status().code(),
-                            "etcd " + EtcdUrl(e) + ": watch: " + conn.status().message()));
-  conn_ = std::move(*conn);
-  evhttp_connection_set_timeout(conn_->get(), kWatchTimeoutSeconds);
-  evhttp_request* req = evhttp_request_new(&EtcdWatch::OnDone, this);
-  evhttp_request_set_chunked_cb(req, &EtcdWatch::OnChunk);
-  evkeyvalq* headers = evhttp_request_get_output_headers(req);
-  evhttp_add_header(headers, "Host", EtcdHostPort(e).c_str());
-  evhttp_add_header(headers, "Content-Type", "application/json");
-  if (!token.empty()) evhttp_add_header(headers, "Authorization", token.c_str());
-  evbuffer_add(evhttp_request_get_output_buffer(req), body_.data(), body_.size());
-  if (evhttp_make_request(conn_->get(), req, EVHTTP_REQ_POST, "/v3/watch") != 0)
-    End(Status::Unavailable("etcd " + EtcdUrl(e) + ": cannot send the watch request"));
-}
-
-EtcdWatch::~EtcdWatch() {
-  ended_ = true;  // freeing the connection ends the request without calling back
-  conn_.reset();
-}
-
-void EtcdWatch::OnChunk(evhttp_request* req, void* arg) {
-  auto* w = static_cast<EtcdWatch*>(arg);
-  evbuffer* in = evhttp_request_get_input_buffer(req);
-  const size_t n = evbuffer_get_length(in);
-  std::string data(n, '\0');
-  evbuffer_remove(in, data.data(), n);
-  w->Feed(data.data(), data.size());
-}
-
-void EtcdWatch::OnDone(evhttp_request* req, void* arg) {
-  auto* w = static_cast<EtcdWatch*>(arg);
-  const int code = req == nullptr ? 0 : evhttp_request_get_response_code(req);
-  if (code != 0) {
-    // What is left: the last messages of the stream, or an error answer that ends without a
-    // newline (etcd's JSON, or a refusal by the gateway in plain text).
-    evbuffer* in = evhttp_request_get_input_buffer(req);
-    std::string data(evbuffer_get_length(in), '\0');
-    evbuffer_remove(in, data.data(), data.size());
-    if (code != 200 && !json::parse(w->buffer_ + data, nullptr, false).is_object())
-      return w->End(Status::Error("etcd " + EtcdUrl(w->conn_->endpoint()) + ": watch: HTTP " +
-                                  std::to_string(code) + Excerpt(w->buffer_ + data)));
-    w->Feed(data.data(), data.size());
-    if (!w->buffer_.empty()) w->Feed("\n", 1);
-  }
-  if (w->ended_ || w->restarting_) return;
-  const std::string tls = code == 0 ? w->conn_->TlsFailure() : "";
-  w->End(Status::Unavailable("etcd " + EtcdUrl(w->conn_->endpoint()) + ": " +
-                             (tls.empty() ? "the watch ended" : "watch: TLS: " + tls)));
-}
-
-void EtcdWatch::Feed(const char* data, size_t n) {
-  if (restarting_) return;  // the rest of a stream refused for its token
-  buffer_.append(data, n);
-  // One JSON message per line: {"result": {"created"|"events"|...}} or {"error": ...}.
-  for (size_t nl; !ended_ && (nl = buffer_.find('\n')) != std::string::npos;) {
-    std::string line = buffer_.substr(0, nl);
-    buffer_.erase(0, nl + 1);
-    if (line.empty()) continue;
-    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) return End(Status::Error("etcd: a watch message that is not JSON"));
-    if (j.contains("error") && SaysStaleToken(j) && !token_.empty() && !reauthenticated_)
-      return Reauthenticate(0);
-    if (j.contains("error")) return End(Status::Error("etcd: watch: " + j["error"].dump()));
-    const json result = j.value("result", json::object());
-    if (result.value("canceled", false) && SaysStaleToken(result) && !token_.empty() &&
-        !reauthenticated_)
-      return Reauthenticate(Int(result.value("header", json::object()), "revision"));
-    if (result.value("canceled", false))
-      return End(
-          Status::Error("etcd: watch canceled: " + result.value("cancel_reason", std::string())));
-    for (const json& ev : result.value("events", json::array())) {
-      auto kv = KeyValueOf(ev.value("kv", json::object()));
-      if (!kv.ok()) return End(kv.status());
-      EtcdEvent event{ev.value("type", std::string("PUT")) == "DELETE", *kv};
-      on_event_(event);
-      if (ended_) return;
-    }
-  }
-}
-
-void EtcdWatch::Reauthenticate(int64_t revision) {
-  // Once per watch: a token refused again right after authenticating is not stale.
-  reauthenticated_ = true;
-  restarting_ = true;
-  client_.ForgetToken(token_);
-  // A watch "from now" goes on from the revision etcd refused it at, so that nothing written
-  // while the new token is fetched is missed.
-  json request = json::parse(body_, nullptr, /*allow_exceptions=*/false);
-  if (revision > 0 && request.is_object() && request.contains("create_request") &&
-      !request["create_request"].contains("start_revision")) {
-    request["create_request"]["start_revision"] = std::to_string(revision + 1);
-    body_ = request.dump();
-  }
-  // The stream's connection is freed outside its own callbacks.
-  client_.loop_.AddTimer(Millis(0), [this, alive = std::weak_ptr<bool>(alive_)] {
-    if (alive.expired() || ended_) return;  // abandoned by a failover meanwhile
-    restarting_ = false;
-    conn_.reset();
-    buffer_.clear();
-    Start();
-  });
-}
-
-void EtcdWatch::Abandon(const Status& st) {
-  if (ended_) return;
-  // Not called from this connection's own callbacks (a failover runs on the client's), so it
-  // can be freed here; the request goes with it without calling back.
-  ended_ = true;
-  conn_.reset();
-  if (on_end_) on_end_(st);
-}
-
-void EtcdWatch::End(const Status& st) {
-  if (ended_) return;
-  ended_ = true;
-  if (on_end_) on_end_(st);
 }
 
 }  // namespace pgrt

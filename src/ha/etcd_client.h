@@ -153,7 +153,7 @@ class EtcdClient {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-// A running watch; see EtcdClient::Watch.
+// A running watch; see EtcdClient::Watch. Its stream is read in etcd_watch.cc.
 class EtcdWatch {
  public:
   ~EtcdWatch();

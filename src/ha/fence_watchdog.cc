@@ -82,8 +82,11 @@ int RunFenceWatchdog(int fd) {
     if (deadline != 0) {
       const int64_t left = deadline - MonotonicNs();
       if (left <= 0) {
+        // Then on duty again, disarmed: the node may lead again later in this pgrt's life
+        // (a watchdog that ended here left every later leadership without a fence).
         Fence(postmaster);
-        return 0;
+        deadline = 0;
+        continue;
       }
       timeout = static_cast<int>((left + 999999) / 1000000);
     }

@@ -36,6 +36,7 @@ class FenceWatchdog {
   void Disarm();
   // Reaping: true when `pid` was the watchdog.
   bool OnChildExit(pid_t pid, int wait_status);
+  bool running() const { return child_.running(); }
 
  private:
   FenceWatchdog(Child child, UniqueFd pipe) : child_(std::move(child)), pipe_(std::move(pipe)) {}
@@ -47,7 +48,8 @@ class FenceWatchdog {
 };
 
 // The watchdog's own loop, reading commands from `fd` ("ARM <pid> <deadline ns>", "DISARM").
-// Returns its exit code once the pipe closed while disarmed, or after it fenced.
+// After a fence it is disarmed and goes on; it returns its exit code once the pipe closed
+// while disarmed.
 int RunFenceWatchdog(int fd);
 
 }  // namespace pgrt

@@ -57,7 +57,26 @@ struct HttpLimits {
   int backlog = 4096;
 };
 
-class HttpServer {
+namespace http_internal {
+
+class Connection;  // one client connection (http/connection.h, internal to http/)
+
+// What a connection may ask of the server that accepted it: its place in the server's table
+// and in the idle list (the oldest idle one goes first at the connection cap), and the
+// server's counters.
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  virtual void Forget(uint64_t id) = 0;      // the connection is closed; drop it
+  virtual void MarkIdle(Connection& c) = 0;  // waiting for a request
+  virtual void MarkBusy(Connection& c) = 0;  // a request began, or the connection closed
+  virtual void CountTimeout() = 0;           // header, body or idle timeout
+  virtual void CountRejection() = 0;         // malformed or over a limit (400, 413, 431)
+};
+
+}  // namespace http_internal
+
+class HttpServer : private http_internal::ConnectionOwner {
  public:
   HttpServer(EventLoop& loop, HttpLimits limits, HttpHandler& handler);
   ~HttpServer();
@@ -88,15 +107,17 @@ class HttpServer {
   Stats stats() const;
 
  private:
-  class Connection;
-  friend class Connection;
+  using Connection = http_internal::Connection;
 
   static void OnAccept(evconnlistener* listener, int fd, sockaddr* addr, int len, void* arg);
   static void OnAcceptError(evconnlistener* listener, void* arg);
   void Accept(int fd, const sockaddr* addr, int len);
-  void Forget(uint64_t id);  // the connection is closed; drop it
-  void MarkIdle(Connection& c);
-  void MarkBusy(Connection& c);
+  // http_internal::ConnectionOwner
+  void Forget(uint64_t id) override;
+  void MarkIdle(Connection& c) override;
+  void MarkBusy(Connection& c) override;
+  void CountTimeout() override { ++stats_.timed_out; }
+  void CountRejection() override { ++stats_.rejected; }
 
   EventLoop& loop_;
   const HttpLimits limits_;

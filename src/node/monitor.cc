@@ -14,6 +14,9 @@ constexpr Millis kInterval{1000};
 constexpr Millis kQuickInterval{100};
 // A healthy local server answers in milliseconds; a loaded CI machine in tens of them.
 constexpr Millis kDeadline{2000};
+// Every fifth observation asks whether a client can connect now: a stopped or wedged
+// postmaster fails a new connection within the deadline while old backends still answer.
+constexpr int kFreshEvery = 5;
 // The WAL receiver restarts every wal_retrieve_retry_interval (5 s): a few seconds without
 // streaming are normal after a start or a primary restart.
 constexpr int kTicksBeforeLoginCheck = 3;
@@ -170,7 +173,7 @@ Monitor::Monitor(const NodeContext& ctx, NodeState& state, EventLoop& loop)
             params["application_name"] = "pgrt-monitor";
             return params;
           }(),
-          AsyncPgConn::Reuse::kFresh) {}
+          AsyncPgConn::Reuse::kKeep) {}
 
 Monitor::~Monitor() {
   *alive_ = false;
@@ -217,7 +220,25 @@ void Monitor::Observe(bool asked) {
     return;
   }
   in_flight_ = true;
-  conn_.Query(ObservationSql(), kDeadline, [this](Result<AsyncPgConn::Results> r) {
+  const pid_t postmaster = state_.postgres_pid();
+  const bool fresh = asked || postmaster != conn_postmaster_ || ++since_fresh_ >= kFreshEvery;
+  if (fresh) {
+    conn_.Reset();
+    conn_postmaster_ = postmaster;
+    since_fresh_ = 0;
+  }
+  Send(fresh);
+}
+
+void Monitor::Send(bool fresh) {
+  conn_.Query(ObservationSql(), kDeadline, [this, fresh](Result<AsyncPgConn::Results> r) {
+    // A kept connection that ended (idle_session_timeout, pg_terminate_backend) says nothing
+    // about postgres: ask again on a new one.
+    if (!fresh && !r.ok() && r.status().IsUnavailable()) {
+      conn_.Reset();
+      since_fresh_ = 0;
+      return Send(true);
+    }
     in_flight_ = false;
     Apply(std::move(r));
   });

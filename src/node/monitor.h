@@ -35,6 +35,8 @@ class Monitor {
 
  private:
   void Observe(bool asked);
+  // The observation's query; `fresh`: on a connection made for it.
+  void Send(bool fresh);
   void Apply(Result<AsyncPgConn::Results> r);
   void CheckReplicationLogin(bool streaming);
   void OnLoginChecked(const std::string& error);
@@ -42,7 +44,12 @@ class Monitor {
   const NodeContext& ctx_;
   NodeState& state_;
   EventLoop& loop_;
+  // Kept between observations, made again every kFreshEvery-th one, for every asked one and
+  // whenever postgres is another postmaster: a new connection costs each side a SCRAM key
+  // derivation (≈ 4096 HMACs, most of an idle node's CPU when it was made every second).
   AsyncPgConn conn_;
+  pid_t conn_postmaster_ = 0;
+  int since_fresh_ = 0;
   bool in_flight_ = false;
   bool again_ = false;  // a refresh asked for while one was in flight
   std::vector<std::function<void()>> waiting_;

@@ -134,12 +134,7 @@ Status Runtime::Init() {
         });
       });
     });
-    char exe[4096];
-    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return ErrnoStatus("fence watchdog: /proc/self/exe");
-    auto dog = FenceWatchdog::Start(std::string(exe, static_cast<size_t>(n)), ctx_.run_as);
-    if (!dog.ok()) return dog.status();
-    watchdog_ = std::move(*dog);
+    PGRT_RETURN_IF_ERROR(StartWatchdog(), "ha");
     node_.SetMayWrite([this] { return MayWrite(); });
   }
   metrics_ = std::make_unique<MetricsCollector>(
@@ -282,10 +277,14 @@ void Runtime::AfterStartUp(Status st) {
 void Runtime::OnSignals(SignalSource& signals) {
   for (int sig : signals.ReadPending()) {
     if (sig == SIGCHLD) {
-      for (auto [pid, ws] : ReapExited())
-        if (!exits_.OnChildExit(pid, ws) && !supervisor_.OnChildExit(pid, ws) &&
-            !(watchdog_ && watchdog_->OnChildExit(pid, ws)))
+      for (auto [pid, ws] : ReapExited()) {
+        if (watchdog_ && watchdog_->OnChildExit(pid, ws)) {
+          OnWatchdogExit(ws);
+          continue;
+        }
+        if (!exits_.OnChildExit(pid, ws) && !supervisor_.OnChildExit(pid, ws))
           backups_.OnChildExit(pid, ws);
+      }
     } else if (starting_up_) {
       // Nothing runs yet that a reload or a shutdown would reach: a termination signal ends
       // the start-up's running step (its command's process group is stopped) and pgrt exits.
@@ -392,6 +391,28 @@ bool Runtime::MayWrite() const {
   // no other node can be a primary. Any other writable node must hold the leader key.
   if (!cluster_ || cluster_->leading()) return true;
   return !led_ && cluster_->leader().empty();
+}
+
+Status Runtime::StartWatchdog() {
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return ErrnoStatus("fence watchdog: /proc/self/exe");
+  auto dog = FenceWatchdog::Start(std::string(exe, static_cast<size_t>(n)), ctx_.run_as);
+  if (!dog.ok()) return dog.status();
+  watchdog_ = std::move(*dog);
+  return Status::Ok();
+}
+
+void Runtime::OnWatchdogExit(int wait_status) {
+  if (stopping_) return;
+  // Killed from outside (the OOM killer, an operator): a leader without it would keep
+  // taking writes through a freeze of pgrt. A new one, told the current deadline.
+  spdlog::warn("ha: the fence watchdog {}: starting it again", DescribeWaitStatus(wait_status));
+  if (Status st = StartWatchdog(); !st.ok()) {
+    spdlog::error("ha: {}", st.message());
+    return state_.SetMessage("the fence watchdog cannot run: " + st.message());
+  }
+  ArmFence();
 }
 
 void Runtime::ArmFence() {

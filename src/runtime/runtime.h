@@ -68,6 +68,8 @@ class Runtime {
   void SteerByCluster();
   Member Self() const;
   // The leader's fence when pgrt cannot act (ha/fence_watchdog.h): armed while leading.
+  Status StartWatchdog();
+  void OnWatchdogExit(int wait_status);
   void ArmFence();
   bool MayWrite() const;
 

@@ -115,7 +115,10 @@ void BankTrial(Cluster& c, Fault fault, int trial, int* leader) {
 
   const std::vector<std::string> overlaps = monitor.Overlaps();
   EXPECT_TRUE(overlaps.empty()) << overlaps.size()
-                                << " intervals with two primaries, first: " << overlaps.front();
+                                << " intervals with two primaries, first: " << overlaps.front()
+                                << "\nold leader n" << old + 1 << ", new leader n" << fresh + 1
+                                << "\n"
+                                << c.Logs();
   // The monitor saw both leaders writable: its silence about overlaps means something.
   EXPECT_GT(monitor.WritableSamples(old), 0);
   EXPECT_GT(monitor.WritableSamples(fresh), 0);

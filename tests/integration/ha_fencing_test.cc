@@ -4,11 +4,26 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 
 #include "integration/ha_helpers.h"
+#include "process/proc_children.h"
 
 namespace pgrt::testing::ha {
-namespace {}  // namespace
+namespace {
+
+// pgrt's `fence-watchdog` child (0: none).
+pid_t WatchdogOf(pid_t pgrt) {
+  for (pid_t child : ChildrenOf(pgrt)) {
+    std::ifstream in("/proc/" + std::to_string(child) + "/cmdline");
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+    if (cmdline.find("fence-watchdog") != std::string::npos) return child;
+  }
+  return 0;
+}
+
+}  // namespace
 
 TEST(HaFencing, AFrozenLeaderStopsTakingWritesBeforeAnotherNodeIsPromoted) {
   Cluster c(3);
@@ -18,6 +33,21 @@ TEST(HaFencing, AFrozenLeaderStopsTakingWritesBeforeAnotherNodeIsPromoted) {
   PgrtNode& frozen = c.node(old);
   ASSERT_EQ(frozen.Query("CREATE TABLE t (v int); SELECT 'ok'"), "ok");
   const pid_t postmaster = frozen.PostmasterPid();
+
+  // A watchdog killed from outside is started again, and told the current deadline: the
+  // freeze below is fenced by the new one.
+  const pid_t first_dog = WatchdogOf(frozen.pid());
+  ASSERT_GT(first_dog, 0) << frozen.Log();
+  ASSERT_EQ(::kill(first_dog, SIGKILL), 0);
+  pid_t second_dog = 0;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        second_dog = WatchdogOf(frozen.pid());
+        return second_dog > 0 && second_dog != first_dog;
+      },
+      milliseconds(5000)))
+      << frozen.Log();
+  EXPECT_NE(frozen.Log().find("fence watchdog"), std::string::npos) << frozen.Log();
 
   Writer writer(frozen);
   ASSERT_TRUE(WaitUntil([&] { return writer.acknowledged() > 50; }, milliseconds(10000)));
