@@ -130,15 +130,16 @@ TEST_F(StatusPage, ShowsThePrimarysFiguresAsTheApiGivesThem) {
   const int b = status["connections"]["current"].get<int>();
   EXPECT_GE(shown, std::min(a, b) - 1);
   EXPECT_LE(shown, std::max(a, b) + 1);
-  // The data volume is shared with whatever else writes to this disk: its use moves too.
+  // The data volume is shared with whatever else writes to this disk: its use moves too (by
+  // two points and back between the reads while a build ran beside the test).
   std::smatch used;
   const std::string disk = TextOf(dom, "disk-data");
   ASSERT_TRUE(std::regex_search(disk, used, std::regex(R"(\(([0-9]+)%\))"))) << disk;
   auto percent = [](const json& s) {
     return std::stoi(s["volumes"]["data"]["usePercent"].get<std::string>());
   };
-  EXPECT_GE(std::stoi(used[1]), std::min(percent(before), percent(status)) - 1) << disk;
-  EXPECT_LE(std::stoi(used[1]), std::max(percent(before), percent(status)) + 1) << disk;
+  EXPECT_GE(std::stoi(used[1]), std::min(percent(before), percent(status)) - 3) << disk;
+  EXPECT_LE(std::stoi(used[1]), std::max(percent(before), percent(status)) + 3) << disk;
   // The replica, by the name the primary's API lists it under, with its lag in bytes.
   const json standbys = status["replication"]["standbys"];
   ASSERT_EQ(standbys.size(), 1u) << status.dump();
