@@ -123,6 +123,7 @@ void LeaderElection::Lead() {
     return Later(opt_.retry, [this] { Follow(); });
   }
   leading_ = true;
+  ++turn_;
   spdlog::info("ha: {} leads (lease {})", opt_.name, lease_);
   ArmFence();
   // The lease was renewed at a follower's pace: renew it now, so the fence counts from a
@@ -152,6 +153,7 @@ void LeaderElection::ArmFence() {
 void LeaderElection::StopLeading(const std::string& why) {
   if (!leading_) return;
   leading_ = false;
+  ++turn_;
   if (fence_timer_ != 0) loop_.CancelTimer(fence_timer_);
   fence_timer_ = 0;
   spdlog::warn("ha: {} stops leading: {}", opt_.name, why);
@@ -167,7 +169,12 @@ bool LeaderElection::Ours(const EtcdKeyValue& kv) const {
 }
 
 void LeaderElection::Follow() {
-  etcd_.Read(opt_.key, Guard(alive_, [this](Result<EtcdRead> r) {
+  // Each etcd call has a connection of its own, so a read sent before this node's campaign
+  // may be answered after it: a read (or watch) from before the last change of leadership
+  // says nothing about the key now, and the change started a read of its own.
+  const uint64_t turn = turn_;
+  etcd_.Read(opt_.key, Guard(alive_, [this, turn](Result<EtcdRead> r) {
+               if (turn != turn_) return;
                if (!r.ok()) return Later(opt_.retry, [this] { Follow(); });
                const std::optional<EtcdKeyValue>& kv = r->kv;
                if (leading_) {
@@ -200,9 +207,11 @@ void LeaderElection::Follow() {
 }
 
 void LeaderElection::WatchLeaderKey(int64_t from_revision) {
+  const uint64_t turn = turn_;
   watch_ = etcd_.Watch(opt_.key, false, from_revision,
                        Guard(alive_,
-                             [this](const EtcdEvent& e) {
+                             [this, turn](const EtcdEvent& e) {
+                               if (turn != turn_) return;
                                if (leading_ && (e.deleted || !Ours(e.kv)))
                                  return StopLeading("the leader key was taken away");
                                if (leading_) return;

@@ -92,6 +92,7 @@ class LeaderElection {
   int64_t lease_ = 0;
   bool eligible_ = true;
   bool leading_ = false;
+  uint64_t turn_ = 0;  // changes when this node starts or stops leading
   bool campaigning_ = false;
   bool resigned_ = false;
   std::string leader_;

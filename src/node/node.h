@@ -140,6 +140,8 @@ class Node : private ControllerActions {
   // Until pg_control says "in production" (the promotion is done), postgres stops, or the
   // deadline passes.
   void WaitPromoted(pid_t pid, SteadyTime deadline);
+  Topology promoting_to_;  // the writable topology a promotion under way is for
+  std::string promoting_why_;
   // The rejoin (rejoin.cc): one task per Rewind or Reclone action. It ends with an outcome
   // to tell the controller (Report), or quietly: pgrt stops, or the node moved on during
   // the pause between two tries of pg_rewind.

@@ -133,6 +133,8 @@ void Node::Promote() {
   if (st.ok()) st = supervisor_->Signal(kService, SIGUSR1);
   if (!st.ok()) return RoleActionFailed("promotion failed: " + st.message());
   promotion_nudge_.emplace(*loop_, [this] { supervisor_->Signal(kService, SIGHUP).IgnoreError(); });
+  promoting_to_ = controller_.desired().topology;
+  promoting_why_ = controller_.desired().topology_why;
   WaitPromoted(pid, clock_.Now() + kPromoteDeadline);
 }
 
@@ -153,8 +155,15 @@ void Node::WaitPromoted(pid_t pid, SteadyTime deadline) {
                               std::to_string(kPromoteDeadline.count() / 1000) + " s");
     }
     promotion_nudge_.reset();
-    const Topology want = controller_.desired().topology;
-    const std::string why = controller_.desired().topology_why;
+    Topology want = controller_.desired().topology;
+    std::string why = controller_.desired().topology_why;
+    if (want.replica()) {
+      // The wish was withdrawn while postgres promoted (PGRT_HA: the leader key was lost). It
+      // is a primary now whatever the wish: its files say so, and the controller, seeing the
+      // wish differ, demotes it at once (files written for the wish would hide the primary).
+      want = promoting_to_;
+      why = promoting_why_;
+    }
     // The data changed its history: the set-up is checked again at the next start.
     set_up_done_ = false;
     state_.SetCheckpointPending(true);
