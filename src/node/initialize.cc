@@ -80,7 +80,8 @@ std::optional<SetUpSql> SetUpStatements(const Config& config, int major,
     // The template of a new cluster is small and set-up runs with fsync off, so copying its
     // files (and the checkpoints that brings) beats WAL-logging every page, the default
     // since PostgreSQL 15; the copy also leaves less to flush afterwards.
-    sql.in_postgres.push_back("CREATE DATABASE " + *name + (major >= 15 ? " STRATEGY = FILE_COPY" : ""));
+    sql.in_postgres.push_back("CREATE DATABASE " + *name +
+                              (major >= 15 ? " STRATEGY = FILE_COPY" : ""));
   }
   for (const auto& ext : config.extensions) {
     auto name = quote(ext);
@@ -136,11 +137,9 @@ Task<Status> SetUpWithTemporaryServer(const TaskContext& tc, const NodeContext& 
   if (!server.ok()) co_return server.status();
   // Closures are named before a co_await, never made inside its expression: GCC 12
   // destroys such a temporary twice (a double free). See process/task.h.
-  std::function<Status()> create = [config = ctx.config, major = DataMajorVersion(scratch),
-                                    admin = server->Conn("postgres"),
-                                    db = server->Conn(ctx.config.db)] {
-    return RunOverLibpq(config, major, admin, db);
-  };
+  std::function<Status()> create =
+      [config = ctx.config, major = DataMajorVersion(scratch), admin = server->Conn("postgres"),
+       db = server->Conn(ctx.config.db)] { return RunOverLibpq(config, major, admin, db); };
   Status setup = co_await OffThread(tc, std::move(create), Millis(0), "create the database");
   if (setup.ok()) setup = co_await RunInitScripts(tc, ctx, *server, scratch);
   // A clean stop, not the destructor's SIGKILL, on failure too: a killed postgres leaves its
@@ -190,8 +189,7 @@ Task<Status> InitializeCluster(const TaskContext& tc, const NodeContext& ctx, Ti
   } else {
     spdlog::info("setting up the new cluster in single-user mode (no init scripts)");
     PGRT_CO_RETURN_IF_ERROR(
-        co_await SetUpWithoutServer(tc, ctx, l.init_scratch, priv->path(), *offline),
-        "initialize");
+        co_await SetUpWithoutServer(tc, ctx, l.init_scratch, priv->path(), *offline), "initialize");
   }
   // One flush of the file system (and of the WAL's, when POSTGRES_INITDB_WALDIR puts it on
   // another one): slow on a busy disk, so off the loop's thread.

@@ -21,9 +21,9 @@ void LogNotices(const std::string& output) {
 
 }  // namespace
 
-Task<Status> RunSingleUser(const TaskContext& tc, const NodeContext& ctx, const std::string& datadir,
-                           const std::string& private_dir, const std::string& dbname,
-                           const std::vector<std::string>& statements) {
+Task<Status> RunSingleUser(const TaskContext& tc, const NodeContext& ctx,
+                           const std::string& datadir, const std::string& private_dir,
+                           const std::string& dbname, const std::vector<std::string>& statements) {
   std::string input;
   for (const auto& s : statements) {
     if (s.find_first_of("\r\n") != std::string::npos)
@@ -38,8 +38,9 @@ Task<Status> RunSingleUser(const TaskContext& tc, const NodeContext& ctx, const 
   spec.name = "postgres (single-user)";
   // --single must come first. -F: no fsync (see above); exit_on_error turns the first ERROR
   // into an exit with a failing status, which is how an error is told from success.
-  spec.argv = {ctx.Bin("postgres"), "--single", "-D", datadir, "-F", "-c", "exit_on_error=true",
-               "-c", "log_min_messages=warning", dbname};
+  spec.argv = {
+      ctx.Bin("postgres"),        "--single", "-D", datadir, "-F", "-c", "exit_on_error=true", "-c",
+      "log_min_messages=warning", dbname};
   spec.stdin_fd = stdin_file->get();
   spec.env = ctx.child_env;
   spec.run_as = ctx.run_as;

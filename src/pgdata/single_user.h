@@ -14,8 +14,8 @@ namespace pgrt {
 // `dbname`, in order, each its own transaction. fsync is off: the caller syncs the file
 // system once before the cluster counts. The first error ends the session (exit_on_error)
 // and is returned with the backend's last output; NOTICEs are logged.
-Task<Status> RunSingleUser(const TaskContext& tc, const NodeContext& ctx, const std::string& datadir,
-                           const std::string& private_dir, const std::string& dbname,
-                           const std::vector<std::string>& statements);
+Task<Status> RunSingleUser(const TaskContext& tc, const NodeContext& ctx,
+                           const std::string& datadir, const std::string& private_dir,
+                           const std::string& dbname, const std::vector<std::string>& statements);
 
 }  // namespace pgrt

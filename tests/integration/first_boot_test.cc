@@ -40,9 +40,9 @@ TEST(FirstBoot, WithoutInitScriptsTheSetUpNeedsNoServerAndHostileNamesSurvive) {
   EXPECT_EQ(starts, 1u) << log;
   std::string error;
   EXPECT_EQ(node.Query("SELECT current_database()", &error), db) << error;
-  EXPECT_EQ(node.Query("SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension",
-                       &error),
-            "hstore,pg_stat_statements,pg_trgm,plpgsql")
+  EXPECT_EQ(
+      node.Query("SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension", &error),
+      "hstore,pg_stat_statements,pg_trgm,plpgsql")
       << error;
   // The set-up ran with fsync off; what counts is that a restart finds it all.
   ASSERT_EQ(ExitCode(node.Stop(SIGTERM)), 0) << node.Log();

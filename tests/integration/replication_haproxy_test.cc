@@ -164,7 +164,8 @@ std::string ReadThrough(const PgrtNode& node, int frontend_port) {
 // Writes one row through HAProxy; the port of the postgres that took it (or the error).
 std::string WriteThrough(const PgrtNode& node, int frontend_port, const std::string& value) {
   return FirstValueThrough(
-      node, frontend_port, "INSERT INTO t VALUES ('" + value + "'); SELECT inet_server_port()::text");
+      node, frontend_port,
+      "INSERT INTO t VALUES ('" + value + "'); SELECT inet_server_port()::text");
 }
 
 }  // namespace

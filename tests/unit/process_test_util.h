@@ -7,9 +7,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <thread>
-
 #include <string>
+#include <thread>
 
 #include "process/child.h"
 #include "process/event_loop.h"
