@@ -87,6 +87,13 @@ void LeaderElection::Renew() {
                   }));
 }
 
+void LeaderElection::RenewNow() {
+  // None pending: a renewal is on its way already; no lease: its timer grants a new one.
+  if (renew_timer_ == 0 || lease_ == 0) return;
+  loop_.CancelTimer(renew_timer_);
+  Renew();
+}
+
 void LeaderElection::Campaign() {
   if (!eligible_ || leading_ || campaigning_ || lease_ == 0) return Follow();
   campaigning_ = true;
@@ -116,10 +123,7 @@ void LeaderElection::Lead() {
     // The key is ours but the lease is too close to its end to count on; Follow() resumes once
     // a renewal is confirmed (or the lease ends, and the key with it).
     spdlog::info("ha: {} holds the leader key but cannot lead yet: no recent renewal", opt_.name);
-    if (renew_timer_ != 0) {  // a follower's pace: renew now rather than at the next turn
-      loop_.CancelTimer(renew_timer_);
-      Renew();
-    }
+    RenewNow();  // rather than at a follower's pace
     return Later(opt_.retry, [this] { Follow(); });
   }
   leading_ = true;
@@ -128,10 +132,7 @@ void LeaderElection::Lead() {
   ArmFence();
   // The lease was renewed at a follower's pace: renew it now, so the fence counts from a
   // fresh renewal, and from here at the leader's.
-  if (renew_timer_ != 0) {
-    loop_.CancelTimer(renew_timer_);
-    Renew();
-  }
+  RenewNow();
   leader_ = opt_.name;
   if (on_change_) on_change_(true, leader_);
   // Someone deleting the key (a manual failover) ends the leadership: Follow() checks that the

@@ -97,6 +97,8 @@ class LeaderElection {
   bool resigned_ = false;
   std::string leader_;
   Millis RenewEvery() const;
+  // The next renewal now instead of when its timer says.
+  void RenewNow();
 
   SteadyTime renewed_at_{};   // when the last renewal etcd confirmed was sent
   SteadyTime valid_until_{};  // leading: when this node stops leading unless renewed
