@@ -20,7 +20,7 @@ CancelToken::Registration CancelToken::OnCancel(std::function<void()> cb) {
   if (cancelled_) return {};
   const uint64_t id = next_id_++;
   callbacks_.emplace(id, std::move(cb));
-  return Registration(this, id);
+  return Registration(&callbacks_, id);
 }
 
 }  // namespace pgrt

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "util/map_entry_handle.h"
 #include "util/status.h"
 
 namespace pgrt {
@@ -20,31 +21,7 @@ namespace pgrt {
 class CancelToken {
  public:
   // Forgets its callback when it goes (an awaitable that finished or was destroyed).
-  class Registration {
-   public:
-    Registration() = default;
-    Registration(CancelToken* token, uint64_t id) : token_(token), id_(id) {}
-    Registration(Registration&& o) noexcept
-        : token_(std::exchange(o.token_, nullptr)), id_(o.id_) {}
-    Registration& operator=(Registration&& o) noexcept {
-      if (this != &o) {
-        Reset();
-        token_ = std::exchange(o.token_, nullptr);
-        id_ = o.id_;
-      }
-      return *this;
-    }
-    Registration(const Registration&) = delete;
-    Registration& operator=(const Registration&) = delete;
-    ~Registration() { Reset(); }
-    void Reset() {
-      if (token_ != nullptr) std::exchange(token_, nullptr)->callbacks_.erase(id_);
-    }
-
-   private:
-    CancelToken* token_ = nullptr;
-    uint64_t id_ = 0;
-  };
+  using Registration = MapEntryHandle<std::map<uint64_t, std::function<void()>>>;
 
   CancelToken() = default;
   CancelToken(const CancelToken&) = delete;

@@ -4,7 +4,7 @@ namespace pgrt {
 
 ChildExits::Watch ChildExits::Expect(pid_t pid, std::function<void(int)> on_exit) {
   watched_[pid] = std::move(on_exit);
-  return Watch(this, pid);
+  return Watch(&watched_, pid);
 }
 
 bool ChildExits::OnChildExit(pid_t pid, int wait_status) {

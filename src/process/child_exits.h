@@ -13,36 +13,14 @@
 #include <utility>
 
 #include "process/child.h"
+#include "util/map_entry_handle.h"
 
 namespace pgrt {
 
 class ChildExits {
  public:
   // Forgets the pid when it goes.
-  class Watch {
-   public:
-    Watch() = default;
-    Watch(ChildExits* owner, pid_t pid) : owner_(owner), pid_(pid) {}
-    Watch(Watch&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)), pid_(o.pid_) {}
-    Watch& operator=(Watch&& o) noexcept {
-      if (this != &o) {
-        Reset();
-        owner_ = std::exchange(o.owner_, nullptr);
-        pid_ = o.pid_;
-      }
-      return *this;
-    }
-    Watch(const Watch&) = delete;
-    Watch& operator=(const Watch&) = delete;
-    ~Watch() { Reset(); }
-    void Reset() {
-      if (owner_ != nullptr) std::exchange(owner_, nullptr)->watched_.erase(pid_);
-    }
-
-   private:
-    ChildExits* owner_ = nullptr;
-    pid_t pid_ = -1;
-  };
+  using Watch = MapEntryHandle<std::map<pid_t, std::function<void(int)>>>;
 
   ChildExits() = default;
   ChildExits(const ChildExits&) = delete;
