@@ -110,16 +110,14 @@ Status RunOverLibpq(const Config& config, int major, const ConnParams& admin_con
   auto admin = PgConn::Connect(admin_conn);
   if (!admin.ok()) return admin.status();
   Status quoting = Status::Ok();
-  // Each name quoted by libpq for the database it is used in.
-  auto quoted = [&quoting](PgConn& c) {
-    return [&quoting, &c](std::string_view name) -> std::optional<std::string> {
-      auto q = c.QuoteIdent(name);
-      if (q.ok()) return *q;
-      quoting = q.status();
-      return std::nullopt;
-    };
+  // Quoted by libpq for the cluster's encoding (one for every database of it).
+  auto quote = [&](std::string_view name) -> std::optional<std::string> {
+    auto q = admin->QuoteIdent(name);
+    if (q.ok()) return *q;
+    quoting = q.status();
+    return std::nullopt;
   };
-  auto sql = SetUpStatements(config, major, quoted(*admin));
+  auto sql = SetUpStatements(config, major, quote);
   if (!sql) return quoting;
   for (const auto& statement : sql->in_postgres)
     PGRT_RETURN_IF_ERROR(admin->Exec(statement), "create database");
